@@ -1,0 +1,39 @@
+"""genbench: a plugin-based benchmark harness for deep generative models.
+
+Plugin authors need only what is re-exported here: `hookimpl`, the spec types and the errors.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import ConfigError, DataError, GenbenchError, PluginError, UnknownComponentError
+from .hookspecs import hookimpl
+from .specs import (
+    Data,
+    DataInfo,
+    DatasetSpec,
+    EvalContext,
+    GANModel,
+    KernelSpec,
+    MetricOutput,
+    MetricResult,
+    MetricSpec,
+    ModelSpec,
+    ObjectiveSpec,
+    Param,
+    TrainerSpec,
+    TrainingDiverged,
+    TrainSetup,
+    TrainStats,
+)
+
+try:
+    __version__ = version("genbench")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "ConfigError", "Data", "DataError", "DataInfo", "DatasetSpec", "EvalContext", "GANModel",
+    "GenbenchError", "KernelSpec", "MetricOutput", "MetricResult", "MetricSpec", "ModelSpec",
+    "ObjectiveSpec", "Param", "PluginError", "TrainSetup", "TrainStats", "TrainerSpec",
+    "TrainingDiverged", "UnknownComponentError", "__version__", "hookimpl",
+]

@@ -1,0 +1,5 @@
+"""`python -m genbench` runs the CLI."""
+
+from .cli import main
+
+main()

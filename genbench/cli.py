@@ -1,0 +1,183 @@
+"""The `genbench` command: thin wrappers over config, plan, runner, store and report."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import config as config_module
+from . import plan, report
+from .errors import GenbenchError
+from .progress import QueueProgress, SuiteProgress
+from .registry import load_plugins
+from .runner import InProcessExecutor, run_suite
+from .store import Store
+
+DEFAULT_OUT = "genbench-results"
+KIND_ORDER = ("dataset", "model", "objective", "metric", "kernel", "trainer")
+console = Console()
+errors = Console(stderr=True)
+
+
+def main() -> None:
+    """Entry point: GenbenchError -> message without traceback, exit 2."""
+    try:
+        cli(standalone_mode=False)
+    except GenbenchError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except click.exceptions.Abort:  # Ctrl-C: finished cells are already in the store
+        errors.print("[yellow]interrupted[/]: every finished cell is saved; run the same command "
+                     "again to resume (interrupted cells re-run).")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+@click.group()
+@click.version_option(package_name="genbench")
+def cli() -> None:
+    """genbench: benchmark deep generative models (GANs, autoencoders) through plugins."""
+
+
+@cli.command("list")
+@click.option("--kind", type=click.Choice(KIND_ORDER), help="Only this kind of component.")
+@click.option("--params", is_flag=True, help="Show each component's parameters.")
+def list_command(kind: str | None, params: bool) -> None:
+    """Show every registered dataset, model, objective, metric and kernel backend."""
+    registry = load_plugins()
+    table = Table(title="genbench components")
+    for header in ("kind", "name", "description", "plugin", "distribution"):
+        table.add_column(header, overflow="fold")
+    for k in KIND_ORDER if kind is None else (kind,):
+        for name in registry.names(k):
+            origin = registry.origin(k, name)
+            description = origin.spec.description
+            if k == "kernel":
+                reason = origin.spec.factory()
+                description += "" if reason is None else f" [dim](unavailable: {reason})[/]"
+            if params and origin.spec.params:
+                description += "".join(f"\n  [cyan]{p}[/]: {v.describe()}" for p, v in origin.spec.params.items())
+            table.add_row(k, name, description, origin.plugin, origin.distribution)
+    console.print(table)
+    for problem in registry.problems:
+        errors.print(f"[bold yellow]plugin problem:[/] {problem}", highlight=False)
+
+
+@cli.command("run")
+@click.argument("suite", default="quick")
+@click.option("--out", "out_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(file_okay=False),
+              help="Results directory (created if needed; re-running resumes).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Run cells in N worker processes.")
+@click.option("--only", "patterns", multiple=True,
+              help="Only cells whose dataset/model/objective/kernel/seedN path contains this "
+                   "(or matches it as a glob). Repeatable.")
+@click.option("--dry-run", is_flag=True, help="Validate and list the cells; run nothing.")
+def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...], dry_run: bool) -> None:
+    """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
+    registry = load_plugins()
+    suite_config = config_module.load(suite, registry)
+    cells = plan.select(plan.expand(suite_config, registry), patterns)
+    if not cells:
+        raise GenbenchError(f"--only {' '.join(patterns)!r} matches no cell of suite "
+                            f"{suite_config.name!r}; fix: run with --dry-run to see the cell paths.")
+    if dry_run:
+        for cell in cells:
+            console.print(f"{cell.cell_id}  {cell.path}", highlight=False)
+        console.print(f"{len(cells)} cells", highlight=False)
+        return
+    store = Store(out_dir)
+    store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
+    console.print(f"suite [bold]{suite_config.name}[/]: {len(cells)} cells -> {store.path}")
+    outcome = _run(cells, store, workers)
+    if outcome.skipped:
+        console.print(f"skipped {outcome.skipped} cells already in the store")
+    _print_failures(outcome.results, cells)
+    console.print(report.terminal_table(report.summarize(store, suite_config.name), suite_config.name))
+    if outcome.count("failed"):
+        sys.exit(1)
+
+
+def _run(cells, store: Store, workers: int):
+    labels = {cell.cell_id: cell.path for cell in cells}
+    with SuiteProgress(console, len(cells), labels) as bars:
+        bars.progress.advance(bars.suite_task, 0)
+        skip = store.statuses()
+        for cell in cells:
+            if skip.get(cell.cell_id) in ("done", "diverged"):
+                bars.progress.advance(bars.suite_task)
+
+        def finished(cell, result):
+            bars.cell_finished(cell.cell_id)
+
+        if workers == 1:
+            return run_suite(cells, store, InProcessExecutor(), 1, bars.update, finished)
+        context = multiprocessing.get_context("spawn")
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with context.Manager() as manager, ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+            bars.queue = manager.Queue()
+            try:
+                return run_suite(cells, store, pool, workers, QueueProgress(bars.queue), finished,
+                                 poll=bars.drain)
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _print_failures(results, cells) -> None:
+    paths = {cell.cell_id: cell.path for cell in cells}
+    for result in results:
+        if result.status == "failed":
+            last_line = (result.error or "").strip().splitlines()[-1:] or ["?"]
+            errors.print(f"[bold red]failed:[/] {paths[result.cell_id]}: {last_line[0]}", highlight=False)
+        elif result.status == "diverged":
+            errors.print(f"[yellow]diverged:[/] {paths[result.cell_id]}: {result.error}", highlight=False)
+
+
+@cli.command("show")
+@click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
+@click.option("--suite", help="Only this suite's cells (default: every cell in the store).")
+@click.option("--all", "all_columns", is_flag=True, help="Every training statistic and throughput.")
+def show_command(out_dir: str, suite: str | None, all_columns: bool) -> None:
+    """Print results aggregated over seeds from a results directory."""
+    store = Store(out_dir, create=False)
+    suites = store.suites()
+    if suite is not None and suite not in suites:
+        raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")
+    title = suite or ", ".join(suites)
+    console.print(report.terminal_table(report.summarize(store, suite), title, all_columns))
+
+
+@cli.command("export")
+@click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--suite", help="Only this suite's cells.")
+@click.option("--raw", is_flag=True, help="Every metric row of every cell with its provenance, "
+              "instead of the summary over seeds.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+def export_command(out_dir: str, fmt: str, suite: str | None, raw: bool, output: str | None) -> None:
+    """Write results as CSV or JSON."""
+    store = Store(out_dir, create=False)
+    records = report.raw_records(store, suite) if raw else report.summary_records(report.summarize(store, suite))
+    text = report.export(records, fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        console.print(f"wrote {len(records)} records to {output}")
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,288 @@
+"""Suite files (TOML) -> a validated, frozen SuiteConfig. Every check runs before any work.
+
+A suite file has [suite] (name, description, seeds), [train] (step budget and optimiser),
+[eval] (schedule and metrics) and one or more [[matrix]] blocks (datasets x models x objectives
+x kernels); each block is crossed on its own, so GANs and autoencoders can share a suite.
+Components are given as "name" or {name = "...", label = "...", <params>}.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, GenbenchError, close_matches
+from .registry import Registry
+from .specs import Param
+
+TRAIN_PARAMS: dict[str, Param] = {
+    "steps": Param(2000, "generator (or model) updates per cell", min=1),
+    "batch_size": Param(256, "minibatch size m", min=1, max=65536),
+    "lr": Param(2e-4, "Adam learning rate", min=0.0, max=1.0),
+    "beta1": Param(0.5, "Adam beta1", min=0.0, max=1.0),
+    "beta2": Param(0.999, "Adam beta2", min=0.0, max=1.0),
+    "device": Param("auto", "torch device: auto (cuda if present), cpu, cuda, cuda:N"),
+}
+EVAL_PARAMS: dict[str, Param] = {
+    "every": Param(500, "evaluate every N steps (the final step is always evaluated)", min=1),
+    "metrics": Param((), "metric names or {name = ..., <params>} tables"),
+}
+SUITE_KEYS = {"name", "description", "seeds"}
+MATRIX_AXES = {"datasets": "dataset", "models": "model", "objectives": "objective", "kernels": "kernel"}
+TOP_LEVEL = {"suite", "train", "eval", "matrix"}
+
+
+@dataclass(frozen=True)
+class ComponentConfig:
+    """A named component with its parameters resolved against the spec's defaults."""
+
+    kind: str
+    name: str
+    params: tuple[tuple[str, Any], ...]  # sorted (key, value) pairs, defaults filled in
+    label: str
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class MatrixBlock:
+    datasets: tuple[ComponentConfig, ...]
+    models: tuple[ComponentConfig, ...]
+    objectives: tuple[ComponentConfig, ...]
+    kernels: tuple[ComponentConfig, ...]
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    path: str
+    name: str
+    description: str
+    seeds: tuple[int, ...]
+    train: tuple[tuple[str, Any], ...]  # only the keys the file sets; defaults merge per cell
+    eval_every: int
+    metrics: tuple[ComponentConfig, ...]
+    blocks: tuple[MatrixBlock, ...]
+
+
+def builtin_suites() -> dict[str, Path]:
+    """Suites shipped inside the package, by name."""
+    folder = resources.files("genbench") / "suites"
+    return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
+
+
+def resolve_suite_path(name_or_path: str) -> Path:
+    """A suite file path, or the built-in suite of that name."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    suites = builtin_suites()
+    if name_or_path in suites:
+        return suites[name_or_path]
+    raise ConfigError(
+        f"no suite file {name_or_path!r} and no built-in suite of that name."
+        f"{close_matches(name_or_path, suites)} Built-in suites: {', '.join(sorted(suites))}; "
+        f"fix: pass the path of a .toml suite file or one of those names."
+    )
+
+
+def load(name_or_path: str, registry: Registry) -> SuiteConfig:
+    """Read and validate a suite; ConfigError naming the file, the key and the fix."""
+    path = resolve_suite_path(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}; fix the syntax at that line.") from None
+    return _Validator(str(path), registry).suite(raw)
+
+
+class _Validator:
+    """Walks one parsed suite file; every error names the file and the key."""
+
+    def __init__(self, path: str, registry: Registry):
+        self.path = path
+        self.registry = registry
+
+    def fail(self, where: str, problem: str, fix: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {where}: {problem}; fix: {fix}")
+
+    def table(self, raw: Any, where: str) -> dict:
+        if not isinstance(raw, dict):
+            raise self.fail(where, f"expected a table, got {type(raw).__name__}", f"write [{where}]")
+        return raw
+
+    def no_unknown_keys(self, raw: Mapping, allowed, where: str) -> None:
+        for key in raw:
+            if key not in allowed:
+                raise self.fail(
+                    f"{where}.{key}" if where else key,
+                    f"unknown key {key!r}.{close_matches(key, allowed)}",
+                    f"use one of {', '.join(sorted(allowed))}",
+                )
+
+    def params(self, raw: Mapping, spec_params: Mapping[str, Param], where: str) -> dict:
+        self.no_unknown_keys(raw, spec_params, where)
+        resolved = {key: param.default for key, param in spec_params.items()}
+        for key, value in raw.items():
+            try:
+                resolved[key] = spec_params[key].check(value)
+            except ValueError as exc:
+                raise self.fail(f"{where}.{key}", str(exc), spec_params[key].describe()) from None
+        return resolved
+
+    def suite(self, raw: dict) -> SuiteConfig:
+        self.no_unknown_keys(raw, TOP_LEVEL, "")
+        suite = self.table(raw.get("suite", {}), "suite")
+        self.no_unknown_keys(suite, SUITE_KEYS, "suite")
+        name = suite.get("name", Path(self.path).stem)
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail("suite.name", f"expected a non-empty string, got {name!r}", 'name = "my-suite"')
+        description = suite.get("description", "")
+        if not isinstance(description, str):
+            raise self.fail("suite.description", "expected a string", 'description = "..."')
+        seeds = self.seeds(suite.get("seeds", [0]))
+
+        train_raw = self.table(raw.get("train", {}), "train")
+        train = self.params(train_raw, TRAIN_PARAMS, "train")
+        explicit_train = tuple(sorted((k, train[k]) for k in train_raw))
+        self.device(train["device"])
+
+        eval_raw = self.table(raw.get("eval", {}), "eval")
+        self.no_unknown_keys(eval_raw, EVAL_PARAMS, "eval")
+        every = eval_raw.get("every", EVAL_PARAMS["every"].default)
+        try:
+            every = EVAL_PARAMS["every"].check(every)
+        except ValueError as exc:
+            raise self.fail("eval.every", str(exc), EVAL_PARAMS["every"].describe()) from None
+        metrics = self.components(eval_raw.get("metrics", []), "metric", "eval.metrics")
+
+        if "matrix" not in raw:
+            raise self.fail("matrix", "the suite has no [matrix]", 'add [matrix] with datasets, models, objectives')
+        blocks_raw = raw["matrix"] if isinstance(raw["matrix"], list) else [raw["matrix"]]
+        blocks = tuple(self.block(b, f"matrix[{i}]" if len(blocks_raw) > 1 else "matrix", train_raw)
+                       for i, b in enumerate(blocks_raw))
+        self.metrics_apply(metrics, blocks)
+        return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks)
+
+    def device(self, device: str) -> None:
+        if device in ("auto", "cpu"):
+            return
+        if not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
+            raise self.fail("train.device", f"{device!r} is not a device", 'use "auto", "cpu", "cuda" or "cuda:N"')
+        import torch
+
+        if not torch.cuda.is_available():
+            raise self.fail("train.device", f"{device!r} was asked for but this machine has no CUDA device",
+                            'use device = "auto" or "cpu"')
+
+    def seeds(self, raw: Any) -> tuple[int, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("suite.seeds", f"expected a non-empty list of integers, got {raw!r}", "seeds = [0, 1, 2]")
+        for seed in raw:
+            if type(seed) is not int or seed < 0:
+                raise self.fail("suite.seeds", f"seed {seed!r} is not a non-negative integer", "seeds = [0, 1, 2]")
+        if len(set(raw)) != len(raw):
+            raise self.fail("suite.seeds", f"seeds {raw!r} repeat", "list each seed once")
+        return tuple(raw)
+
+    def components(self, raw: Any, kind: str, where: str) -> tuple[ComponentConfig, ...]:
+        if isinstance(raw, (str, dict)):
+            raw = [raw]
+        if not isinstance(raw, list):
+            raise self.fail(where, f"expected a list of {kind} names or tables", f'{where.split(".")[-1]} = ["name"]')
+        parsed = tuple(self.component(entry, kind, f"{where}[{i}]") for i, entry in enumerate(raw))
+        labels = [c.label for c in parsed]
+        for label in labels:
+            if labels.count(label) > 1:
+                raise self.fail(where, f"two entries share the label {label!r}", "give each a distinct label = \"...\"")
+        return parsed
+
+    def component(self, raw: Any, kind: str, where: str) -> ComponentConfig:
+        if isinstance(raw, str):
+            raw = {"name": raw}
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise self.fail(where, f"expected a {kind} name or a table with name = \"...\", got {raw!r}",
+                            f'write "{kind}-name" or {{ name = "{kind}-name", <params> }}')
+        raw = dict(raw)
+        name = raw.pop("name")
+        label = raw.pop("label", None)
+        try:
+            spec = self.registry.get(kind, name)
+        except GenbenchError as exc:
+            raise self.fail(where, str(exc), f"run `genbench list` to see every {kind}") from None
+        params = self.params(raw, spec.params, f"{where} ({name})")
+        if kind == "kernel":
+            reason = spec.factory()
+            if reason is not None:
+                raise self.fail(where, f"kernel backend {name!r} is not usable here: {reason}", "use eager or compiled")
+        if label is None:
+            changed = [f"{k}={v}" for k, v in params.items() if v != spec.params[k].default]
+            label = f"{name}({','.join(changed)})" if changed else name
+        elif not isinstance(label, str) or not label:
+            raise self.fail(f"{where}.label", "expected a non-empty string", 'label = "short-name"')
+        return ComponentConfig(kind, name, tuple(sorted(params.items())), label)
+
+    def block(self, raw: Any, where: str, train_raw: Mapping) -> MatrixBlock:
+        raw = self.table(raw, where)
+        self.no_unknown_keys(raw, MATRIX_AXES, where)
+        axes = {}
+        for axis, kind in MATRIX_AXES.items():
+            if axis == "kernels" and axis not in raw:
+                axes[axis] = (self.component("eager", "kernel", f"{where}.kernels"),)
+                continue
+            if axis not in raw or raw[axis] in ([], ""):
+                raise self.fail(f"{where}.{axis}", f"no {axis} given", f'{axis} = ["name"]; `genbench list` shows them')
+            axes[axis] = self.components(raw[axis], kind, f"{where}.{axis}")
+        block = MatrixBlock(**axes)
+        self.check_combinations(block, where)
+        return block
+
+    def check_combinations(self, block: MatrixBlock, where: str) -> None:
+        get = self.registry.get
+        for model in block.models:
+            mspec = get("model", model.name)
+            if mspec.family not in self.registry.tables["trainer"]:
+                raise self.fail(f"{where}.models", f"no trainer is registered for family {mspec.family!r} "
+                                f"of model {model.label!r}", "install the plugin that provides that family's trainer")
+            for objective in block.objectives:
+                ospec = get("objective", objective.name)
+                if ospec.family != mspec.family:
+                    raise self.fail(
+                        where, f"objective {objective.label!r} (family {ospec.family}) cannot train model "
+                        f"{model.label!r} (family {mspec.family})",
+                        "put them in separate [[matrix]] blocks, or pick a matching objective")
+            for dataset in block.datasets:
+                info = get("dataset", dataset.name).data_info(dataset.kwargs())
+                if info.domain not in mspec.domains:
+                    raise self.fail(where, f"model {model.label!r} takes {'/'.join(mspec.domains)} data but "
+                                    f"dataset {dataset.label!r} is {info.domain} data",
+                                    "pair it with a matching dataset, or use separate [[matrix]] blocks")
+                problem = mspec.fits(info, **model.kwargs()) if mspec.fits else None
+                if problem:
+                    raise self.fail(where, f"model {model.label!r} cannot fit dataset {dataset.label!r}: {problem}",
+                                    "change the model's parameters or the dataset")
+        for objective in block.objectives:
+            ospec = get("objective", objective.name)
+            self.params(dict(ospec.train_defaults), TRAIN_PARAMS, f"objective {objective.name} train_defaults")
+
+    def metrics_apply(self, metrics: tuple[ComponentConfig, ...], blocks: tuple[MatrixBlock, ...]) -> None:
+        for metric in metrics:
+            if not any(metric_applies(self.registry, metric, m, d) for b in blocks
+                       for m in b.models for d in b.datasets):
+                spec = self.registry.get("metric", metric.name)
+                raise self.fail("eval.metrics", f"metric {metric.label!r} applies to no cell (it takes "
+                                f"{'/'.join(spec.families)} models on {'/'.join(spec.domains)} data)",
+                                "remove it or add a dataset/model it applies to")
+
+
+def metric_applies(registry: Registry, metric: ComponentConfig, model: ComponentConfig,
+                   dataset: ComponentConfig) -> bool:
+    """Whether a metric can score cells of this model family on this dataset's domain."""
+    spec = registry.get("metric", metric.name)
+    family = registry.get("model", model.name).family
+    domain = registry.get("dataset", dataset.name).data_info(dataset.kwargs()).domain
+    return family in spec.families and domain in spec.domains

@@ -1,0 +1,140 @@
+"""Results -> tables: per dataset/model/objective/kernel, each number as mean ± std over seeds.
+
+A cell's value for a metric is the one at its last recorded step (for a diverged cell, the last
+eval before it diverged). Throughput comes from the cells table, training loop time only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rich.table import Table
+
+from .store import Store
+
+TRAIN_STATS = ("g_grad_norm", "d_real", "d_fake", "loss_d", "loss_g")
+THROUGHPUT = ("samples_per_s", "steps_per_s")
+TERMINAL_TRAIN_COLUMNS = ("g_grad_norm", "d_real", "d_fake")
+
+
+@dataclass
+class GroupSummary:
+    """One row of the report: a dataset/model/objective/kernel over its seeds."""
+
+    group: tuple[str, str, str, str]
+    statuses: Counter = field(default_factory=Counter)
+    values: dict[str, list[float]] = field(default_factory=dict)  # name -> one value per cell
+    steps: list[int] = field(default_factory=list)
+
+    def add(self, name: str, value: float) -> None:
+        self.values.setdefault(name, []).append(value)
+
+    def stats(self, name: str) -> tuple[float, float, int]:
+        """(mean, sample std, n) over the finite values; NaN mean when there are none."""
+        finite = [v for v in self.values.get(name, []) if math.isfinite(v)]
+        if not finite:
+            return math.nan, math.nan, 0
+        std = statistics.stdev(finite) if len(finite) > 1 else 0.0
+        return statistics.fmean(finite), std, len(finite)
+
+
+def summarize(store: Store, suite: str | None = None) -> list[GroupSummary]:
+    groups: dict[tuple, GroupSummary] = {}
+    for cell in store.cells(suite):
+        summary = groups.setdefault(cell.group, GroupSummary(cell.group))
+        summary.statuses[cell.status] += 1
+        if cell.status not in ("done", "diverged"):
+            continue
+        last: dict[str, tuple[int, float]] = {}
+        for row in store.metrics(cell.cell_id):
+            last[row["name"]] = (row["step"], row["value"])  # rows come ordered by step
+        for name, (_, value) in last.items():
+            summary.add(name, value)
+        for name in THROUGHPUT:
+            if cell.row[name] is not None:
+                summary.add(name, cell.row[name])
+        summary.steps.append(cell.row["steps"] or 0)
+    return list(groups.values())
+
+
+def metric_names(summaries: list[GroupSummary]) -> list[str]:
+    """Eval metrics first (in order of appearance), then training statistics, then throughput."""
+    names: list[str] = []
+    for summary in summaries:
+        for name in summary.values:
+            if name not in names and name not in TRAIN_STATS + THROUGHPUT:
+                names.append(name)
+    return names
+
+
+def format_stat(mean: float, std: float, n: int, group_n: int) -> str:
+    if n == 0:
+        return "-"
+    text = f"{_fmt(mean)} ± {_fmt(std)}" if n > 1 else _fmt(mean)
+    return text if n == group_n else f"{text} [n={n}]"
+
+
+def _fmt(x: float) -> str:
+    if x == 0 or 1e-3 <= abs(x) < 1e5:
+        return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+    return f"{x:.2e}"
+
+
+def terminal_table(summaries: list[GroupSummary], title: str, all_columns: bool = False) -> Table:
+    columns = metric_names(summaries) + list(TRAIN_STATS if all_columns else TERMINAL_TRAIN_COLUMNS)
+    columns += list(THROUGHPUT if all_columns else THROUGHPUT[:1])
+    table = Table(title=title + "  (mean ± std over seeds; n = finished cells)")
+    for header in ("dataset", "model", "objective", "kernel", "n"):
+        table.add_column(header, no_wrap=True)
+    for name in columns:
+        table.add_column(name, justify="right")
+    table.add_column("status")
+    for summary in summaries:
+        n = summary.statuses["done"] + summary.statuses["diverged"]
+        cells = [format_stat(*summary.stats(name), n) for name in columns]
+        status = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
+        table.add_row(*summary.group, str(n), *cells, status)
+    return table
+
+
+def summary_records(summaries: list[GroupSummary]) -> list[dict]:
+    """One record per group and metric: the long format CSV and JSON exports use."""
+    records = []
+    for summary in summaries:
+        dataset, model, objective, kernel = summary.group
+        for name in summary.values:
+            mean, std, n = summary.stats(name)
+            records.append({"dataset": dataset, "model": model, "objective": objective,
+                            "kernel": kernel, "metric": name, "mean": mean, "std": std, "n": n,
+                            "cells": sum(summary.statuses.values())})
+    return records
+
+
+def export(records: list[dict], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([{k: (None if isinstance(v, float) and math.isnan(v) else v)
+                            for k, v in r.items()} for r in records], indent=2) + "\n"
+    buffer = io.StringIO()
+    if records:
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    return buffer.getvalue()
+
+
+def raw_records(store: Store, suite: str | None = None) -> list[dict]:
+    """Every stored metric row of every cell, with its provenance (for --raw exports)."""
+    records = []
+    for cell in store.cells(suite):
+        for row in store.metrics(cell.cell_id):
+            records.append({"cell_id": cell.cell_id, "dataset": cell.dataset, "model": cell.model,
+                            "objective": cell.objective, "kernel": cell.kernel, "seed": cell.seed,
+                            "status": cell.status, "step": row["step"], "metric": row["name"],
+                            "value": row["value"], "provenance": json.dumps(row["provenance"])})
+    return records

@@ -1,0 +1,1 @@
+"""Family trainers: one module per family, each registering itself via register_trainers."""

@@ -1,0 +1,143 @@
+"""The GAN trainer: Goodfellow et al. 2014, Algorithm 1.
+
+    for each training iteration:
+        for k steps:  sample m noise z ~ p(z) and m examples x ~ p_data;
+                      update D on the objective's discriminator loss
+        sample m noise z; update G on the objective's generator loss
+
+The objective object supplies `d_steps` (k), `discriminator_loss(real_logits, fake_logits)`,
+`generator_loss(fake_logits)` and optionally `penalty(discriminator, real, fake)`, all losses
+to minimise. Everything random (minibatches, noise) comes from one generator seeded by the cell.
+At each eval step the trainer records the averages since the previous eval of: loss_d, loss_g,
+d_real = mean D(x), d_fake = mean D(G(z)) (sigmoid of the logits), and g_grad_norm, the L2 norm
+of the generator's gradient, which shows the saturating objective's vanishing gradient.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from genbench import (
+    EvalContext,
+    GANModel,
+    TrainerSpec,
+    TrainingDiverged,
+    TrainSetup,
+    TrainStats,
+    hookimpl,
+)
+
+EVAL_NOISE_OFFSET = 1_000_003  # eval noise stream: seed + offset, apart from the training stream
+SAMPLE_CHUNK = 1024
+
+
+class Minibatches:
+    """Epochs of shuffled minibatches drawn from `data` (N, ...) with a seeded generator."""
+
+    def __init__(self, data: torch.Tensor, batch_size: int, generator: torch.Generator):
+        if len(data) < batch_size:
+            raise ValueError(f"batch_size {batch_size} is larger than the {len(data)} training examples")
+        self.data, self.batch_size, self.generator = data, batch_size, generator
+        self.order, self.position = torch.empty(0, dtype=torch.long), 0
+
+    def next(self) -> torch.Tensor:
+        if self.position + self.batch_size > len(self.order):
+            self.order = torch.randperm(len(self.data), generator=self.generator)
+            self.position = 0
+        index = self.order[self.position:self.position + self.batch_size]
+        self.position += self.batch_size
+        return self.data[index.to(self.data.device)]  # (m, *shape)
+
+
+def generator_grad_norm(generator: torch.nn.Module) -> torch.Tensor:
+    norms = [p.grad.detach().norm() for p in generator.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms))
+
+
+def make_sampler(generator: torch.nn.Module, z_dim: int, seed: int, device: torch.device):
+    """sample(n): G applied to a fixed noise batch (the same z at every eval step), no grad."""
+
+    def sample(n: int) -> torch.Tensor:
+        noise = torch.Generator().manual_seed(seed + EVAL_NOISE_OFFSET)
+        z = torch.randn(n, z_dim, generator=noise).to(device)  # (n, z_dim)
+        was_training = generator.training
+        generator.eval()
+        with torch.no_grad():
+            out = torch.cat([generator(chunk) for chunk in z.split(SAMPLE_CHUNK)])  # (n, *shape)
+        generator.train(was_training)
+        return out
+
+    return sample
+
+
+def train_gan(setup: TrainSetup) -> TrainStats:
+    model: GANModel = setup.model
+    objective = setup.objective
+    device, cfg = setup.device, setup.train
+    G, D = model.generator.to(device), model.discriminator.to(device)
+    betas = (cfg["beta1"], cfg["beta2"])
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg["lr"], betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg["lr"], betas=betas)
+    rng = torch.Generator().manual_seed(setup.seed)
+    batches = Minibatches(setup.data.train.to(device), cfg["batch_size"], rng)
+    m, k = cfg["batch_size"], objective.d_steps
+    penalty = getattr(objective, "penalty", None)
+    sampler = make_sampler(G, model.z_dim, setup.seed, device)
+
+    def noise() -> torch.Tensor:
+        return torch.randn(m, model.z_dim, generator=rng).to(device)  # (m, z_dim)
+
+    sums: dict[str, float] = {}
+    since_eval = 0
+    train_time = 0.0
+    for step in range(1, cfg["steps"] + 1):
+        started = time.perf_counter()
+        for _ in range(k):
+            real = batches.next()  # (m, *shape)
+            with torch.no_grad():
+                fake = G(noise())  # (m, *shape)
+            real_logits, fake_logits = D(real), D(fake)  # (m,), (m,)
+            loss_d = objective.discriminator_loss(real_logits, fake_logits)
+            if penalty is not None:
+                loss_d = loss_d + penalty(D, real, fake)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+
+        D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        gen_logits = D(G(noise()))  # (m,)
+        loss_g = objective.generator_loss(gen_logits)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        grad_norm = generator_grad_norm(G)
+        opt_g.step()
+        D.requires_grad_(True)
+
+        stats = {
+            "loss_d": loss_d.item(),
+            "loss_g": loss_g.item(),
+            "d_real": torch.sigmoid(real_logits.detach()).mean().item(),
+            "d_fake": torch.sigmoid(gen_logits.detach()).mean().item(),
+            "g_grad_norm": grad_norm.item(),
+        }
+        train_time += time.perf_counter() - started
+        for name in ("loss_d", "loss_g"):
+            if not torch.isfinite(torch.tensor(stats[name])):
+                raise TrainingDiverged(step, name)
+        for name, value in stats.items():
+            sums[name] = sums.get(name, 0.0) + value
+        since_eval += 1
+        setup.progress(step)
+        if step in setup.eval_steps:
+            setup.record(step, {name: total / since_eval for name, total in sums.items()})
+            sums, since_eval = {}, 0
+            setup.evaluate(step, EvalContext(setup.data, setup.seed, step, device, sample=sampler))
+    return TrainStats(steps=cfg["steps"], train_time_s=train_time, samples_seen=cfg["steps"] * k * m)
+
+
+@hookimpl
+def register_trainers(register):
+    register(TrainerSpec("gan", "Algorithm 1 of Goodfellow et al. 2014: k D steps, then one G step",
+                         train_gan))

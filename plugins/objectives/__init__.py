@@ -1,0 +1,1 @@
+"""Built-in training objectives, one family per file."""

@@ -1,0 +1,90 @@
+"""Shared fixtures: real entry-point plugin installs, tiny suite files, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from genbench.registry import load_plugins
+
+PLUGIN_DIR = Path(__file__).parent / "plugins"
+torch.set_num_threads(1)  # the test models are tiny: more threads only contend on 2 cores
+
+
+@pytest.fixture
+def install_plugin(tmp_path, monkeypatch):
+    """install_plugin(module, dist=...) writes a *.dist-info with a `genbench` entry point for
+    tests/plugins/<module>.py into a directory on sys.path, as pip would. Returns the directory
+    (for PYTHONPATH in subprocesses)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
+    monkeypatch.syspath_prepend(str(site))
+
+    def install(module: str, dist: str | None = None) -> Path:
+        dist = dist or module.replace("_", "-")
+        info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text(f"[genbench]\n{module} = {module}\n")
+        return site
+
+    return install
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return load_plugins(entry_points=False)
+
+
+TINY_SUITE = """
+[suite]
+name = "tiny"
+seeds = [0, 1]
+
+[train]
+steps = 20
+batch_size = 32
+
+[eval]
+every = 10
+metrics = [{{ name = "modes", n_samples = 200 }}]
+
+[matrix]
+datasets = [{{ name = "ring8", n_train = 512, n_test = 64 }}]
+models = [{{ name = "mlp", hidden = 16, depth = 1, z_dim = 4 }}]
+objectives = {objectives}
+"""
+
+
+@pytest.fixture
+def write_suite(tmp_path):
+    """write_suite(text=None, **format) -> path of a suite file (the tiny suite by default)."""
+
+    def write(text: str | None = None, name: str = "suite.toml", objectives='["nonsaturating"]') -> Path:
+        path = tmp_path / name
+        body = TINY_SUITE.format(objectives=objectives) if text is None else textwrap.dedent(text)
+        path.write_text(body)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def genbench_cli():
+    """genbench_cli(*args, pythonpath=None): the CLI in a fresh process, as a user runs it."""
+
+    def run(*args: str, pythonpath: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        env = dict(os.environ, COLUMNS="200", OMP_NUM_THREADS="1")  # tiny models: threads only contend
+        if pythonpath is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), str(PLUGIN_DIR)])
+        return subprocess.run([sys.executable, "-m", "genbench", *args], capture_output=True,
+                              text=True, env=env, timeout=timeout)
+
+    return run

@@ -1,0 +1,27 @@
+"""The README's plugin example works as printed."""
+
+import re
+import types
+from pathlib import Path
+
+from genbench.registry import Registry
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def test_readme_plugin_example_registers_a_working_dataset():
+    [code] = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if "@hookimpl" in block]
+    module = types.ModuleType("my_plugin")
+    exec(compile(code, "README.md", "exec"), module.__dict__)
+    registry = Registry()
+    module.register_datasets(lambda spec: registry.add("dataset", spec, "my_plugin", "my-dist"))
+    spec = registry.get("dataset", "moons")
+    data = spec.factory(n=500, noise=0.05)
+    assert data.train.shape == (500, 2) and spec.data_info({}).domain == "points"
+
+
+def test_readme_names_the_commands_ci_runs():
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    assert "pip install torch==2.13.0" in README and "torch==2.13.0" in ci
+    assert 'pip install -e ".[dev]"' in README and '-e ".[dev]"' in ci
+    assert "\npytest" in README and "pytest" in ci

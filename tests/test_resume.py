@@ -1,0 +1,60 @@
+"""Resume after a real kill -9: finished cells survive intact, interrupted ones re-run."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+SUITE = """
+[suite]
+name = "killme"
+seeds = [0, 1, 2, 3, 4, 5]
+[train]
+steps = 400
+batch_size = 32
+[eval]
+every = 200
+metrics = [{ name = "modes", n_samples = 100 }]
+[matrix]
+datasets = [{ name = "ring8", n_train = 256, n_test = 16 }]
+models = [{ name = "mlp", hidden = 8, depth = 1, z_dim = 2 }]
+objectives = ["nonsaturating"]
+"""
+METRICS_PER_CELL = 2 * 8  # two eval steps x (3 mode metrics + 5 training statistics)
+
+
+def count(db_path, query):
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        return db.execute(query).fetchone()[0]
+
+
+def test_kill_9_mid_suite_loses_nothing_and_resume_finishes(tmp_path, genbench_cli):
+    suite, out = tmp_path / "suite.toml", tmp_path / "out"
+    suite.write_text(SUITE)
+    db_path = out / "results.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "genbench", "run", str(suite), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db_path.exists() and count(db_path, "SELECT count(*) FROM cells WHERE status='done'") >= 2:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        done = [r[0] for r in db.execute("SELECT cell_id FROM cells WHERE status='done'")]
+        assert 2 <= len(done) < 6, "the kill should land mid-suite"
+        for cell_id in done:
+            assert db.execute("SELECT count(*) FROM metrics WHERE cell_id=?", (cell_id,)).fetchone()[0] == METRICS_PER_CELL
+        assert db.execute("SELECT count(*) FROM cells WHERE status='running' AND started_at IS NOT NULL").fetchone()[0] <= 1
+
+    again = genbench_cli("run", str(suite), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert f"skipped {len(done)} cells already in the store" in again.stdout
+    assert count(db_path, "SELECT count(*) FROM cells WHERE status='done'") == 6
+    assert count(db_path, "SELECT count(*) FROM metrics") == 6 * METRICS_PER_CELL

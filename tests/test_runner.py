@@ -1,0 +1,94 @@
+"""Running cells and suites: results, determinism, divergence and failure handling."""
+
+import math
+
+import pytest
+
+from genbench.config import load
+from genbench.plan import expand
+from genbench.registry import load_plugins
+from genbench.runner import InProcessExecutor, process_registry, run_cell, run_suite
+from genbench.store import Store
+
+
+@pytest.fixture
+def plugin_registry(install_plugin):
+    """The registry with the sample plugin installed, also used by run_cell in this process."""
+    install_plugin("genbench_sample_plugin", dist="genbench-sample")
+    process_registry.cache_clear()
+    yield load_plugins()
+    process_registry.cache_clear()
+
+
+def cells_of(path, registry):
+    return expand(load(str(path), registry), registry)
+
+
+def test_cell_result_has_metrics_throughput_and_provenance(write_suite, registry, tmp_path):
+    cell = cells_of(write_suite(), registry)[0]
+    result = run_cell(cell, str(tmp_path))
+    assert result.status == "done", result.error
+    names = {(m.step, m.name) for m in result.metrics}
+    for step in (10, 20):
+        for name in ("modes", "hq_pct", "reverse_kl", "loss_d", "loss_g", "d_real", "d_fake", "g_grad_norm"):
+            assert (step, name) in names
+    modes = next(m for m in result.metrics if m.name == "modes")
+    assert modes.provenance["n_fake"] == 200 and modes.provenance["seed"] == 0
+    assert result.steps == 20 and result.train_time_s > 0 and result.samples_per_s > 0
+    assert result.steps_per_s == pytest.approx(20 / result.train_time_s)
+    assert result.wall_time_s >= result.train_time_s + result.eval_time_s
+    assert result.env["torch"] and result.env["device"] == "cpu" and result.peak_rss_mb > 0
+
+
+def test_same_cell_and_seed_give_the_same_numbers(write_suite, registry, tmp_path):
+    cell = cells_of(write_suite(), registry)[0]
+    first, second = run_cell(cell, str(tmp_path)), run_cell(cell, str(tmp_path))
+    values = lambda r: [(m.step, m.name, m.value) for m in r.metrics]
+    assert values(first) == values(second)
+
+
+def test_different_seeds_give_different_numbers(write_suite, registry, tmp_path):
+    seed0, seed1 = cells_of(write_suite(), registry)[:2]
+    loss = lambda r: [m.value for m in r.metrics if m.name == "loss_d"]
+    assert loss(run_cell(seed0, str(tmp_path))) != loss(run_cell(seed1, str(tmp_path)))
+
+
+def test_nan_loss_stops_the_cell_as_diverged_with_the_step(write_suite, plugin_registry, tmp_path):
+    path = write_suite(objectives='[{ name = "explode", after = 13 }]')
+    result = run_cell(cells_of(path, plugin_registry)[0], str(tmp_path))
+    assert result.status == "diverged"
+    assert result.diverged_step == 14 and "loss_g became non-finite at step 14" in result.error
+    assert {m.step for m in result.metrics} == {10}  # what was measured before is kept
+
+
+def test_failing_cell_is_recorded_and_the_suite_goes_on(write_suite, plugin_registry, tmp_path):
+    path = write_suite(objectives='["nonsaturating"]')
+    text = path.read_text().replace('datasets = [{ name = "ring8", n_train = 512, n_test = 64 }]',
+                                    'datasets = ["broken-data", { name = "ring8", n_train = 512, n_test = 64 }]')
+    path.write_text(text)
+    store = Store(tmp_path / "out")
+    outcome = run_suite(cells_of(path, plugin_registry), store, InProcessExecutor())
+    assert [r.status for r in outcome.results] == ["failed", "failed", "done", "done"]
+    failed = [c for c in store.cells() if c.status == "failed"]
+    assert len(failed) == 2 and "this dataset always fails to load" in failed[0].row["error"]
+    assert "Traceback" in failed[0].row["error"]
+
+
+def test_rerun_skips_done_cells(write_suite, registry, tmp_path):
+    cells = cells_of(write_suite(), registry)
+    store = Store(tmp_path / "out")
+    first = run_suite(cells, store, InProcessExecutor())
+    assert first.skipped == 0 and first.count("done") == 2
+    again = run_suite(cells, store, InProcessExecutor())
+    assert again.skipped == 2 and again.results == []
+
+
+def test_metrics_store_nan_with_its_reason(tmp_path):
+    from genbench.result import CellResult, MetricRow
+
+    store = Store(tmp_path)
+    store.db.execute("INSERT INTO cells (cell_id, dataset, model, objective, kernel, seed, config, status) "
+                     "VALUES ('c', 'd', 'm', 'o', 'k', 0, '{}', 'running')")
+    store.record_result(CellResult("c", "done", metrics=[MetricRow(5, "reverse_kl", math.nan, {"reason": "none"})]))
+    [row] = store.metrics("c")
+    assert math.isnan(row["value"]) and row["provenance"] == {"reason": "none"}
