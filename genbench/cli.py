@@ -154,7 +154,8 @@ def _print_failures(results, cells) -> None:
 @click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
 @click.option("--suite", help="Only this suite's cells (default: every cell in the store).")
 @click.option("--all", "all_columns", is_flag=True, help="Every training statistic and throughput.")
-def show_command(out_dir: str, suite: str | None, all_columns: bool) -> None:
+@click.option("--no-pictures", is_flag=True, help="Do not list the sample pictures.")
+def show_command(out_dir: str, suite: str | None, all_columns: bool, no_pictures: bool) -> None:
     """Print results aggregated over seeds from a results directory."""
     store = Store(out_dir, create=False)
     suites = store.suites()
@@ -162,6 +163,11 @@ def show_command(out_dir: str, suite: str | None, all_columns: bool) -> None:
         raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")
     title = suite or ", ".join(suites)
     console.print(report.terminal_table(report.summarize(store, suite), title, all_columns))
+    pictures = [] if no_pictures else report.picture_lines(store, suite)
+    if pictures:
+        console.print("[bold]sample pictures[/] (latest step; earlier steps in the same folder):")
+        for line in pictures:
+            console.print("  " + line, highlight=False, soft_wrap=True)
 
 
 @cli.command("export")

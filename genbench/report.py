@@ -138,3 +138,15 @@ def raw_records(store: Store, suite: str | None = None) -> list[dict]:
                             "status": cell.status, "step": row["step"], "metric": row["name"],
                             "value": row["value"], "provenance": json.dumps(row["provenance"])})
     return records
+
+
+def picture_lines(store: Store, suite: str | None = None) -> list[str]:
+    """'dataset/model/objective/kernel/seedN step S: path' of each cell's latest sample picture."""
+    lines = []
+    for cell in store.cells(suite):
+        pictures = [a for a in store.artifacts(cell.cell_id) if a["kind"] == "samples"]
+        if pictures:
+            latest = pictures[-1]
+            lines.append(f"{'/'.join(cell.group)}/seed{cell.seed} step {latest['step']}: "
+                         f"{store.directory / latest['path']}")
+    return lines

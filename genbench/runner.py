@@ -27,7 +27,8 @@ import torch
 from . import __version__
 from .plan import Cell
 from .registry import Registry, load_plugins
-from .result import CellResult, MetricRow
+from .artifacts import GRID_SAMPLES, SCATTER_SAMPLES, save_image_grid, save_scatter
+from .result import ArtifactRow, CellResult, MetricRow
 from .specs import EvalContext, TrainingDiverged, TrainSetup
 from .store import Store
 
@@ -125,6 +126,8 @@ def run_cell(cell: Cell, out_dir: str, progress: ProgressFn | None = None) -> Ce
         def evaluate(step: int, ctx: EvalContext) -> None:
             nonlocal eval_time
             eval_started = time.perf_counter()
+            if ctx.sample is not None:
+                result.artifacts.append(save_samples_picture(ctx, Path(out_dir), cell.cell_id))
             for config, metric in metrics:
                 scored = metric(ctx)
                 provenance = {"metric": config.name, "params": config.kwargs(), "seed": cell.seed,
@@ -155,6 +158,18 @@ def run_cell(cell: Cell, out_dir: str, progress: ProgressFn | None = None) -> Ce
     if device.type == "cuda":
         result.peak_cuda_mb = torch.cuda.max_memory_allocated(device) / 2**20
     return result
+
+
+def save_samples_picture(ctx: EvalContext, out_dir: Path, cell_id: str) -> ArtifactRow:
+    """A PNG of the model's samples at this step: an image grid, or a 2D scatter over the modes."""
+    relative = Path("artifacts") / cell_id / f"samples_step{ctx.step:07d}.png"
+    if ctx.data.info.domain == "image":
+        height = ctx.data.info.shape[-1]
+        save_image_grid(ctx.sample(GRID_SAMPLES), out_dir / relative, scale=max(1, 64 // height))
+    else:
+        reference = ctx.data.extras.get("modes", ctx.data.train[:SCATTER_SAMPLES])
+        save_scatter(ctx.sample(SCATTER_SAMPLES).cpu(), reference, out_dir / relative)
+    return ArtifactRow(ctx.step, "samples", str(relative))
 
 
 class InProcessExecutor(Executor):

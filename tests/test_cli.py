@@ -16,6 +16,7 @@ def test_run_show_export(write_suite, tmp_path, genbench_cli):
 
     shown = genbench_cli("show", str(out))
     assert shown.returncode == 0 and "saturating" in shown.stdout and " ± " in shown.stdout
+    assert "sample pictures" in shown.stdout and "samples_step0000020.png" in shown.stdout
 
     exported = genbench_cli("export", str(out), "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))

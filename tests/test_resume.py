@@ -26,24 +26,46 @@ METRICS_PER_CELL = 2 * 8  # two eval steps x (3 mode metrics + 5 training statis
 
 
 def count(db_path, query):
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-        return db.execute(query).fetchone()[0]
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+            return db.execute(query).fetchone()[0]
+    except sqlite3.OperationalError:  # the schema is not created yet
+        return 0
 
 
-def test_kill_9_mid_suite_loses_nothing_and_resume_finishes(tmp_path, genbench_cli):
+def start_suite(tmp_path):
     suite, out = tmp_path / "suite.toml", tmp_path / "out"
     suite.write_text(SUITE)
-    db_path = out / "results.sqlite"
     proc = subprocess.Popen([sys.executable, "-m", "genbench", "run", str(suite), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
+    db_path = out / "results.sqlite"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if db_path.exists() and count(db_path, "SELECT count(*) FROM cells WHERE status='done'") >= 2:
             break
         time.sleep(0.05)
+    return proc, suite, out, db_path
+
+
+def test_ctrl_c_exits_130_and_keeps_finished_cells(tmp_path):
+    proc, _, _, db_path = start_suite(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in stderr and "run the same command again to resume" in stderr and "Traceback" not in stderr
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        done = [r[0] for r in db.execute("SELECT cell_id FROM cells WHERE status='done'")]
+        assert len(done) >= 2
+        for cell_id in done:
+            assert db.execute("SELECT count(*) FROM metrics WHERE cell_id=?", (cell_id,)).fetchone()[0] == METRICS_PER_CELL
+
+
+def test_kill_9_mid_suite_loses_nothing_and_resume_finishes(tmp_path, genbench_cli):
+    proc, suite, out, db_path = start_suite(tmp_path)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
 
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
