@@ -31,6 +31,7 @@ DEFAULT_PLUGINS = (
     "genbench.plugins.metrics.modes",
     "genbench.plugins.kernel_backends",
     "genbench.train.gan",
+    "genbench.plugins.models.dcgan",
 )
 # hook name -> the kind of spec it registers
 HOOK_KINDS = {

@@ -1,11 +1,21 @@
 """GAN objectives from discriminator logits, computed stably by genbench.kernels.
 
-The discriminator ascends E[log D(x)] + E[log(1 - D(G(z)))], i.e. minimises
-softplus(-D(x)) + softplus(D(G(z))) in logit space. The generator either
-- saturating: minimises log(1 - D(G(z))) = -softplus(D(G(z))), the original minimax, whose
-  gradient vanishes while D confidently rejects the samples; or
-- nonsaturating: maximises log D(G(z)), i.e. minimises softplus(-D(G(z))), standard in practice.
-`k` is Algorithm 1's number of discriminator steps per generator step.
+With D(x) the discriminator's logit (its probability is sigmoid(D(x))), both losses minimised:
+- saturating, nonsaturating (Goodfellow et al. 2014): D minimises softplus(-D(x)) + softplus(D(G(z)))
+  = -log sigmoid(D(x)) - log(1 - sigmoid(D(G(z)))). G either minimises log(1 - sigmoid(D(G(z))))
+  = -softplus(D(G(z))) (saturating: the original minimax, whose gradient vanishes while D confidently
+  rejects the samples), or softplus(-D(G(z))) = -log sigmoid(D(G(z))) (nonsaturating).
+- lsgan (Mao et al. 2017, a=0, b=1, c=1): D: 0.5 (D(x) - 1)^2 + 0.5 D(G(z))^2; G: 0.5 (D(G(z)) - 1)^2.
+- hinge (Lim & Ye 2017; Miyato et al. 2018): D: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)).
+- wgan-gp (Gulrajani et al. 2017): the critic minimises D(G(z)) - D(x) + lambda E[(||grad D(xhat)||_2 - 1)^2]
+  at random interpolates xhat of real and fake; G minimises -D(G(z)).
+Every objective also takes `r1` (Mescheder et al. 2018): gamma/2 E[||grad_x D(x)||^2] on real data,
+added to D's loss (0 = off). `k` is Algorithm 1's number of discriminator steps per generator step.
+
+The penalties differentiate D with respect to its input and keep that graph (create_graph=True),
+so D's update differentiates twice through D. With batch norm in D an example's logit depends
+on the whole batch, so the penalised gradient is no longer per example: Gulrajani et al. drop
+batch norm from the critic (use a model option such as dcgan's d_batchnorm=false).
 """
 
 from __future__ import annotations
@@ -15,16 +25,42 @@ from genbench.kernels import functional as K
 
 from genbench import ObjectiveSpec, Param, hookimpl
 
-PARAMS = {"k": Param(1, "discriminator steps per generator step (Algorithm 1)", min=1, max=100)}
+
+def input_gradient(discriminator: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """grad_x D(x) per example, flattened: (B, *shape) -> (B, prod(shape)). The graph is kept
+    (create_graph=True) so a penalty on it has gradients with respect to D's parameters."""
+    x = x.detach().requires_grad_(True)  # (B, *shape)
+    (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)  # (B, *shape)
+    return grad.flatten(1)
+
+
+def r1_penalty(discriminator: torch.nn.Module, real: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Mescheder et al. 2018: gamma/2 E[||grad_x D(x)||^2] over the real batch."""
+    return 0.5 * gamma * input_gradient(discriminator, real).pow(2).sum(1).mean()
+
+
+def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     weight: float) -> torch.Tensor:
+    """Gulrajani et al. 2017: lambda E[(||grad D(xhat)||_2 - 1)^2], xhat = e x + (1 - e) G(z) with
+    e ~ U[0, 1] per example. e comes from torch's global RNG (on the CPU, so every device draws the
+    same numbers), which the runner seeds per cell: the same cell gives the same penalty."""
+    e = torch.rand(len(real), *[1] * (real.ndim - 1)).to(real.device)  # (B, 1, ...)
+    xhat = e * real.detach() + (1 - e) * fake.detach()  # (B, *shape)
+    norms = input_gradient(discriminator, xhat).norm(dim=1)  # (B,)
+    return weight * (norms - 1).pow(2).mean()
 
 
 class GANLoss:
-    """The objective object the GAN trainer uses: d_steps, discriminator_loss, generator_loss."""
+    """The objective object the GAN trainer uses: d_steps, discriminator_loss, generator_loss and
+    penalty. `kind` names the kernel loss (see genbench.kernels.functional.GAN_LOSS_KINDS);
+    `gp` weighs the WGAN-GP gradient penalty and `r1` the R1 penalty (0 = off)."""
 
-    def __init__(self, kind: str, k: int, backend: str):
+    def __init__(self, kind: str, *, backend: str, k: int, r1: float, gp: float = 0.0):
         self.kind = kind
-        self.d_steps = k
         self.backend = backend
+        self.d_steps = k
+        self.r1 = r1
+        self.gp = gp
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return K.discriminator_loss(real_logits, fake_logits, self.kind, backend=self.backend)
@@ -32,13 +68,47 @@ class GANLoss:
     def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         return K.generator_loss(fake_logits, self.kind, backend=self.backend)
 
+    def penalty(self, discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The regularisers added to D's loss (a zero scalar when both are off)."""
+        total = real.new_zeros(())
+        if self.gp > 0:
+            total = total + gradient_penalty(discriminator, real, fake, self.gp)
+        if self.r1 > 0:
+            total = total + r1_penalty(discriminator, real, self.r1)
+        return total
 
-def saturating(*, backend: str, k: int) -> GANLoss:
-    return GANLoss("saturating", k, backend)
+
+def saturating(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
+    return GANLoss("saturating", backend=backend, k=k, r1=r1)
 
 
-def nonsaturating(*, backend: str, k: int) -> GANLoss:
-    return GANLoss("nonsaturating", k, backend)
+def nonsaturating(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
+    return GANLoss("nonsaturating", backend=backend, k=k, r1=r1)
+
+
+def lsgan(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
+    return GANLoss("lsgan", backend=backend, k=k, r1=r1)
+
+
+def hinge(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
+    return GANLoss("hinge", backend=backend, k=k, r1=r1)
+
+
+def wgan_gp(*, backend: str, k: int = 5, gp: float = 10.0, r1: float = 0.0) -> GANLoss:
+    return GANLoss("wasserstein", backend=backend, k=k, r1=r1, gp=gp)
+
+
+R1 = Param(0.0, "R1 penalty weight gamma: gamma/2 E||grad_x D(x)||^2 on real data (Mescheder et al. "
+                "2018); 0 = off", min=0.0)
+PARAMS = {
+    "k": Param(1, "discriminator steps per generator step (Algorithm 1)", min=1, max=100),
+    "r1": R1,
+}
+WGAN_GP_PARAMS = {
+    "k": Param(5, "critic steps per generator step (n_critic)", min=1, max=100),
+    "gp": Param(10.0, "gradient penalty weight lambda", min=0.0),
+    "r1": R1,
+}
 
 
 @hookimpl
@@ -47,3 +117,11 @@ def register_objectives(register):
                            saturating, PARAMS, family="gan"))
     register(ObjectiveSpec("nonsaturating", "non-saturating: G maximises log D(G(z))",
                            nonsaturating, PARAMS, family="gan"))
+    register(ObjectiveSpec("lsgan", "least squares GAN (Mao et al. 2017; a=0, b=1, c=1)",
+                           lsgan, PARAMS, family="gan", train_defaults={"lr": 2e-4, "beta1": 0.5}))
+    register(ObjectiveSpec("hinge", "hinge loss (Lim & Ye 2017; Miyato et al. 2018); G maximises D(G(z))",
+                           hinge, PARAMS, family="gan",  # DCGAN's Adam settings, one D step
+                           train_defaults={"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}))
+    register(ObjectiveSpec("wgan-gp", "Wasserstein critic with gradient penalty (Gulrajani et al. 2017)",
+                           wgan_gp, WGAN_GP_PARAMS, family="gan",
+                           train_defaults={"lr": 1e-4, "beta1": 0.0, "beta2": 0.9}))
