@@ -26,6 +26,13 @@ ENTRY_POINT_GROUP = "genbench"
 BUILTIN_DISTRIBUTION = "genbench"
 DEFAULT_PLUGINS = (
     "genbench.plugins.datasets.toy2d",
+    "genbench.plugins.datasets.mnist5k",
+    "genbench.plugins.datasets.digits",
+    "genbench.plugins.datasets.patches",
+    "genbench.plugins.datasets.mnist",
+    "genbench.plugins.datasets.cifar10",
+    "genbench.plugins.datasets.imagefolder",
+    "genbench.plugins.datasets.npz",
     "genbench.plugins.models.mlp_gan",
     "genbench.plugins.objectives.gan",
     "genbench.plugins.metrics.modes",

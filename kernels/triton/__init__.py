@@ -1,0 +1,26 @@
+"""Triton backend: hand-written kernels for CUDA tensors (or CPU tensors under TRITON_INTERPRET=1).
+
+Importing this package imports triton; genbench.kernels imports it only when the "triton"
+backend is used. The autograd.Functions are shared with the compiled backend (../fused.py);
+each module here holds one op's @triton.jit kernels and launchers.
+"""
+
+from ..fused import FusedOps
+from .batchnorm_act import batchnorm_backward, batchnorm_forward
+from .bias_act import bias_act_forward, bias_act_grad
+from .gan_loss import gan_terms
+from .vae_loss import vae_terms
+
+
+class TritonKernels:
+    """The fused.Kernels protocol over the Triton launchers."""
+
+    gan_terms = staticmethod(gan_terms)
+    vae_terms = staticmethod(vae_terms)
+    bias_act_forward = staticmethod(bias_act_forward)
+    bias_act_grad = staticmethod(bias_act_grad)
+    batchnorm_forward = staticmethod(batchnorm_forward)
+    batchnorm_backward = staticmethod(batchnorm_backward)
+
+
+OPS = FusedOps(TritonKernels())
