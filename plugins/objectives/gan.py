@@ -55,10 +55,10 @@ class GANLoss:
     penalty. `kind` names the kernel loss (see genbench.kernels.functional.GAN_LOSS_KINDS);
     `gp` weighs the WGAN-GP gradient penalty and `r1` the R1 penalty (0 = off)."""
 
-    def __init__(self, kind: str, *, backend: str, k: int, r1: float, gp: float = 0.0):
+    def __init__(self, kind: str, k: int, backend: str, r1: float = 0.0, gp: float = 0.0):
         self.kind = kind
-        self.backend = backend
         self.d_steps = k
+        self.backend = backend
         self.r1 = r1
         self.gp = gp
 
@@ -79,23 +79,23 @@ class GANLoss:
 
 
 def saturating(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("saturating", backend=backend, k=k, r1=r1)
+    return GANLoss("saturating", k, backend, r1=r1)
 
 
 def nonsaturating(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("nonsaturating", backend=backend, k=k, r1=r1)
+    return GANLoss("nonsaturating", k, backend, r1=r1)
 
 
 def lsgan(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("lsgan", backend=backend, k=k, r1=r1)
+    return GANLoss("lsgan", k, backend, r1=r1)
 
 
 def hinge(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("hinge", backend=backend, k=k, r1=r1)
+    return GANLoss("hinge", k, backend, r1=r1)
 
 
 def wgan_gp(*, backend: str, k: int = 5, gp: float = 10.0, r1: float = 0.0) -> GANLoss:
-    return GANLoss("wasserstein", backend=backend, k=k, r1=r1, gp=gp)
+    return GANLoss("wasserstein", k, backend, r1=r1, gp=gp)
 
 
 R1 = Param(0.0, "R1 penalty weight gamma: gamma/2 E||grad_x D(x)||^2 on real data (Mescheder et al. "

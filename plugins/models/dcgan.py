@@ -1,0 +1,142 @@
+"""DCGAN (Radford et al. 2016): a convolutional generator and discriminator sized from the data.
+
+An image side H = s * 2^n with s <= 7 and n >= 1 gives n stride-2 layers each way around an
+s x s map. With base width w:
+
+    data       s  n  generator (the discriminator runs the same maps backwards)
+    8x8x1      4  1  z -> (w, 4, 4) -> (1, 8, 8)
+    28x28x1    7  2  z -> (2w, 7, 7) -> (w, 14, 14) -> (1, 28, 28)
+    32x32x3    4  3  z -> (4w, 4, 4) -> (2w, 8, 8) -> (w, 16, 16) -> (3, 32, 32)
+
+Generator: z as a (z_dim, 1, 1) map, a ConvTranspose2d with an s x s kernel projecting it to the
+s x s map, then stride-2 ConvTranspose2d layers doubling the side and halving the channels;
+BN + ReLU after every layer but the last, tanh at the end (images are in [-1, 1]).
+Discriminator: stride-2 Conv2d layers halving the side and doubling the channels, each followed
+by LeakyReLU(0.2), with BN on all but the first; a final s x s Conv2d gives one logit per example.
+With w = 64 on 64x64 images this is pytorch/examples' dcgan (ngf = ndf = 64).
+
+As in the paper, weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02), beta = 0. Convolutions carry no
+bias: BN's shift or a BiasAct layer adds it, fused with the activation by genbench.kernels.
+Options: batch norm in each network (Gulrajani et al. 2017 drop it from a critic under a gradient
+penalty), spectral normalisation of D's convolutions (Miyato et al. 2018).
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrizations
+
+from genbench import DataInfo, GANModel, ModelSpec, Param, hookimpl
+
+from .layers import BatchNormAct, BiasAct
+
+PARAMS = {
+    "width": Param(32, "base channels w; layers use w, 2w, 4w, ... (pytorch/examples: ngf = ndf = 64)", min=1),
+    "z_dim": Param(100, "dimension of the noise z ~ N(0, I)", min=1),
+    "g_batchnorm": Param(True, "batch norm in the generator"),
+    "d_batchnorm": Param(True, "batch norm in the discriminator (turn it off under a gradient penalty)"),
+    "spectral_norm": Param(False, "spectral normalisation of the discriminator's convolutions"),
+}
+MAX_START = 7  # the largest s x s map the generator starts from (7 x 7 for 28 x 28 images)
+
+
+def layout(side: int) -> tuple[int, int] | None:
+    """(s, n) with side = s * 2**n, s <= MAX_START and n >= 1: 32 -> (4, 3), 28 -> (7, 2), 8 -> (4, 1);
+    None when the side has no such form (odd sides, or sides of 7 and below)."""
+    start, n = side, 0
+    while start > MAX_START and start % 2 == 0:
+        start, n = start // 2, n + 1
+    return (start, n) if start <= MAX_START and n >= 1 else None
+
+
+def fits(info: DataInfo, **params) -> str | None:
+    """Why DCGAN cannot model images of this shape, or None when it can."""
+    if len(info.shape) != 3 or info.shape[1] != info.shape[2]:
+        return f"it needs square (C, H, W) images, got shape {info.shape}"
+    if layout(info.shape[1]) is None:
+        return (f"the side {info.shape[1]} is not s * 2^n with s <= {MAX_START} and n >= 1 "
+                "(8, 16, 28, 32 and 64 are)")
+    return None
+
+
+def conv(c_in: int, c_out: int, kernel: int, stride: int, padding: int, *, transpose: bool = False,
+         spectral: bool = False) -> nn.Module:
+    """A bias-free (transposed) convolution with N(0, 0.02) weights, optionally spectrally normalised."""
+    layer = (nn.ConvTranspose2d if transpose else nn.Conv2d)(c_in, c_out, kernel, stride, padding, bias=False)
+    nn.init.normal_(layer.weight, 0.0, 0.02)
+    return parametrizations.spectral_norm(layer) if spectral else layer
+
+
+def norm_act(channels: int, activation: str, negative_slope: float, batchnorm: bool, backend: str, *,
+             fused: bool) -> nn.Module:
+    """BN (gamma ~ N(1, 0.02), beta = 0) + activation, or a bias + activation without BN."""
+    if not batchnorm:
+        return BiasAct(channels, activation, negative_slope, backend)
+    layer = BatchNormAct(channels, activation, negative_slope, backend, fused=fused)
+    nn.init.normal_(layer.weight, 1.0, 0.02)
+    return layer
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, z_dim: int, width: int, shape: tuple[int, int, int], batchnorm: bool, backend: str):
+        super().__init__()
+        channels, side, _ = shape
+        start, n = layout(side)
+        widths = [width * 2**i for i in reversed(range(n))]  # [2^(n-1) w, ..., 2w, w]
+
+        def relu(c: int) -> nn.Module:  # one fused kernel; a generator is differentiated only once
+            return norm_act(c, "relu", 0.0, batchnorm, backend, fused=True)
+
+        layers = [conv(z_dim, widths[0], start, 1, 0, transpose=True),  # (B, z_dim, 1, 1) -> (B, 2^(n-1) w, s, s)
+                  relu(widths[0])]
+        for c_in, c_out in pairwise(widths):
+            layers += [conv(c_in, c_out, 4, 2, 1, transpose=True),  # (B, c_in, h, h) -> (B, c_out, 2h, 2h)
+                       relu(c_out)]
+        layers.append(conv(width, channels, 4, 2, 1, transpose=True))  # (B, w, H/2, H/2) -> (B, C, H, H)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.net(z[:, :, None, None]))  # (B, z_dim) -> (B, C, H, W) in [-1, 1]
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, width: int, shape: tuple[int, int, int], batchnorm: bool, spectral: bool, backend: str):
+        super().__init__()
+        channels, side, _ = shape
+        start, n = layout(side)
+        widths = [width * 2**i for i in range(n)]  # [w, 2w, ..., 2^(n-1) w]
+
+        def leaky(c: int) -> nn.Module:  # twice differentiable: penalties differentiate through D
+            return norm_act(c, "leaky_relu", 0.2, batchnorm, backend, fused=False)
+
+        layers = [conv(channels, width, 4, 2, 1, spectral=spectral),  # (B, C, H, H) -> (B, w, H/2, H/2)
+                  BiasAct(width, "leaky_relu", 0.2, backend)]  # no BN on the input layer
+        for c_in, c_out in pairwise(widths):
+            layers += [conv(c_in, c_out, 4, 2, 1, spectral=spectral),  # (B, c_in, h, h) -> (B, c_out, h/2, h/2)
+                       leaky(c_out)]
+        layers.append(conv(widths[-1], 1, start, 1, 0, spectral=spectral))  # (B, 2^(n-1) w, s, s) -> (B, 1, 1, 1)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).view(len(x))  # (B, C, H, W) -> (B,) logits
+
+
+def make_dcgan(info: DataInfo, *, backend: str, width: int = 32, z_dim: int = 100, g_batchnorm: bool = True,
+               d_batchnorm: bool = True, spectral_norm: bool = False) -> GANModel:
+    problem = fits(info)
+    if problem:
+        raise ValueError(f"dcgan cannot model {info.domain} data of shape {info.shape}: {problem}")
+    return GANModel(
+        generator=DCGANGenerator(z_dim, width, info.shape, g_batchnorm, backend),
+        discriminator=DCGANDiscriminator(width, info.shape, d_batchnorm, spectral_norm, backend),
+        z_dim=z_dim,
+    )
+
+
+@hookimpl
+def register_models(register):
+    register(ModelSpec("dcgan", "DCGAN (Radford et al. 2016): strided convolutions, BN, ReLU / LeakyReLU",
+                       make_dcgan, PARAMS, family="gan", domains=("image",), fits=fits))
