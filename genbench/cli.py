@@ -150,6 +150,40 @@ def _print_failures(results, cells) -> None:
             errors.print(f"[yellow]diverged:[/] {paths[result.cell_id]}: {result.error}", highlight=False)
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(float(part)) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of sizes, e.g. 1e3,1e5,1.6e7") from None
+
+
+@cli.command("kernels")
+@click.option("--sizes", default="1e3,1.6e4,2.6e5,4.2e6,1.6e7", show_default=True,
+              help="Comma-separated element counts.")
+@click.option("--backends", default="eager,compiled,triton", show_default=True,
+              help="Comma-separated backends; ones that cannot run here are skipped with the reason.")
+@click.option("--ops", default="gan_loss,vae_loss,bias_act,batchnorm_act", show_default=True)
+@click.option("--repeats", default=10, show_default=True, type=click.IntRange(min=2))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write the rows as CSV.")
+def kernels_command(sizes: str, backends: str, ops: str, repeats: int, csv_path: str | None) -> None:
+    """Benchmark the fused ops: forward+backward time per backend against a same-size memcpy."""
+    from .kernels.bench import format_table, run_kernel_benchmarks
+    from .kernels.dispatch import backend_status
+
+    chosen = [b.strip() for b in backends.split(",") if b.strip()]
+    for backend, reason in backend_status().items():
+        if backend in chosen and reason is not None:
+            errors.print(f"[yellow]skipping {backend}:[/] {reason}", highlight=False)
+    try:
+        rows = run_kernel_benchmarks(_int_list(sizes), chosen, [o.strip() for o in ops.split(",")],
+                                     repeats, csv_path)
+    except ValueError as exc:
+        raise GenbenchError(str(exc)) from None
+    console.print(format_table(rows), highlight=False, soft_wrap=True)
+    if csv_path:
+        console.print(f"wrote {len(rows)} rows to {csv_path}")
+
+
 @cli.command("show")
 @click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
 @click.option("--suite", help="Only this suite's cells (default: every cell in the store).")

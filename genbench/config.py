@@ -2,7 +2,8 @@
 
 A suite file has [suite] (name, description, seeds), [train] (step budget and optimiser),
 [eval] (schedule and metrics) and one or more [[matrix]] blocks (datasets x models x objectives
-x kernels); each block is crossed on its own, so GANs and autoencoders can share a suite.
+x kernels, and optionally a `train` table overriding [train] for that block); each block is
+crossed on its own, so GANs and autoencoders can share a suite.
 Components are given as "name" or {name = "...", label = "...", <params>}.
 """
 
@@ -15,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, GenbenchError, close_matches
+from .errors import ConfigError, DataError, GenbenchError, close_matches
 from .registry import Registry
 from .specs import Param
 
@@ -26,6 +27,9 @@ TRAIN_PARAMS: dict[str, Param] = {
     "beta1": Param(0.5, "Adam beta1", min=0.0, max=1.0),
     "beta2": Param(0.999, "Adam beta2", min=0.0, max=1.0),
     "device": Param("auto", "torch device: auto (cuda if present), cpu, cuda, cuda:N"),
+    "g_noise": Param("fresh", "noise of the generator step: fresh (Algorithm 1) or reuse the last D "
+                     "step's batch (pytorch/examples' dcgan; one generator forward fewer)",
+                     choices=("fresh", "reuse")),
 }
 EVAL_PARAMS: dict[str, Param] = {
     "every": Param(500, "evaluate every N steps (the final step is always evaluated)", min=1),
@@ -55,6 +59,7 @@ class MatrixBlock:
     models: tuple[ComponentConfig, ...]
     objectives: tuple[ComponentConfig, ...]
     kernels: tuple[ComponentConfig, ...]
+    train: tuple[tuple[str, Any], ...] = ()  # this block's [train] overrides
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,7 @@ class _Validator:
         if "matrix" not in raw:
             raise self.fail("matrix", "the suite has no [matrix]", 'add [matrix] with datasets, models, objectives')
         blocks_raw = raw["matrix"] if isinstance(raw["matrix"], list) else [raw["matrix"]]
-        blocks = tuple(self.block(b, f"matrix[{i}]" if len(blocks_raw) > 1 else "matrix", train_raw)
+        blocks = tuple(self.block(b, f"matrix[{i}]" if len(blocks_raw) > 1 else "matrix")
                        for i, b in enumerate(blocks_raw))
         self.metrics_apply(metrics, blocks)
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks)
@@ -226,9 +231,12 @@ class _Validator:
             raise self.fail(f"{where}.label", "expected a non-empty string", 'label = "short-name"')
         return ComponentConfig(kind, name, tuple(sorted(params.items())), label)
 
-    def block(self, raw: Any, where: str, train_raw: Mapping) -> MatrixBlock:
-        raw = self.table(raw, where)
-        self.no_unknown_keys(raw, MATRIX_AXES, where)
+    def block(self, raw: Any, where: str) -> MatrixBlock:
+        raw = dict(self.table(raw, where))
+        self.no_unknown_keys(raw, {*MATRIX_AXES, "train"}, where)
+        block_train = self.table(raw.pop("train", {}), f"{where}.train")
+        checked = self.params(block_train, TRAIN_PARAMS, f"{where}.train")
+        overrides = tuple(sorted((k, checked[k]) for k in block_train))
         axes = {}
         for axis, kind in MATRIX_AXES.items():
             if axis == "kernels" and axis not in raw:
@@ -237,9 +245,16 @@ class _Validator:
             if axis not in raw or raw[axis] in ([], ""):
                 raise self.fail(f"{where}.{axis}", f"no {axis} given", f'{axis} = ["name"]; `genbench list` shows them')
             axes[axis] = self.components(raw[axis], kind, f"{where}.{axis}")
-        block = MatrixBlock(**axes)
+        block = MatrixBlock(**axes, train=overrides)
         self.check_combinations(block, where)
         return block
+
+    def data_info(self, dataset: ComponentConfig, where: str):
+        """The dataset's DataInfo; a DataError (e.g. a missing file) gains the file and key."""
+        try:
+            return self.registry.get("dataset", dataset.name).data_info(dataset.kwargs())
+        except DataError as exc:
+            raise DataError(f"{self.path}: {where}.datasets ({dataset.label}): {exc}") from None
 
     def check_combinations(self, block: MatrixBlock, where: str) -> None:
         get = self.registry.get
@@ -256,7 +271,7 @@ class _Validator:
                         f"{model.label!r} (family {mspec.family})",
                         "put them in separate [[matrix]] blocks, or pick a matching objective")
             for dataset in block.datasets:
-                info = get("dataset", dataset.name).data_info(dataset.kwargs())
+                info = self.data_info(dataset, where)
                 if info.domain not in mspec.domains:
                     raise self.fail(where, f"model {model.label!r} takes {'/'.join(mspec.domains)} data but "
                                     f"dataset {dataset.label!r} is {info.domain} data",

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import TRAIN_PARAMS, ComponentConfig, SuiteConfig, metric_applies
+from .config import TRAIN_PARAMS, ComponentConfig, MatrixBlock, SuiteConfig, metric_applies
 from .registry import Registry
 
 
@@ -84,7 +84,7 @@ def expand(config: SuiteConfig, registry: Registry) -> list[Cell]:
             for model in block.models:
                 metrics = tuple(m for m in config.metrics if metric_applies(registry, m, model, dataset))
                 for objective in block.objectives:
-                    train = _train_for(config, registry.get("objective", objective.name).train_defaults)
+                    train = _train_for(config, block, registry.get("objective", objective.name).train_defaults)
                     schedule = eval_schedule(train["steps"], config.eval_every)
                     for kernel in block.kernels:
                         for seed in config.seeds:
@@ -96,11 +96,12 @@ def expand(config: SuiteConfig, registry: Registry) -> list[Cell]:
     return cells
 
 
-def _train_for(config: SuiteConfig, objective_defaults) -> dict[str, Any]:
-    """Defaults < the objective's published settings < what the suite file sets."""
+def _train_for(config: SuiteConfig, block: MatrixBlock, objective_defaults) -> dict[str, Any]:
+    """Defaults < the objective's published settings < the suite's [train] < the block's train."""
     train = {key: param.default for key, param in TRAIN_PARAMS.items()}
     train.update(objective_defaults)
     train.update(dict(config.train))
+    train.update(dict(block.train))
     return train
 
 

@@ -9,10 +9,11 @@ from genbench.plugins.objectives.gan import nonsaturating, saturating
 from genbench import EvalContext, TrainSetup
 from genbench.train.gan import train_gan
 
-TRAIN = {"steps": 5, "batch_size": 16, "lr": 1e-3, "beta1": 0.5, "beta2": 0.999, "device": "cpu"}
+TRAIN = {"steps": 5, "batch_size": 16, "lr": 1e-3, "beta1": 0.5, "beta2": 0.999, "device": "cpu",
+         "g_noise": "fresh"}
 
 
-def setup_for(k: int, calls: dict) -> TrainSetup:
+def setup_for(k: int, calls: dict, g_noise: str = "fresh") -> TrainSetup:
     data = ring8(256, 16, 0)
     torch.manual_seed(0)
     model = make_mlp_gan(data.info, backend="eager", hidden=8, depth=1, z_dim=2)
@@ -26,7 +27,14 @@ def setup_for(k: int, calls: dict) -> TrainSetup:
     model.discriminator.forward = counted
     recorded = {}
     evaluated = []
-    setup = TrainSetup(data, model, nonsaturating(backend="eager", k=k), TRAIN, seed=0,
+    generator_forward = model.generator.forward
+
+    def counted_generator(z):
+        calls["g"] = calls.get("g", 0) + 1
+        return generator_forward(z)
+
+    model.generator.forward = counted_generator
+    setup = TrainSetup(data, model, nonsaturating(backend="eager", k=k), {**TRAIN, "g_noise": g_noise}, seed=0,
                        device=torch.device("cpu"), eval_steps=(2, 5),
                        evaluate=lambda step, ctx: evaluated.append((step, ctx)),
                        record=lambda step, stats: recorded.__setitem__(step, stats))
@@ -39,8 +47,15 @@ def test_k_discriminator_steps_per_generator_step_on_minibatches_of_m():
     setup = setup_for(3, calls)
     stats = train_gan(setup)
     assert calls["d"] == 5 * (3 * 2 + 1)  # per iteration: k x (real, fake) + the generator step
+    assert calls["g"] == 5 * (3 + 1)  # fresh noise: one generator forward per D step and the G step
     assert calls["batch"] == {16}
     assert stats.steps == 5 and stats.samples_seen == 5 * 3 * 16 and stats.train_time_s > 0
+
+
+def test_reused_noise_saves_one_generator_forward_per_iteration():
+    calls = {"d": 0, "batch": set()}
+    train_gan(setup_for(3, calls, g_noise="reuse"))
+    assert calls["g"] == 5 * 3 and calls["d"] == 5 * (3 * 2 + 1)
 
 
 def test_statistics_recorded_and_evaluated_at_eval_steps():

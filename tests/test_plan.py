@@ -57,7 +57,7 @@ def test_cell_id_golden_value(write_suite, registry):
     assert cells[0].cell_id == GOLDEN_ID
 
 
-GOLDEN_ID = "9407a6232bb443c0"
+GOLDEN_ID = "0b64105874c326f6"
 
 
 def test_eval_schedule_always_includes_the_last_step():
@@ -72,3 +72,28 @@ def test_select_by_substring_or_glob(write_suite, registry):
     assert len(select(cells, ("*/saturating/*/seed1",))) == 1
     assert len(select(cells, ("seed0", "seed1"))) == 4
     assert select(cells, ()) == cells
+
+
+def test_train_settings_merge_defaults_objective_suite_then_block(tmp_path, registry):
+    path = tmp_path / "blocks.toml"
+    path.write_text("""
+[train]
+steps = 30
+lr = 1e-3
+[[matrix]]
+datasets = ["ring8"]
+models = ["mlp"]
+objectives = ["nonsaturating", "wgan-gp"]
+[[matrix]]
+train = { steps = 50 }
+datasets = ["grid25"]
+models = ["mlp"]
+objectives = ["wgan-gp"]
+""")
+    cells = expand(load(str(path), registry), registry)
+    train = {(c.dataset.name, c.objective.name): c.train_config() for c in cells}
+    assert train[("ring8", "nonsaturating")]["steps"] == 30 and train[("ring8", "nonsaturating")]["beta1"] == 0.5
+    wgan = train[("ring8", "wgan-gp")]
+    assert wgan["lr"] == 1e-3 and wgan["beta1"] == 0.0 and wgan["beta2"] == 0.9  # suite lr wins, paper betas stay
+    assert train[("grid25", "wgan-gp")]["steps"] == 50
+    assert [c.eval_steps[-1] for c in cells] == [30, 30, 50]

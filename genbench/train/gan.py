@@ -5,6 +5,10 @@
                       update D on the objective's discriminator loss
         sample m noise z; update G on the objective's generator loss
 
+With g_noise = "reuse" the generator step reuses the last discriminator step's noise batch (as
+pytorch/examples' dcgan does), saving one generator forward per iteration; "fresh" (default)
+samples new noise as Algorithm 1 does.
+
 The objective object supplies `d_steps` (k), `discriminator_loss(real_logits, fake_logits)`,
 `generator_loss(fake_logits)` and optionally `penalty(discriminator, real, fake)`, all losses
 to minimise. Everything random (minibatches, noise) comes from one generator seeded by the cell.
@@ -92,12 +96,15 @@ def train_gan(setup: TrainSetup) -> TrainStats:
     sums: dict[str, float] = {}
     since_eval = 0
     train_time = 0.0
+    reuse_noise = cfg["g_noise"] == "reuse"
     for step in range(1, cfg["steps"] + 1):
         started = time.perf_counter()
-        for _ in range(k):
+        for d_step in range(k):
             real = batches.next()  # (m, *shape)
-            with torch.no_grad():
-                fake = G(noise())  # (m, *shape)
+            keep_graph = reuse_noise and d_step == k - 1  # this fake batch feeds the G step too
+            with torch.set_grad_enabled(keep_graph):
+                generated = G(noise())  # (m, *shape)
+            fake = generated.detach()
             real_logits, fake_logits = D(real), D(fake)  # (m,), (m,)
             loss_d = objective.discriminator_loss(real_logits, fake_logits)
             if penalty is not None:
@@ -107,7 +114,7 @@ def train_gan(setup: TrainSetup) -> TrainStats:
             opt_d.step()
 
         D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        gen_logits = D(G(noise()))  # (m,)
+        gen_logits = D(generated if reuse_noise else G(noise()))  # (m,)
         loss_g = objective.generator_loss(gen_logits)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
