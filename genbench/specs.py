@@ -107,6 +107,9 @@ class EvalContext:
     step: int
     device: torch.device
     sample: Callable[[int], torch.Tensor] | None = None  # n -> (n, *shape), no grad, eval mode
+    # autoencoders: x (n, *shape) -> the model's output for x, in data space (no grad, eval mode)
+    reconstruct: Callable[[torch.Tensor], torch.Tensor] | None = None
+    model: Any = None  # the family's model object, for metrics that need more (e.g. IWAE)
 
 
 @dataclass
