@@ -102,7 +102,7 @@ def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...
     if outcome.skipped:
         console.print(f"skipped {outcome.skipped} cells already in the store")
     _print_failures(outcome.results, cells)
-    console.print(report.terminal_table(report.summarize(store, suite_config.name), suite_config.name))
+    _print_summary(store, suite_config.name, suite_config.name)
     if outcome.count("failed"):
         sys.exit(1)
 
@@ -184,6 +184,11 @@ def kernels_command(sizes: str, backends: str, ops: str, repeats: int, csv_path:
         console.print(f"wrote {len(rows)} rows to {csv_path}")
 
 
+def _print_summary(store: Store, suite: str | None, title: str, all_columns: bool = False) -> None:
+    for table in report.terminal_tables(report.summarize(store, suite), title, console.width, all_columns):
+        console.print(table)
+
+
 @cli.command("show")
 @click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
 @click.option("--suite", help="Only this suite's cells (default: every cell in the store).")
@@ -196,7 +201,7 @@ def show_command(out_dir: str, suite: str | None, all_columns: bool, no_pictures
     if suite is not None and suite not in suites:
         raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")
     title = suite or ", ".join(suites)
-    console.print(report.terminal_table(report.summarize(store, suite), title, all_columns))
+    _print_summary(store, suite, title, all_columns)
     pictures = [] if no_pictures else report.picture_lines(store, suite)
     if pictures:
         console.print("[bold]sample pictures[/] (latest step; earlier steps in the same folder):")

@@ -76,7 +76,7 @@ def metric_names(summaries: list[GroupSummary]) -> list[str]:
 def format_stat(mean: float, std: float, n: int, group_n: int) -> str:
     if n == 0:
         return "-"
-    text = f"{_fmt(mean)} ± {_fmt(std)}" if n > 1 else _fmt(mean)
+    text = f"{_fmt(mean)}±{_fmt(std)}" if n > 1 else _fmt(mean)
     return text if n == group_n else f"{text} [n={n}]"
 
 
@@ -86,21 +86,42 @@ def _fmt(x: float) -> str:
     return f"{x:.2e}"
 
 
-def terminal_table(summaries: list[GroupSummary], title: str, all_columns: bool = False) -> Table:
+def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
+                    all_columns: bool = False) -> list[Table]:
+    """The summary as tables that fit `width` columns: metrics split across tables as needed,
+    each table repeating the cell column (dataset / model / objective / kernel)."""
     columns = metric_names(summaries) + list(TRAIN_STATS if all_columns else TERMINAL_TRAIN_COLUMNS)
     columns += list(THROUGHPUT if all_columns else THROUGHPUT[:1])
-    table = Table(title=title + "  (mean ± std over seeds; n = finished cells)")
-    for header in ("dataset", "model", "objective", "kernel", "n"):
-        table.add_column(header, no_wrap=True)
-    for name in columns:
-        table.add_column(name, justify="right")
-    table.add_column("status")
+    rows = []
     for summary in summaries:
         n = summary.statuses["done"] + summary.statuses["diverged"]
-        cells = [format_stat(*summary.stats(name), n) for name in columns]
         status = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
-        table.add_row(*summary.group, str(n), *cells, status)
-    return table
+        rows.append((" / ".join(summary.group), str(n), status,
+                     {name: format_stat(*summary.stats(name), n) for name in columns}))
+    label_width = min(max([len(r[0]) for r in rows] + [4]), max(24, width // 3))
+    chunks, current, used = [], [], label_width + 16
+    for name in columns:
+        cell_width = max([len(name)] + [len(r[3][name]) for r in rows]) + 3
+        if current and used + cell_width > width:
+            chunks.append(current)
+            current, used = [], label_width + 16
+        current.append(name)
+        used += cell_width
+    chunks.append(current)
+    tables = []
+    for index, chunk in enumerate(chunks):
+        part = f" ({index + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        table = Table(title=f"{title}{part}: mean±std over seeds, n = finished cells", title_justify="left")
+        table.add_column("dataset / model / objective / kernel", overflow="fold", max_width=label_width)
+        table.add_column("n", justify="right")
+        for name in chunk:
+            table.add_column(name, justify="right", no_wrap=True)
+        if index == 0:
+            table.add_column("status", no_wrap=True)
+        for label, n, status, values in rows:
+            table.add_row(label, n, *(values[name] for name in chunk), *([status] if index == 0 else []))
+        tables.append(table)
+    return tables
 
 
 def summary_records(summaries: list[GroupSummary]) -> list[dict]:
