@@ -29,7 +29,7 @@ from .plan import Cell
 from .registry import Registry, load_plugins
 from .artifacts import GRID_SAMPLES, SCATTER_SAMPLES, save_image_grid, save_scatter
 from .result import ArtifactRow, CellResult, MetricRow
-from .specs import EvalContext, TrainingDiverged, TrainSetup
+from .specs import EvalContext, TrainingDiverged, TrainSetup, TrainStats
 from .store import Store
 
 ProgressFn = Callable[[str, int, int], None]  # (cell_id, step, total steps)
@@ -144,9 +144,7 @@ def run_cell(cell: Cell, out_dir: str, progress: ProgressFn | None = None) -> Ce
                                            cell.eval_steps, evaluate, record, report_progress))
         result.steps = stats.steps
         result.train_time_s = stats.train_time_s
-        if stats.train_time_s > 0:
-            result.samples_per_s = stats.samples_seen / stats.train_time_s
-            result.steps_per_s = stats.steps / stats.train_time_s
+        result.samples_per_s, result.steps_per_s = throughput(stats)
     except TrainingDiverged as exc:
         result.status, result.error, result.diverged_step = "diverged", str(exc), exc.step
         result.steps = exc.step
@@ -158,6 +156,16 @@ def run_cell(cell: Cell, out_dir: str, progress: ProgressFn | None = None) -> Ce
     if device.type == "cuda":
         result.peak_cuda_mb = torch.cuda.max_memory_allocated(device) / 2**20
     return result
+
+
+def throughput(stats: TrainStats) -> tuple[float | None, float | None]:
+    """(samples/s, steps/s) over the steady part of training: warm-up steps are left out."""
+    steps, seconds = stats.steps - stats.warmup_steps, stats.train_time_s - stats.warmup_time_s
+    if steps <= 0 or seconds <= 0:
+        steps, seconds = stats.steps, stats.train_time_s
+    if steps <= 0 or seconds <= 0:
+        return None, None
+    return stats.samples_seen * steps / stats.steps / seconds, steps / seconds
 
 
 def save_samples_picture(ctx: EvalContext, out_dir: Path, cell_id: str) -> ArtifactRow:

@@ -135,6 +135,8 @@ class TrainStats:
     steps: int
     train_time_s: float  # training loop only, evaluation excluded
     samples_seen: int  # real examples consumed by the updates
+    warmup_steps: int = 0  # first steps left out of throughput (allocation, compilation)
+    warmup_time_s: float = 0.0  # their share of train_time_s
 
 
 class TrainingDiverged(Exception):

@@ -130,6 +130,8 @@ def train_gan(setup: TrainSetup) -> TrainStats:
             "g_grad_norm": grad_norm.item(),
         }
         train_time += time.perf_counter() - started
+        if step == 1:
+            warmup_time = train_time
         for name in ("loss_d", "loss_g"):
             if not torch.isfinite(torch.tensor(stats[name])):
                 raise TrainingDiverged(step, name)
@@ -141,7 +143,8 @@ def train_gan(setup: TrainSetup) -> TrainStats:
             setup.record(step, {name: total / since_eval for name, total in sums.items()})
             sums, since_eval = {}, 0
             setup.evaluate(step, EvalContext(setup.data, setup.seed, step, device, sample=sampler))
-    return TrainStats(steps=cfg["steps"], train_time_s=train_time, samples_seen=cfg["steps"] * k * m)
+    return TrainStats(steps=cfg["steps"], train_time_s=train_time, samples_seen=cfg["steps"] * k * m,
+                      warmup_steps=1, warmup_time_s=warmup_time)
 
 
 @hookimpl
