@@ -38,7 +38,10 @@ def start_suite(tmp_path):
     suite.write_text(SUITE)
     proc = subprocess.Popen([sys.executable, "-m", "genbench", "run", str(suite), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+                            env=dict(os.environ, OMP_NUM_THREADS="1"),
+                            # a shell without job control starts background jobs with SIGINT
+                            # ignored (as CI may); restore it so Python raises KeyboardInterrupt
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     db_path = out / "results.sqlite"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
