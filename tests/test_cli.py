@@ -15,7 +15,7 @@ def test_run_show_export(write_suite, tmp_path, genbench_cli):
     assert "2 done" in ran.stdout
 
     shown = genbench_cli("show", str(out))
-    assert shown.returncode == 0 and "saturating" in shown.stdout and " ± " in shown.stdout
+    assert shown.returncode == 0 and "saturating" in shown.stdout and "mean±std" in shown.stdout
     assert "sample pictures" in shown.stdout and "samples_step0000020.png" in shown.stdout
 
     exported = genbench_cli("export", str(out), "--format", "csv")

@@ -73,16 +73,16 @@ def test_valid_suite_loads_with_defaults_filled(tmp_path, registry):
 def test_gan_objective_with_a_model_of_another_family_is_rejected(tmp_path, registry):
     from genbench import ModelSpec
 
-    registry.add("model", ModelSpec("fake-ae", "an autoencoder", lambda info, **kw: None, family="autoencoder"),
+    registry.add("model", ModelSpec("fake-ae", "an autoencoder", lambda info, **kw: None, family="fake-family"),
                  "test", "test")
-    registry.add("trainer", __import__("genbench").TrainerSpec("autoencoder", "t", lambda s: None), "test", "test")
+    registry.add("trainer", __import__("genbench").TrainerSpec("fake-family", "t", lambda s: None), "test", "test")
     try:
         path = tmp_path / "mixed.toml"
         path.write_text(VALID.replace('models = ["mlp"]', 'models = ["mlp", "fake-ae"]'))
-        with pytest.raises(ConfigError, match=r"'nonsaturating' \(family gan\) cannot train model 'fake-ae' \(family autoencoder\)"):
+        with pytest.raises(ConfigError, match=r"'nonsaturating' \(family gan\) cannot train model 'fake-ae' \(family fake-family\)"):
             load(str(path), registry)
     finally:
-        del registry.tables["model"]["fake-ae"], registry.tables["trainer"]["autoencoder"]
+        del registry.tables["model"]["fake-ae"], registry.tables["trainer"]["fake-family"]
 
 
 def test_missing_suite_file_suggests_builtins(registry):

@@ -1,0 +1,128 @@
+"""What the image metrics (fid.py, inception_score.py, prdc.py, parzen.py) score, and how.
+
+Real images are the first n of a split of ctx.data (the same images at every eval step). Model
+samples come from ctx.sample(n), drawn once per eval step and shared by that step's metrics (the
+trainers' samplers return the same noise batch at every call anyway). What depends only on the
+real data (features, torchmetrics states holding real statistics, the real-vs-real floor) is
+memoised in this process. A metric that cannot be computed raises `Unavailable`; the plugin turns
+it into NaN values with the reason in the provenance, so the cell and the other metrics go on.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+
+import torch
+
+from genbench import Data, EvalContext, MetricResult, Param
+
+from .extractors import EXTRACTORS, Extractor, Unavailable, fingerprint, get_extractor, inception_weights
+
+SPLITS = ("test", "train")
+CHUNK = 1000  # images per extractor call: bounds activation memory
+
+EXTRACTOR_PARAMS = {
+    "extractor": Param("auto", "feature extractor: a domain classifier trained on the dataset (auto picks "
+                       "lenet up to 28x28, else cnn), or inception from a local weights file", choices=EXTRACTORS),
+    "extractor_seed": Param(0, "seed of the domain classifier's training (fixed across cells, so scores compare)"),
+    "inception_path": Param("", "FID Inception-v3 weights file for extractor='inception' "
+                            "(empty: $GENBENCH_CACHE/inception/); never downloaded"),
+}
+SPLIT_PARAM = {"split": Param("test", "real split the samples are compared with", choices=SPLITS)}
+
+
+class Memo:
+    """A small least-recently-used cache: get(key, compute) computes each key once."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+
+    def get(self, key, compute: Callable):
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = compute()
+        self.items[key] = value
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+
+memo = Memo(16)  # real-data results, keyed by fingerprints of the images and the extractor's hash
+
+
+class _StepSamples:
+    """ctx.sample(n) once per EvalContext; released when the context is."""
+
+    def __init__(self):
+        self.context: weakref.ref | None = None
+        self.values: dict[int, torch.Tensor] = {}
+
+    def get(self, ctx: EvalContext, n: int) -> torch.Tensor:
+        if self.context is None or self.context() is not ctx:
+            self.values = {}
+            self.context = weakref.ref(ctx, self._forget)
+        if n not in self.values:
+            self.values[n] = ctx.sample(n)
+        return self.values[n]
+
+    def _forget(self, ref: weakref.ref) -> None:
+        if ref is self.context:
+            self.values = {}
+
+
+_step_samples = _StepSamples()
+
+
+def check_extractor_params(extractor: str, inception_path: str) -> None:
+    """At factory time, before any training: a missing Inception weights file is an error now."""
+    if extractor == "inception":
+        inception_weights(inception_path)
+
+
+def extractor_for(ctx: EvalContext, params: dict) -> Extractor:
+    """The extractor the metric's parameters name, for ctx.data, on ctx.device."""
+    extractor = get_extractor(ctx.data, params["extractor"], params["extractor_seed"], params["inception_path"])
+    return extractor.to(ctx.device)
+
+
+def samples(ctx: EvalContext, n: int) -> torch.Tensor:
+    """(n, C, H, W) model samples; Unavailable if there are none or any is NaN or inf."""
+    if ctx.sample is None:
+        raise Unavailable("the model gives no samples at this eval point")
+    images = _step_samples.get(ctx, n)
+    bad = int((~torch.isfinite(images.flatten(1)).all(dim=1)).sum())
+    if bad:
+        raise Unavailable(f"{bad} of {n} generated samples contain NaN or inf")
+    return images
+
+
+def real_images(data: Data, split: str, n: int) -> torch.Tensor:
+    """The first n (at most) images of the split: (n', C, H, W)."""
+    images = data.test if split == "test" else data.train
+    if images is None or len(images) == 0:
+        raise Unavailable(f"the dataset has no {split} split; fix: split='{other_split(split)}'")
+    return images[:n]
+
+
+def other_split(split: str) -> str:
+    return "train" if split == "test" else "test"
+
+
+@torch.no_grad()
+def extract(module: Callable, images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """module applied to images (N, C, H, W) in chunks of CHUNK -> (N, ...) on the CPU."""
+    return torch.cat([module(chunk.to(device)).cpu() for chunk in images.split(CHUNK)])
+
+
+def real_key(images: torch.Tensor, extractor: Extractor) -> tuple[str, str]:
+    return fingerprint(images), extractor.provenance["extractor_hash"]
+
+
+def nan_result(outputs, provenance: dict, reason: str) -> MetricResult:
+    """Every output NaN, with the reason in the provenance."""
+    return MetricResult({name: math.nan for name in outputs}, {**provenance, "reason": reason})

@@ -1,0 +1,122 @@
+"""Improved precision and recall (Kynkäänniemi et al. 2019) and density and coverage (Naeem et al. 2020).
+
+Every sample gets a k-NN ball: its radius is the distance to its k-th nearest other sample of the
+same set (the (k+1)-th smallest distance counting itself, as in the prdc package).
+    precision = fraction of generated samples inside some real ball           (k = k_pr)
+    recall    = fraction of real samples inside some generated ball           (k = k_pr)
+    density   = mean over generated samples of #real balls containing it / k  (k = k_dc)
+    coverage  = fraction of real balls that contain some generated sample     (k = k_dc)
+"Inside" is strict (<), as in the prdc package. Squared Euclidean distances are computed in row
+chunks of at most `max_elements` entries, so memory is O(max_elements), never N x M.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genbench import MetricOutput, MetricResult, MetricSpec, Param, hookimpl
+
+from .inputs import (
+    EXTRACTOR_PARAMS, SPLIT_PARAM, Unavailable, check_extractor_params, extract, extractor_for, memo, nan_result,
+    real_images, real_key, samples,
+)
+
+MAX_ELEMENTS = 2**23  # distances alive at once: 32 MB in float32, plus the comparison masks
+OUTPUTS = {
+    "precision": MetricOutput(True, "precision"),
+    "recall": MetricOutput(True, "recall"),
+    "density": MetricOutput(True, "density"),
+    "coverage": MetricOutput(True, "coverage"),
+}
+PARAMS = {
+    "n_fake": Param(10_000, "generated samples", min=2),
+    "n_real": Param(10_000, "real images: the first n of the split (all of it if smaller)", min=2),
+    "k_pr": Param(3, "neighbours for precision and recall (Kynkäänniemi et al.: 3)", min=1),
+    "k_dc": Param(5, "neighbours for density and coverage (Naeem et al.: 5)", min=1),
+    **SPLIT_PARAM,
+    **EXTRACTOR_PARAMS,
+}
+
+
+def squared_distances(a: torch.Tensor, b: torch.Tensor, b_squared: torch.Tensor) -> torch.Tensor:
+    """a (n, d), b (m, d), b_squared (m,) = |b|^2 -> (n, m) squared Euclidean distances."""
+    return (a.square().sum(1, keepdim=True) + b_squared - 2 * a @ b.T).clamp_min_(0)
+
+
+def _rows(n_columns: int, max_elements: int) -> int:
+    return max(1, max_elements // max(1, n_columns))
+
+
+def knn_radii(x: torch.Tensor, ks: tuple[int, ...], max_elements: int = MAX_ELEMENTS) -> dict[int, torch.Tensor]:
+    """x (N, d) -> {k: (N,) squared distance of each row to its k-th nearest other row}."""
+    if len(x) <= max(ks):
+        raise ValueError(f"{len(x)} samples are too few for {max(ks)} nearest neighbours")
+    x_squared = x.square().sum(1)  # (N,)
+    step = _rows(len(x), max_elements)
+    smallest = []
+    for start in range(0, len(x), step):
+        d2 = squared_distances(x[start:start + step], x, x_squared)  # (c, N)
+        d2[torch.arange(len(d2)), torch.arange(start, start + len(d2))] = 0  # itself, exactly
+        smallest.append(d2.topk(max(ks) + 1, dim=1, largest=False).values)  # (c, max k + 1), ascending
+    smallest = torch.cat(smallest)  # (N, max k + 1)
+    return {k: smallest[:, k] for k in ks}
+
+
+def prdc(real: torch.Tensor, fake: torch.Tensor, k_pr: int = 3, k_dc: int = 5,
+         max_elements: int = MAX_ELEMENTS) -> dict[str, float]:
+    """real (N, d), fake (M, d) features -> precision, recall, density, coverage."""
+    real_radii = knn_radii(real, (k_pr, k_dc), max_elements)  # {k: (N,)}
+    fake_radii = knn_radii(fake, (k_pr,), max_elements)[k_pr]  # (M,)
+    real_squared = real.square().sum(1)  # (N,)
+    in_real_ball = torch.zeros(len(fake), dtype=torch.bool)  # precision, per generated sample
+    in_fake_ball = torch.zeros(len(real), dtype=torch.bool)  # recall, per real sample
+    real_balls_containing = torch.zeros(len(fake), dtype=torch.long)  # density
+    nearest_fake = torch.full((len(real),), float("inf"), dtype=real.dtype)  # coverage
+    step = _rows(len(real), max_elements)
+    for start in range(0, len(fake), step):
+        d2 = squared_distances(fake[start:start + step], real, real_squared)  # (c, N)
+        in_real_ball[start:start + step] = (d2 < real_radii[k_pr]).any(dim=1)
+        in_fake_ball |= (d2 < fake_radii[start:start + step, None]).any(dim=0)
+        real_balls_containing[start:start + step] = (d2 < real_radii[k_dc]).sum(dim=1)
+        nearest_fake = torch.minimum(nearest_fake, d2.min(dim=0).values)
+    return {
+        "precision": in_real_ball.double().mean().item(),
+        "recall": in_fake_ball.double().mean().item(),
+        "density": real_balls_containing.double().mean().item() / k_dc,
+        "coverage": (nearest_fake < real_radii[k_dc]).double().mean().item(),
+    }
+
+
+class PRDC:
+    def __init__(self, **params):
+        check_extractor_params(params["extractor"], params["inception_path"])
+        self.params = params
+
+    def __call__(self, ctx) -> MetricResult:
+        p = self.params
+        provenance = {"split": p["split"], "n_fake": p["n_fake"], "k_pr": p["k_pr"], "k_dc": p["k_dc"]}
+        try:
+            extractor = extractor_for(ctx, p)
+            provenance.update(extractor.provenance)
+            real = real_images(ctx.data, p["split"], p["n_real"])
+            provenance["n_real"] = len(real)
+            if min(len(real), p["n_fake"]) <= max(p["k_pr"], p["k_dc"]):
+                raise Unavailable(f"n_real={len(real)}, n_fake={p['n_fake']}: too few for "
+                                  f"{max(p['k_pr'], p['k_dc'])} nearest neighbours")
+            fake_features = extract(extractor, samples(ctx, p["n_fake"]), ctx.device).float()  # (M, d)
+            if not torch.isfinite(fake_features).all():
+                raise Unavailable("the features of the samples are not finite (samples far outside [-1, 1]?)")
+            real_features = memo.get(("features", *real_key(real, extractor)),
+                                     lambda: extract(extractor, real, ctx.device).float())  # (N, d)
+            values = prdc(real_features, fake_features, p["k_pr"], p["k_dc"])
+        except Unavailable as exc:
+            return nan_result(OUTPUTS, provenance, str(exc))
+        provenance["distances"] = "float32, squared Euclidean, chunked"
+        return MetricResult(values, provenance)
+
+
+@hookimpl
+def register_metrics(register):
+    register(MetricSpec("prdc", "improved precision/recall and density/coverage of domain-classifier features "
+                        "(k-NN balls)", PRDC, PARAMS, outputs=OUTPUTS, families=("gan", "autoencoder"),
+                        domains=("image",), needs=("samples", "real", "labels")))
