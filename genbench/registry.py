@@ -43,6 +43,12 @@ DEFAULT_PLUGINS = (
     "genbench.plugins.kernel_backends",
     "genbench.train.gan",
     "genbench.plugins.models.dcgan",
+    "genbench.plugins.models.autoencoders",
+    "genbench.plugins.objectives.autoencoder",
+    "genbench.train.autoencoder",
+    "genbench.plugins.metrics.reconstruction",
+    "genbench.plugins.metrics.iwae",
+    "genbench.plugins.metrics.pretraining",
 )
 # hook name -> the kind of spec it registers
 HOOK_KINDS = {
