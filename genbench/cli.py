@@ -81,8 +81,12 @@ def list_command(kind: str | None, params: bool) -> None:
 @click.option("--only", "patterns", multiple=True,
               help="Only cells whose dataset/model/objective/kernel/seedN path contains this "
                    "(or matches it as a glob). Repeatable.")
+@click.option("--threads", type=click.IntRange(min=1),
+              help="torch threads per worker (default: torch's own choice with one worker, "
+                   "cores / workers with several). Tiny models on a busy machine run far faster with 1.")
 @click.option("--dry-run", is_flag=True, help="Validate and list the cells; run nothing.")
-def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...], dry_run: bool) -> None:
+def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...], threads: int | None,
+                dry_run: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
@@ -98,7 +102,7 @@ def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...
     store = Store(out_dir)
     store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
     console.print(f"suite [bold]{suite_config.name}[/]: {len(cells)} cells -> {store.path}")
-    outcome = _run(cells, store, workers)
+    outcome = _run(cells, store, workers, threads)
     if outcome.skipped:
         console.print(f"skipped {outcome.skipped} cells already in the store")
     _print_failures(outcome.results, cells)
@@ -107,7 +111,7 @@ def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...
         sys.exit(1)
 
 
-def _run(cells, store: Store, workers: int):
+def _run(cells, store: Store, workers: int, threads: int | None):
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
         bars.progress.advance(bars.suite_task, 0)
@@ -120,9 +124,11 @@ def _run(cells, store: Store, workers: int):
             bars.cell_finished(cell.cell_id)
 
         if workers == 1:
+            if threads is not None:
+                _init_worker(threads)
             return run_suite(cells, store, InProcessExecutor(), 1, bars.update, finished)
         context = multiprocessing.get_context("spawn")
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = threads or max(1, (os.cpu_count() or 1) // workers)
         with context.Manager() as manager, ProcessPoolExecutor(
                 workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
             bars.queue = manager.Queue()

@@ -18,9 +18,10 @@ from rich.table import Table
 
 from .store import Store
 
-TRAIN_STATS = ("g_grad_norm", "d_real", "d_fake", "loss_d", "loss_g")
 THROUGHPUT = ("samples_per_s", "steps_per_s")
-TERMINAL_TRAIN_COLUMNS = ("g_grad_norm", "d_real", "d_fake")
+# training statistics worth a terminal column (the rest show with --all): the GAN diagnostics
+# and an autoencoder's loss
+TERMINAL_TRAIN_COLUMNS = ("g_grad_norm", "d_real", "d_fake", "loss")
 
 
 @dataclass
@@ -31,6 +32,7 @@ class GroupSummary:
     statuses: Counter = field(default_factory=Counter)
     values: dict[str, list[float]] = field(default_factory=dict)  # name -> one value per cell
     steps: list[int] = field(default_factory=list)
+    train_stats: set[str] = field(default_factory=set)  # names the trainer recorded
 
     def add(self, name: str, value: float) -> None:
         self.values.setdefault(name, []).append(value)
@@ -54,6 +56,8 @@ def summarize(store: Store, suite: str | None = None) -> list[GroupSummary]:
         last: dict[str, tuple[int, float]] = {}
         for row in store.metrics(cell.cell_id):
             last[row["name"]] = (row["step"], row["value"])  # rows come ordered by step
+            if row["provenance"].get("source") == "train":
+                summary.train_stats.add(row["name"])
         for name, (_, value) in last.items():
             summary.add(name, value)
         for name in THROUGHPUT:
@@ -63,14 +67,20 @@ def summarize(store: Store, suite: str | None = None) -> list[GroupSummary]:
     return list(groups.values())
 
 
-def metric_names(summaries: list[GroupSummary]) -> list[str]:
-    """Eval metrics first (in order of appearance), then training statistics, then throughput."""
-    names: list[str] = []
+def column_names(summaries: list[GroupSummary], all_columns: bool) -> list[str]:
+    """Eval metrics (in order of appearance), then training statistics, then throughput."""
+    train = set().union(*(s.train_stats for s in summaries)) if summaries else set()
+    evals: list[str] = []
+    stats: list[str] = []
     for summary in summaries:
         for name in summary.values:
-            if name not in names and name not in TRAIN_STATS + THROUGHPUT:
-                names.append(name)
-    return names
+            if name in THROUGHPUT or name in evals or name in stats:
+                continue
+            if name not in train:
+                evals.append(name)
+            elif all_columns or name in TERMINAL_TRAIN_COLUMNS:
+                stats.append(name)
+    return evals + stats + list(THROUGHPUT if all_columns else THROUGHPUT[:1])
 
 
 def format_stat(mean: float, std: float, n: int, group_n: int) -> str:
@@ -90,8 +100,7 @@ def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
                     all_columns: bool = False) -> list[Table]:
     """The summary as tables that fit `width` columns: metrics split across tables as needed,
     each table repeating the cell column (dataset / model / objective / kernel)."""
-    columns = metric_names(summaries) + list(TRAIN_STATS if all_columns else TERMINAL_TRAIN_COLUMNS)
-    columns += list(THROUGHPUT if all_columns else THROUGHPUT[:1])
+    columns = column_names(summaries, all_columns)
     rows = []
     for summary in summaries:
         n = summary.statuses["done"] + summary.statuses["diverged"]

@@ -7,7 +7,7 @@ import json
 
 def test_run_show_export(write_suite, tmp_path, genbench_cli):
     suite, out = write_suite(objectives='["saturating", "nonsaturating"]'), tmp_path / "out"
-    ran = genbench_cli("run", str(suite), "--out", str(out))
+    ran = genbench_cli("run", str(suite), "--out", str(out), "--threads", "1")
     assert ran.returncode == 0, ran.stderr
     assert "suite tiny: 4 cells" in ran.stdout
     for header in ("modes", "hq_pct", "reverse_kl", "g_grad_norm", "samples_per_s"):
