@@ -8,7 +8,7 @@ from genbench.plugins.objectives.autoencoder import make_mse, make_vae
 
 from genbench import DataInfo, TrainingDiverged, TrainSetup
 from genbench.train.autoencoder import train_autoencoder
-from genbench.train.gan import EVAL_NOISE_OFFSET
+from genbench.train.common import EVAL_NOISE_OFFSET
 
 TRAIN = {"steps": 6, "batch_size": 16, "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "device": "cpu"}
 DATA = digits(128)

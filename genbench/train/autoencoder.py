@@ -15,13 +15,12 @@ prior to sample from, so sample-based metrics skip it).
 
 from __future__ import annotations
 
-import time
 
 import torch
 
-from genbench import EvalContext, TrainerSpec, TrainingDiverged, TrainSetup, TrainStats, hookimpl
+from genbench import EvalContext, TrainerSpec, TrainSetup, TrainStats, hookimpl
 
-from .gan import EVAL_NOISE_OFFSET, SAMPLE_CHUNK, Minibatches
+from .common import EVAL_NOISE_OFFSET, SAMPLE_CHUNK, IntervalMeans, Minibatches, TrainClock, check_finite
 
 
 def check_pairing(model, objective) -> None:
@@ -76,30 +75,25 @@ def train_autoencoder(setup: TrainSetup) -> TrainStats:
     reconstruct = make_reconstructor(model)
     sample = make_sampler(model, setup.seed) if model.variational else None
 
-    sums: dict[str, float] = {}
-    since_eval = 0
-    train_time = 0.0
+    means, clock = IntervalMeans(), TrainClock()
     for step in range(1, cfg["steps"] + 1):
-        started = time.perf_counter()
+        clock.start()
         x = batches.next()  # (m, *shape)
         loss, parts = objective.loss(model, x, rng)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         stats = {"loss": loss.item(), **{name: value.item() for name, value in parts.items()}}
-        train_time += time.perf_counter() - started
-        if not torch.isfinite(torch.tensor(stats["loss"])):
-            raise TrainingDiverged(step, "loss")
-        for name, value in stats.items():
-            sums[name] = sums.get(name, 0.0) + value
-        since_eval += 1
+        clock.stop(step)
+        check_finite(step, stats, ("loss",))
+        means.add(stats)
         setup.progress(step)
         if step in setup.eval_steps:
-            setup.record(step, {name: total / since_eval for name, total in sums.items()})
-            sums, since_eval = {}, 0
+            setup.record(step, means.pop())
             setup.evaluate(step, EvalContext(setup.data, setup.seed, step, device, sample=sample,
                                              reconstruct=reconstruct, model=model))
-    return TrainStats(steps=cfg["steps"], train_time_s=train_time, samples_seen=cfg["steps"] * cfg["batch_size"])
+    return TrainStats(steps=cfg["steps"], train_time_s=clock.total, samples_seen=cfg["steps"] * cfg["batch_size"],
+                      warmup_steps=1, warmup_time_s=clock.warmup)
 
 
 @hookimpl

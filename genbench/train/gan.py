@@ -19,40 +19,11 @@ of the generator's gradient, which shows the saturating objective's vanishing gr
 
 from __future__ import annotations
 
-import time
-
 import torch
 
-from genbench import (
-    EvalContext,
-    GANModel,
-    TrainerSpec,
-    TrainingDiverged,
-    TrainSetup,
-    TrainStats,
-    hookimpl,
-)
+from genbench import EvalContext, GANModel, TrainerSpec, TrainSetup, TrainStats, hookimpl
 
-EVAL_NOISE_OFFSET = 1_000_003  # eval noise stream: seed + offset, apart from the training stream
-SAMPLE_CHUNK = 1024
-
-
-class Minibatches:
-    """Epochs of shuffled minibatches drawn from `data` (N, ...) with a seeded generator."""
-
-    def __init__(self, data: torch.Tensor, batch_size: int, generator: torch.Generator):
-        if len(data) < batch_size:
-            raise ValueError(f"batch_size {batch_size} is larger than the {len(data)} training examples")
-        self.data, self.batch_size, self.generator = data, batch_size, generator
-        self.order, self.position = torch.empty(0, dtype=torch.long), 0
-
-    def next(self) -> torch.Tensor:
-        if self.position + self.batch_size > len(self.order):
-            self.order = torch.randperm(len(self.data), generator=self.generator)
-            self.position = 0
-        index = self.order[self.position:self.position + self.batch_size]
-        self.position += self.batch_size
-        return self.data[index.to(self.data.device)]  # (m, *shape)
+from .common import EVAL_NOISE_OFFSET, SAMPLE_CHUNK, IntervalMeans, Minibatches, TrainClock, check_finite
 
 
 def generator_grad_norm(generator: torch.nn.Module) -> torch.Tensor:
@@ -93,12 +64,10 @@ def train_gan(setup: TrainSetup) -> TrainStats:
     def noise() -> torch.Tensor:
         return torch.randn(m, model.z_dim, generator=rng).to(device)  # (m, z_dim)
 
-    sums: dict[str, float] = {}
-    since_eval = 0
-    train_time = 0.0
+    means, clock = IntervalMeans(), TrainClock()
     reuse_noise = cfg["g_noise"] == "reuse"
     for step in range(1, cfg["steps"] + 1):
-        started = time.perf_counter()
+        clock.start()
         for d_step in range(k):
             real = batches.next()  # (m, *shape)
             keep_graph = reuse_noise and d_step == k - 1  # this fake batch feeds the G step too
@@ -129,22 +98,15 @@ def train_gan(setup: TrainSetup) -> TrainStats:
             "d_fake": torch.sigmoid(gen_logits.detach()).mean().item(),
             "g_grad_norm": grad_norm.item(),
         }
-        train_time += time.perf_counter() - started
-        if step == 1:
-            warmup_time = train_time
-        for name in ("loss_d", "loss_g"):
-            if not torch.isfinite(torch.tensor(stats[name])):
-                raise TrainingDiverged(step, name)
-        for name, value in stats.items():
-            sums[name] = sums.get(name, 0.0) + value
-        since_eval += 1
+        clock.stop(step)
+        check_finite(step, stats, ("loss_d", "loss_g"))
+        means.add(stats)
         setup.progress(step)
         if step in setup.eval_steps:
-            setup.record(step, {name: total / since_eval for name, total in sums.items()})
-            sums, since_eval = {}, 0
+            setup.record(step, means.pop())
             setup.evaluate(step, EvalContext(setup.data, setup.seed, step, device, sample=sampler))
-    return TrainStats(steps=cfg["steps"], train_time_s=train_time, samples_seen=cfg["steps"] * k * m,
-                      warmup_steps=1, warmup_time_s=warmup_time)
+    return TrainStats(steps=cfg["steps"], train_time_s=clock.total, samples_seen=cfg["steps"] * k * m,
+                      warmup_steps=1, warmup_time_s=clock.warmup)
 
 
 @hookimpl
