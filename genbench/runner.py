@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -126,6 +126,7 @@ def run_cell(cell: Cell, out_dir: str, progress: ProgressFn | None = None) -> Ce
         def evaluate(step: int, ctx: EvalContext) -> None:
             nonlocal eval_time
             eval_started = time.perf_counter()
+            ctx = share_samples(ctx)
             if ctx.sample is not None:
                 result.artifacts.append(save_samples_picture(ctx, Path(out_dir), cell.cell_id))
             for config, metric in metrics:
@@ -156,6 +157,21 @@ def run_cell(cell: Cell, out_dir: str, progress: ProgressFn | None = None) -> Ce
     if device.type == "cuda":
         result.peak_cuda_mb = torch.cuda.max_memory_allocated(device) / 2**20
     return result
+
+
+def share_samples(ctx: EvalContext) -> EvalContext:
+    """ctx with a sampler that draws each n once: the picture and every metric of an eval step
+    score the same samples, and the model runs once per size."""
+    if ctx.sample is None:
+        return ctx
+    sample, drawn = ctx.sample, {}
+
+    def shared(n: int) -> torch.Tensor:
+        if n not in drawn:
+            drawn[n] = sample(n)
+        return drawn[n]
+
+    return replace(ctx, sample=shared)
 
 
 def throughput(stats: TrainStats) -> tuple[float | None, float | None]:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
+
 from genbench.plugins.metrics import classifiers, extractors
 from genbench.plugins.metrics.extractors import get_extractor
 from genbench.plugins.metrics.fid import FID, KID
@@ -19,6 +20,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from genbench import Data, DataError, DataInfo, EvalContext
+from genbench.runner import share_samples
 
 SHAPE = (1, 8, 8)
 EXTRACTOR = {"extractor": "auto", "extractor_seed": 0, "inception_path": ""}
@@ -268,11 +270,11 @@ def test_the_metrics_of_one_eval_step_share_its_samples(data):
         calls.append(n)
         return data.test[:n].clone()
 
-    ctx = EvalContext(data, 0, 100, torch.device("cpu"), sample=sample)
+    ctx = share_samples(EvalContext(data, 0, 100, torch.device("cpu"), sample=sample))  # as the runner does
     for metric in all_metrics():
         metric(ctx)
     assert calls == [300]  # Parzen, IS, PRDC, KID and FID all asked for 300
-    metric(EvalContext(data, 0, 200, torch.device("cpu"), sample=sample))
+    metric(share_samples(EvalContext(data, 0, 200, torch.device("cpu"), sample=sample)))
     assert calls == [300, 300]  # a new eval step draws again
 
 

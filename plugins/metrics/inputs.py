@@ -1,8 +1,8 @@
 """What the image metrics (fid.py, inception_score.py, prdc.py, parzen.py) score, and how.
 
 Real images are the first n of a split of ctx.data (the same images at every eval step). Model
-samples come from ctx.sample(n), drawn once per eval step and shared by that step's metrics (the
-trainers' samplers return the same noise batch at every call anyway). What depends only on the
+samples come from ctx.sample(n); the runner draws each n once per eval step and shares it with
+that step's metrics and sample picture (genbench.runner.share_samples). What depends only on the
 real data (features, torchmetrics states holding real statistics, the real-vs-real floor) is
 memoised in this process. A metric that cannot be computed raises `Unavailable`; the plugin turns
 it into NaN values with the reason in the provenance, so the cell and the other metrics go on.
@@ -11,7 +11,6 @@ it into NaN values with the reason in the provenance, so the cell and the other 
 from __future__ import annotations
 
 import math
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -55,29 +54,6 @@ class Memo:
 memo = Memo(16)  # real-data results, keyed by fingerprints of the images and the extractor's hash
 
 
-class _StepSamples:
-    """ctx.sample(n) once per EvalContext; released when the context is."""
-
-    def __init__(self):
-        self.context: weakref.ref | None = None
-        self.values: dict[int, torch.Tensor] = {}
-
-    def get(self, ctx: EvalContext, n: int) -> torch.Tensor:
-        if self.context is None or self.context() is not ctx:
-            self.values = {}
-            self.context = weakref.ref(ctx, self._forget)
-        if n not in self.values:
-            self.values[n] = ctx.sample(n)
-        return self.values[n]
-
-    def _forget(self, ref: weakref.ref) -> None:
-        if ref is self.context:
-            self.values = {}
-
-
-_step_samples = _StepSamples()
-
-
 def check_extractor_params(extractor: str, inception_path: str) -> None:
     """At factory time, before any training: a missing Inception weights file is an error now."""
     if extractor == "inception":
@@ -94,7 +70,7 @@ def samples(ctx: EvalContext, n: int) -> torch.Tensor:
     """(n, C, H, W) model samples; Unavailable if there are none or any is NaN or inf."""
     if ctx.sample is None:
         raise Unavailable("the model gives no samples at this eval point")
-    images = _step_samples.get(ctx, n)
+    images = ctx.sample(n)
     bad = int((~torch.isfinite(images.flatten(1)).all(dim=1)).sum())
     if bad:
         raise Unavailable(f"{bad} of {n} generated samples contain NaN or inf")
