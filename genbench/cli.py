@@ -17,7 +17,7 @@ from . import plan, report
 from .errors import GenbenchError
 from .progress import QueueProgress, SuiteProgress
 from .registry import load_plugins
-from .runner import InProcessExecutor, run_suite
+from .runner import SKIP_STATUSES, InProcessExecutor, run_suite
 from .store import Store
 
 DEFAULT_OUT = "genbench-results"
@@ -114,11 +114,9 @@ def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...
 def _run(cells, store: Store, workers: int, threads: int | None):
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
-        bars.progress.advance(bars.suite_task, 0)
-        skip = store.statuses()
-        for cell in cells:
-            if skip.get(cell.cell_id) in ("done", "diverged"):
-                bars.progress.advance(bars.suite_task)
+        statuses = store.statuses()
+        done_already = sum(statuses.get(cell.cell_id) in SKIP_STATUSES for cell in cells)
+        bars.progress.advance(bars.suite_task, done_already)
 
         def finished(cell, result):
             bars.cell_finished(cell.cell_id)

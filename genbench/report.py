@@ -31,7 +31,6 @@ class GroupSummary:
     group: tuple[str, str, str, str]
     statuses: Counter = field(default_factory=Counter)
     values: dict[str, list[float]] = field(default_factory=dict)  # name -> one value per cell
-    steps: list[int] = field(default_factory=list)
     train_stats: set[str] = field(default_factory=set)  # names the trainer recorded
 
     def add(self, name: str, value: float) -> None:
@@ -63,7 +62,6 @@ def summarize(store: Store, suite: str | None = None) -> list[GroupSummary]:
         for name in THROUGHPUT:
             if cell.row[name] is not None:
                 summary.add(name, cell.row[name])
-        summary.steps.append(cell.row["steps"] or 0)
     return list(groups.values())
 
 
