@@ -28,7 +28,7 @@ from genbench import MetricOutput, MetricResult, MetricSpec, Param, hookimpl
 
 from .extractors import Extractor
 from .inputs import (
-    CHUNK, EXTRACTOR_PARAMS, SPLIT_PARAM, Unavailable, check_extractor_params, extractor_for, memo, nan_result,
+    CHUNK, EXTRACTOR_PARAMS, ExtractorMetric, SPLIT_PARAM, Unavailable, extractor_for, memo, nan_result,
     other_split, real_images, real_key, samples,
 )
 
@@ -136,11 +136,7 @@ def _conditioning_warning(counts: dict[str, int], dim: int) -> str | None:
             f"ill-conditioned and strongly biased; use more than {dim} samples (10x that for a stable score)")
 
 
-class FID:
-    def __init__(self, **params):
-        check_extractor_params(params["extractor"], params["inception_path"])
-        self.params = params
-
+class FID(ExtractorMetric):
     def __call__(self, ctx) -> MetricResult:
         p = self.params
         provenance = {"split": p["split"], "n_fake": p["n_fake"]}
@@ -174,11 +170,7 @@ class FID:
                                                                                  "floor_n": len(other)}
 
 
-class KID:
-    def __init__(self, **params):
-        check_extractor_params(params["extractor"], params["inception_path"])
-        self.params = params
-
+class KID(ExtractorMetric):
     def __call__(self, ctx) -> MetricResult:
         p = self.params
         provenance = {"split": p["split"], "n_fake": p["n_fake"], "subsets": p["subsets"]}

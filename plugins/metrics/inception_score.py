@@ -19,7 +19,7 @@ import torch
 from genbench import MetricOutput, MetricResult, MetricSpec, Param, hookimpl
 
 from .inputs import (
-    EXTRACTOR_PARAMS, SPLIT_PARAM, Unavailable, check_extractor_params, extract, extractor_for, memo, nan_result,
+    EXTRACTOR_PARAMS, ExtractorMetric, SPLIT_PARAM, Unavailable, extract, extractor_for, memo, nan_result,
     real_images, real_key, samples,
 )
 
@@ -48,11 +48,7 @@ def inception_score(logits: torch.Tensor, splits: int = 10) -> tuple[float, floa
     return float(scores.mean()), float(scores.std(correction=0))
 
 
-class InceptionScore:
-    def __init__(self, **params):
-        check_extractor_params(params["extractor"], params["inception_path"])
-        self.params = params
-
+class InceptionScore(ExtractorMetric):
     def __call__(self, ctx) -> MetricResult:
         p = self.params
         provenance = {"split": p["split"], "n_fake": p["n_fake"], "splits": p["splits"]}

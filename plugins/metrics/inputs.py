@@ -60,6 +60,15 @@ def check_extractor_params(extractor: str, inception_path: str) -> None:
         inception_weights(inception_path)
 
 
+class ExtractorMetric:
+    """Base of the metrics scored on extractor features: the extractor parameters are checked at
+    factory time, before any training (a missing Inception weights file is an error then)."""
+
+    def __init__(self, **params):
+        check_extractor_params(params["extractor"], params["inception_path"])
+        self.params = params
+
+
 def extractor_for(ctx: EvalContext, params: dict) -> Extractor:
     """The extractor the metric's parameters name, for ctx.data, on ctx.device."""
     extractor = get_extractor(ctx.data, params["extractor"], params["extractor_seed"], params["inception_path"])

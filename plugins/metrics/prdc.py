@@ -17,7 +17,7 @@ import torch
 from genbench import MetricOutput, MetricResult, MetricSpec, Param, hookimpl
 
 from .inputs import (
-    EXTRACTOR_PARAMS, SPLIT_PARAM, Unavailable, check_extractor_params, extract, extractor_for, memo, nan_result,
+    EXTRACTOR_PARAMS, ExtractorMetric, SPLIT_PARAM, Unavailable, extract, extractor_for, memo, nan_result,
     real_images, real_key, samples,
 )
 
@@ -87,11 +87,7 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k_pr: int = 3, k_dc: int = 5,
     }
 
 
-class PRDC:
-    def __init__(self, **params):
-        check_extractor_params(params["extractor"], params["inception_path"])
-        self.params = params
-
+class PRDC(ExtractorMetric):
     def __call__(self, ctx) -> MetricResult:
         p = self.params
         provenance = {"split": p["split"], "n_fake": p["n_fake"], "k_pr": p["k_pr"], "k_dc": p["k_dc"]}
