@@ -19,7 +19,7 @@ SIZES = [int(float(s)) for s in os.environ.get("GENBENCH_BENCH_SIZES", "1e3,1e5"
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 PROVIDERS = [
     "eager",
-    pytest.param("compiled", marks=pytest.mark.compile),
+    "compiled",
     pytest.param("triton", marks=pytest.mark.skipif(DEVICE != "cuda", reason="Triton needs CUDA")),
 ]
 

@@ -1,10 +1,14 @@
-"""The fused CPU path: the kernels of fused.py written in torch and compiled lazily.
+"""The "compiled" backend: fused.py's kernels compiled for the tensors' device.
 
-Each kernel is compiled with torch.compile (dynamic shapes) the first time it runs,
-never at import; inductor turns each into one or two loops over the data, so a GAN loss reads its
-logits once and writes loss and gradient together. Tensors with fewer than 2 elements run the same
-code uncompiled (dynamo would specialise a graph for sizes 0 and 1). Works for CUDA tensors too
-(inductor then emits Triton), but "auto" sends CUDA tensors to the hand-written Triton kernels.
+float32 and float64 CPU tensors run cpu.py's C kernels (one pass per op, built for this CPU).
+Everything else (CUDA tensors, other dtypes) runs the torch versions below through torch.compile
+(dynamic shapes; inductor emits Triton on CUDA), compiled the first time each runs, never at
+import; "auto" sends CUDA tensors to the hand-written Triton kernels instead. Tensors with fewer
+than 2 elements run the torch code uncompiled (dynamo would specialise graphs for sizes 0 and 1).
+
+Why C on CPU: inductor computes a loss sum and the elementwise gradient in two loops (the
+softplus/sigmoid math twice), and saw no gain on the channel ops; the C kernels do each in one
+pass (see the issue 6 note for the figures).
 
 log1p is evaluated as a short series (log1p(e) = 2 atanh(e / (2 + e)) for e in [0, 1]) instead of
 the library log1p, which dominates the cost on CPU; it is within 2-3 ulp of torch.log1p.
@@ -15,6 +19,7 @@ import functools
 import torch
 from torch import Tensor
 
+from .cpu import CpuKernels
 from .fused import FusedOps, Term
 
 
@@ -133,8 +138,8 @@ def _run(fn, x: Tensor, *args):
     return (_compile(fn) if x.numel() >= 2 else fn)(*inputs)
 
 
-class CompiledKernels:
-    """The fused.Kernels protocol over the compiled torch functions above."""
+class InductorKernels:
+    """The fused.Kernels protocol over the torch functions above, through torch.compile."""
 
     def gan_terms(self, x: Tensor, term: Term, scale: float, reduce: bool):
         if term.op == "softplus":
@@ -156,6 +161,37 @@ class CompiledKernels:
 
     def batchnorm_backward(self, grad_y, x, mean, rstd, weight, bias, slope):
         return _run(_batchnorm_backward, grad_y, x, mean, rstd, weight, bias, slope)
+
+
+CPU_DTYPES = (torch.float32, torch.float64)
+
+
+class CompiledKernels:
+    """fused.Kernels: the C kernels for float32/float64 CPU tensors, inductor for the rest."""
+
+    def __init__(self):
+        self.cpu, self.inductor = CpuKernels(), InductorKernels()
+
+    def _for(self, x: Tensor):
+        return self.cpu if x.device.type == "cpu" and x.dtype in CPU_DTYPES else self.inductor
+
+    def gan_terms(self, x, term, scale, reduce):
+        return self._for(x).gan_terms(x, term, scale, reduce)
+
+    def vae_terms(self, recon, target, mu, logvar, beta, scale, reduce):
+        return self._for(recon).vae_terms(recon, target, mu, logvar, beta, scale, reduce)
+
+    def bias_act_forward(self, x, bias, slope):
+        return self._for(x).bias_act_forward(x, bias, slope)
+
+    def bias_act_grad(self, grad_y, y, slope):
+        return self._for(y).bias_act_grad(grad_y, y, slope)
+
+    def batchnorm_forward(self, x, weight, bias, eps, slope):
+        return self._for(x).batchnorm_forward(x, weight, bias, eps, slope)
+
+    def batchnorm_backward(self, grad_y, x, mean, rstd, weight, bias, slope):
+        return self._for(x).batchnorm_backward(grad_y, x, mean, rstd, weight, bias, slope)
 
 
 OPS = FusedOps(CompiledKernels())

@@ -8,9 +8,10 @@ CPU path. Triton runs on CUDA tensors, or on CPU tensors under the Triton interp
 
 import importlib.util
 import os
-import shutil
 
 import torch
+
+from .cpu import find_compiler
 
 BACKENDS = ("eager", "compiled", "triton", "auto")
 
@@ -50,8 +51,10 @@ def resolve_backend(name: str, device: torch.device | str) -> str:
 def backend_status() -> dict[str, str | None]:
     """Each concrete backend -> None if usable on this machine, else a one-line reason why not."""
     compiled = None
-    if not torch.cuda.is_available() and shutil.which(os.environ.get("CXX", "g++")) is None:
-        compiled = "torch.compile on CPU needs a C++ compiler (g++ or $CXX) on PATH"
+    if not torch.cuda.is_available() and find_compiler() is None:
+        compiled = ("the compiled backend builds its CPU kernels with a C compiler; "
+                    f"{os.environ.get('CC') or 'cc, gcc or clang'} was not found: install one "
+                    "or set CC")
     if not triton_installed():
         triton = "the triton package is not installed"
     elif torch.cuda.is_available():

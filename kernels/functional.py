@@ -1,8 +1,9 @@
 """The public ops: validate arguments, pick a backend by name and device, call it.
 
-Backends: "eager" (reference.py, plain torch), "compiled" (compiled.py, fused CPU/GPU path built
-lazily with torch.compile), "triton" (triton/, CUDA, or CPU under TRITON_INTERPRET=1), "auto"
-(see dispatch.py: CUDA -> triton, CPU -> eager, so nothing compiles implicitly).
+Backends: "eager" (reference.py, plain torch), "compiled" (compiled.py: on CPU the C kernels of
+cpu.py, each op in one pass, built on first use; torch.compile on CUDA), "triton" (triton/,
+CUDA, or CPU under TRITON_INTERPRET=1), "auto" (see dispatch.py: CUDA -> triton, CPU -> eager,
+so nothing compiles implicitly).
 """
 
 from torch import Tensor

@@ -159,7 +159,10 @@ class BiasAct(torch.autograd.Function):
     def backward(ctx, grad_output: Tensor):
         (y,) = ctx.saved_tensors
         grad_y = grad_output.contiguous().view(y.shape)  # (B, C, S)
-        grad_x, grad_bias = BiasActGrad.apply(grad_y, y, ctx.slope, ctx.kernels)
+        if torch.is_grad_enabled():  # backward(create_graph=True): record for double backward
+            grad_x, grad_bias = BiasActGrad.apply(grad_y, y, ctx.slope, ctx.kernels)
+        else:  # the usual backward: skip the autograd.Function's bookkeeping
+            grad_x, grad_bias = ctx.kernels.bias_act_grad(grad_y, y, ctx.slope)
         return grad_x.view(grad_output.shape), grad_bias, None, None
 
 

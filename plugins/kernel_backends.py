@@ -10,7 +10,7 @@ from genbench import KernelSpec, hookimpl
 
 DESCRIPTIONS = {
     "eager": "plain PyTorch reference ops (numerically stable; the test oracle)",
-    "compiled": "fused CPU/GPU path: torch.compile of loss + gradient in one pass",
+    "compiled": "fused ops compiled for the device: C kernels built for this CPU, torch.compile on CUDA",
     "triton": "fused Triton kernels (CUDA; CPU only under TRITON_INTERPRET=1 for testing)",
 }
 

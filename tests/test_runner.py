@@ -103,7 +103,6 @@ def test_throughput_leaves_warm_up_out():
     assert throughput(TrainStats(steps=1, train_time_s=2.0, samples_seen=64, warmup_steps=1, warmup_time_s=2.0)) == (32.0, 0.5)
 
 
-@pytest.mark.compile
 def test_compiled_kernels_match_eager_end_to_end(write_suite, registry, tmp_path):
     """The kernel axis: same cell, eager vs fused compiled ops, same numbers within tolerance."""
     path = write_suite()

@@ -2,35 +2,46 @@
 odd and empty shapes, non-contiguous inputs, float32/float64, extreme logits, NaN, no mutation,
 gradcheck (and gradgradcheck for bias_act).
 
-Triton runs through the interpreter on CPU (see conftest.py). The compiled backend is checked in
-float32 only (float64 through gradcheck) to keep the number of compiled graphs small.
+Triton runs through the interpreter on CPU (see conftest.py). "compiled" on CPU is the C kernels
+(kernels/cpu.py). "inductor" is the compiled backend's torch.compile path (what it runs on CUDA),
+forced on CPU: checked in float32 only (float64 through gradcheck) to keep the number of
+compiled graphs small.
 """
 
 import pytest
 import torch
+from genbench.kernels import compiled
 from genbench.kernels import functional as K
 from torch.autograd import gradcheck, gradgradcheck
 
 F32, F64 = torch.float32, torch.float64
 TOL = {F32: {"rtol": 2e-5, "atol": 1e-6}, F64: {"rtol": 1e-9, "atol": 1e-12}}
-CASES = [("triton", F32), ("triton", F64),
-         pytest.param(("compiled", F32), marks=pytest.mark.compile)]
+CASES = [("triton", F32), ("triton", F64), ("compiled", F32), ("compiled", F64),
+         pytest.param(("inductor", F32), marks=pytest.mark.compile)]
 
 
-@pytest.fixture(params=["triton", pytest.param("compiled", marks=pytest.mark.compile)])
+def backend_and_device(name: str, request) -> tuple[str, str]:
+    """(backend name, device) for a test parameter: triton on CUDA or through the interpreter;
+    compiled on CPU; inductor = compiled with its torch.compile path forced on CPU tensors."""
+    if name == "triton":
+        return "triton", request.getfixturevalue("triton_device")
+    if name == "inductor":
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr(compiled.CompiledKernels, "_for", lambda self, x: self.inductor)
+    return "compiled", "cpu"
+
+
+@pytest.fixture(params=["triton", "compiled", pytest.param("inductor", marks=pytest.mark.compile)])
 def backend(request):
     """(backend name, device)."""
-    if request.param == "triton":
-        return "triton", request.getfixturevalue("triton_device")
-    return "compiled", "cpu"
+    return backend_and_device(request.param, request)
 
 
 @pytest.fixture(params=CASES, ids=lambda case: f"{case[0]}-{str(case[1])[6:]}")
 def case(request):
     """(backend name, device, dtype)."""
     name, dtype = request.param
-    device = request.getfixturevalue("triton_device") if name == "triton" else "cpu"
-    return name, device, dtype
+    return (*backend_and_device(name, request), dtype)
 
 
 def make(shape, dtype, device, contiguous=True, low=None, high=None, seed=0):

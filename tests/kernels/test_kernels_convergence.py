@@ -76,7 +76,7 @@ def train_vae(backend: str, device: str) -> torch.Tensor:
     return torch.tensor(losses)
 
 
-FUSED = ["triton", pytest.param("compiled", marks=pytest.mark.compile)]
+FUSED = ["triton", "compiled"]
 
 
 def device_for(backend: str, request) -> str:

@@ -1,0 +1,119 @@
+"""The compiled backend's C kernels (kernels/cpu.py): results that do not depend on the number of
+threads, the build and its cache, clear errors without a compiler, huge-page outputs."""
+
+import re
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from genbench.kernels import cpu
+from genbench.kernels import functional as K
+from genbench.kernels.dispatch import backend_status
+
+
+def outputs_and_grads(n_threads: int) -> list[torch.Tensor]:
+    """Every op's outputs and gradients on inputs spanning several chunks, with n_threads."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        g = torch.Generator().manual_seed(0)
+        logits = (torch.randn(3 * cpu.CHUNK + 17, generator=g) * 4).requires_grad_()
+        recon = torch.randn(300, 1000, generator=g).requires_grad_()
+        target = torch.rand(300, 1000, generator=g)
+        mu, logvar = (torch.randn(300, 8, generator=g).requires_grad_() for _ in range(2))
+        x = (torch.randn(64, 32, 9, 9, generator=g) + 3).requires_grad_()
+        weight, bias = torch.rand(32, generator=g).requires_grad_(), torch.randn(32, generator=g).requires_grad_()
+        outs = [K.generator_loss(logits, "nonsaturating", backend="compiled"),
+                K.vae_loss(recon, target, mu, logvar, backend="compiled"),
+                K.bias_act(x, bias, backend="compiled").square().sum(),
+                *K.batchnorm_act_with_stats(x, weight, bias, backend="compiled")]
+        grads = torch.autograd.grad([outs[0], outs[1], outs[2], outs[3].square().sum()],
+                                    [logits, recon, mu, logvar, x, weight, bias])
+        return [o.detach() for o in outs] + list(grads)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_results_are_bitwise_the_same_for_any_number_of_threads():
+    one, two = outputs_and_grads(1), outputs_and_grads(2)
+    for a, b in zip(one, two, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENBENCH_CACHE", str(tmp_path))
+    return tmp_path / "kernels"
+
+
+def test_build_is_cached_by_source_and_flags(cache):
+    compiler = cpu.find_compiler()
+    if compiler is None:
+        pytest.skip("no C compiler")
+    first = cpu._build(compiler, [])
+    built_at = first.stat().st_mtime_ns
+    assert first.parent == cache and first.suffix == ".so"
+    assert cpu._build(compiler, []) == first and first.stat().st_mtime_ns == built_at
+    assert cpu._build(compiler, ["-DREAL_DOUBLE"]) != first  # float and double: two libraries
+    assert not [p for p in cache.iterdir() if p.is_dir()]  # no temporary build left behind
+
+
+def fake_compiler(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "fakecc"
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses a shell script as the compiler")
+def test_failed_build_names_the_compiler_its_error_and_the_way_out(cache, tmp_path):
+    cc = fake_compiler(tmp_path, 'echo "fakecc: error: no such target" >&2; exit 1')
+    with pytest.raises(cpu.CompilerError, match=r"(?s)fakecc failed.*no such target.*use backend 'eager'"):
+        cpu._build(cc, [])
+
+
+def test_without_a_compiler_the_backend_says_why(monkeypatch):
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    assert cpu.find_compiler() is None
+    if not torch.cuda.is_available():
+        reason = backend_status()["compiled"]
+        assert reason is not None and "/nonexistent/cc was not found" in reason
+
+
+def test_cpu_path_leaves_other_dtypes_to_inductor():
+    from genbench.kernels import compiled
+    kernels = compiled.CompiledKernels()
+    assert kernels._for(torch.zeros(2)) is kernels.cpu
+    assert kernels._for(torch.zeros(2, dtype=torch.float64)) is kernels.cpu
+    assert kernels._for(torch.zeros(2, dtype=torch.bfloat16)) is kernels.inductor
+
+
+def anon_huge_kb(address: int) -> int:
+    """AnonHugePages (kB) of the mapping of this process that contains `address`."""
+    smaps = Path("/proc/self/smaps").read_text()
+    for block in re.split(r"\n(?=[0-9a-f]+-[0-9a-f]+ )", smaps):
+        start, end = (int(v, 16) for v in block.split()[0].split("-"))
+        if start <= address < end:
+            return int(re.search(r"AnonHugePages:\s+(\d+) kB", block).group(1))
+    raise AssertionError("address not mapped")
+
+
+def thp_mode() -> str | None:
+    path = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not path.exists():
+        return None
+    return re.search(r"\[(\w+)\]", path.read_text()).group(1)
+
+
+@pytest.mark.skipif(thp_mode() not in ("madvise", "always"), reason="transparent huge pages are off")
+def test_large_outputs_are_backed_by_huge_pages():
+    like = torch.empty(4 << 20)  # 16 MB
+    out = cpu.empty_like(like)
+    out.fill_(1.0)  # first touch
+    assert out.shape == like.shape and out.dtype == like.dtype
+    assert anon_huge_kb(out.data_ptr() + out.nbytes // 2) >= 2048
+    small = cpu.empty_like(torch.empty(10))
+    assert small.shape == (10,)
+
