@@ -104,8 +104,15 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+WARMUP_STEPS = 5  # compile, autotune, and let the allocator and the OS settle (see _time_ms)
+
+
 def _time_ms(step: Callable[[], None], repeats: int, device: str) -> list[float]:
-    step()  # warm-up: compiles, autotunes, touches memory
+    """Wall time of `repeats` steps after WARMUP_STEPS untimed ones. Several warm-up steps, not
+    one: on Linux a process's first few hundred MB of fresh huge pages can fault several times
+    slower than later ones (seen here: 43 ms, then 7 ms, to allocate and fill 64 MB)."""
+    for _ in range(WARMUP_STEPS):
+        step()
     _sync(device)
     times = []
     for _ in range(repeats):
