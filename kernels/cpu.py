@@ -3,12 +3,11 @@
 The C source is compiled on first use with the system C compiler ($CC, else cc, gcc or clang)
 at -O3 for this CPU (-march=native, dropped if the compiler refuses it), once for float and
 once for double, into $GENBENCH_CACHE/kernels (default ~/.cache/genbench), keyed by the
-source, compiler and flags. Builds are written
-to a temporary name and renamed, so processes building at once do not clash. The build takes
-about a second; nothing is compiled at import.
+source, compiler and flags. Builds are written to a temporary name and renamed, so processes
+building at once do not clash. A build takes about a second; nothing is compiled at import.
 
-Work is split into fixed chunks (CHUNK elements, or whole rows) and the chunks into one
-contiguous range per thread (torch.get_num_threads() threads; ctypes releases the GIL while C
+Work is split into fixed chunks (CHUNK elements, or the whole rows or samples nearest to it)
+and the chunks into one contiguous run per thread (torch.get_num_threads() threads; ctypes releases the GIL while C
 runs). Partial sums are kept per chunk and added in chunk order, so results are bitwise the
 same for any number of threads.
 """
@@ -16,6 +15,7 @@ same for any number of threads.
 import ctypes
 import functools
 import hashlib
+import itertools
 import math
 import os
 import shutil
@@ -37,8 +37,8 @@ CHUNK = 1 << 16  # elements per chunk: the unit of work and of partial sums
 FLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno", "-fPIC", "-shared"]
 TERM_OPS = {"softplus": 0, "square": 1, "hinge": 2, "linear": 3}
 
-P, I64, F64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
-SIGNATURES = {  # argument types after the leading pointers; `real` arguments are marked "r"
+P, I64 = ctypes.c_void_p, ctypes.c_int64
+SIGNATURES = {  # ctypes argument types of each kernel; "r" marks `real` (float or double)
     "gan_terms": [P, P, P, P, I64, I64, I64, ctypes.c_int, "r", "r", "r"],
     "vae_terms": [P] * 8 + [I64, I64, I64, I64, "r", "r"],
     "bias_act_forward": [P, P, P, I64, I64, I64, I64, "r"],
@@ -120,7 +120,7 @@ def _parallel(call, chunks: int, chunk_size: int, total: int) -> None:
         return
     bounds = [round(chunks * t / threads) for t in range(threads + 1)]
     runs = [(lo * chunk_size, min(hi * chunk_size, total) - lo * chunk_size, lo)
-            for lo, hi in zip(bounds, bounds[1:], strict=False) if hi > lo]
+            for lo, hi in itertools.pairwise(bounds) if hi > lo]
     for future in [_pool(threads).submit(call, *run) for run in runs]:
         future.result()
 
@@ -154,6 +154,12 @@ def empty_like(t: Tensor) -> Tensor:
 
 def _ptr(t: Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
+
+
+def _sum_chunks(partial: Tensor) -> Tensor:
+    """Per-chunk partial sums (chunks, ...) added over the chunks (a lone chunk as is: summing
+    a small tensor costs more than the kernel on small inputs)."""
+    return partial[0] if partial.shape[0] == 1 else partial.sum(0)
 
 
 def _chunk_samples(x: Tensor) -> int:
@@ -212,7 +218,7 @@ class CpuKernels:
                per_chunk, channels, s, slope)
 
         _parallel(call, chunks, per_chunk, batch)
-        return grad_x, partial.sum(0).to(y.dtype)
+        return grad_x, _sum_chunks(partial).to(y.dtype)
 
     def _channel_sums(self, name: str, x: Tensor, tensors: tuple, *trailing) -> Tensor:
         """The (2, C) float64 per-channel sums that kernel `name` (channel_moments or
@@ -228,7 +234,7 @@ class CpuKernels:
                *trailing)
 
         _parallel(call, chunks, per_chunk, batch)
-        return partial.sum(0)
+        return _sum_chunks(partial)
 
     def _elementwise(self, name: str, x: Tensor, tensors: tuple, slope: float) -> None:
         """Run the per-element channel kernel `name` over x (B, C, S) in parallel."""

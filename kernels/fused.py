@@ -90,6 +90,11 @@ def _scale(grad: Tensor, grad_output: Tensor, reduce: bool) -> Tensor:
     return grad * grad_output
 
 
+def _records_grad(*tensors: Tensor) -> bool:
+    """True when autograd records ops on these tensors (grad mode on, one requires grad)."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def _as_bcs(x: Tensor) -> Tensor:
     """(B, C, ...) -> contiguous (B, C, S) with S the product of the trailing dims (1 if none)."""
     return x.contiguous().view(x.shape[0], x.shape[1], math.prod(x.shape[2:]))
@@ -103,11 +108,11 @@ class GanTerms(torch.autograd.Function):
         reduce = reduction != "none"
         scale = 1.0 / n if reduction == "mean" and n > 0 else 1.0
         out, grad = kernels.gan_terms(flat, term, scale, reduce)
-        grad = grad.view(x.shape)
+        grad = grad.view_as(x)
         ctx.save_for_backward(grad)
         ctx.reduce = reduce
         if not reduce:
-            return out.view(x.shape)
+            return out.view_as(x)
         return out / n if reduction == "mean" else out  # mean of nothing is NaN, as in torch
 
     @staticmethod
@@ -125,14 +130,14 @@ class VaeLoss(torch.autograd.Function):
                 reduction: str, kernels: Kernels):
         batch = recon.shape[0]
         recon2 = recon.contiguous().view(batch, math.prod(recon.shape[1:]))  # (B, D)
-        target2 = target.detach().to(recon.dtype).contiguous().view(recon2.shape)  # (B, D)
+        target2 = target.detach().to(recon.dtype).contiguous().view_as(recon2)  # (B, D)
         mu2 = mu.contiguous().view(batch, math.prod(mu.shape[1:]))  # (B, Z)
-        logvar2 = logvar.contiguous().view(mu2.shape)  # (B, Z)
+        logvar2 = logvar.contiguous().view_as(mu2)  # (B, Z)
         scale = 1.0 / batch if reduction == "mean" and batch > 0 else 1.0
         reduce = reduction != "none"
         out, g_recon, g_mu, g_logvar = kernels.vae_terms(recon2, target2, mu2, logvar2, beta,
                                                          scale, reduce)
-        grads = (g_recon.view(recon.shape), g_mu.view(mu.shape), g_logvar.view(logvar.shape))
+        grads = (g_recon.view_as(recon), g_mu.view_as(mu), g_logvar.view_as(logvar))
         ctx.save_for_backward(*grads)
         ctx.reduce = reduce
         return out / batch if reduction == "mean" else out  # mean of nothing is NaN
@@ -153,17 +158,17 @@ class BiasAct(torch.autograd.Function):
         y = kernels.bias_act_forward(_as_bcs(x), bias.contiguous(), slope)  # (B, C, S)
         ctx.save_for_backward(y)
         ctx.slope, ctx.kernels = slope, kernels
-        return y.view(x.shape)
+        return y.view_as(x)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
         (y,) = ctx.saved_tensors
-        grad_y = grad_output.contiguous().view(y.shape)  # (B, C, S)
+        grad_y = grad_output.contiguous().view_as(y)  # (B, C, S)
         if torch.is_grad_enabled():  # backward(create_graph=True): record for double backward
             grad_x, grad_bias = BiasActGrad.apply(grad_y, y, ctx.slope, ctx.kernels)
         else:  # the usual backward: skip the autograd.Function's bookkeeping
             grad_x, grad_bias = ctx.kernels.bias_act_grad(grad_y, y, ctx.slope)
-        return grad_x.view(grad_output.shape), grad_bias, None, None
+        return grad_x.view_as(grad_output), grad_bias, None, None
 
 
 class BiasActGrad(torch.autograd.Function):
@@ -195,16 +200,16 @@ class BatchNormAct(torch.autograd.Function):
         ctx.save_for_backward(x3, mean, rstd, weight, bias)
         ctx.slope, ctx.kernels = slope, kernels
         ctx.mark_non_differentiable(mean, var)
-        return y.view(x.shape), mean, var
+        return y.view_as(x), mean, var
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor, _grad_mean, _grad_var):
         x3, mean, rstd, weight, bias = ctx.saved_tensors
-        grad_y = grad_output.contiguous().view(x3.shape)  # (B, C, S)
+        grad_y = grad_output.contiguous().view_as(x3)  # (B, C, S)
         grad_x, grad_w, grad_b = ctx.kernels.batchnorm_backward(grad_y, x3, mean, rstd, weight,
                                                                 bias, ctx.slope)
-        return grad_x.view(grad_output.shape), grad_w, grad_b, None, None, None
+        return grad_x.view_as(grad_output), grad_w, grad_b, None, None, None
 
 
 class FusedOps:
@@ -227,10 +232,17 @@ class FusedOps:
         return VaeLoss.apply(recon_logits, target, mu, logvar, beta, reduction, self.kernels)
 
     def bias_act(self, x: Tensor, bias: Tensor, activation: str, negative_slope: float) -> Tensor:
+        if not _records_grad(x, bias):  # e.g. sampling: skip the autograd.Function's overhead
+            return self.kernels.bias_act_forward(_as_bcs(x), bias.contiguous(),
+                                                 negative_slope).view_as(x)
         return BiasAct.apply(x, bias, negative_slope, self.kernels)
 
     def batchnorm_act_with_stats(self, x: Tensor, weight: Tensor, bias: Tensor, eps: float,
                                  activation: str, negative_slope: float):
+        if not _records_grad(x, weight, bias):
+            y, mean, var = self.kernels.batchnorm_forward(_as_bcs(x), weight.contiguous(),
+                                                          bias.contiguous(), eps, negative_slope)
+            return y.view_as(x), mean, var
         return BatchNormAct.apply(x, weight, bias, eps, negative_slope, self.kernels)
 
     def batchnorm_act(self, x: Tensor, weight: Tensor, bias: Tensor, eps: float,

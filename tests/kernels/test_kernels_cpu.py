@@ -42,6 +42,23 @@ def test_results_are_bitwise_the_same_for_any_number_of_threads():
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("backend", ["compiled", "eager"])
+def test_forward_without_autograd_matches_forward_with_it(backend):
+    """Under no_grad (sampling, a generator run for D's step) the fused ops skip their
+    autograd.Function; the values must be the same."""
+    g = torch.Generator().manual_seed(0)
+    x, weight, bias = torch.randn(16, 8, 3, generator=g), torch.rand(8, generator=g), torch.randn(8, generator=g)
+    x.requires_grad_()
+    with_grad = [K.bias_act(x, bias, backend=backend),
+                 *K.batchnorm_act_with_stats(x, weight, bias, backend=backend)]
+    with torch.no_grad():
+        without = [K.bias_act(x, bias, backend=backend),
+                   *K.batchnorm_act_with_stats(x, weight, bias, backend=backend)]
+    assert with_grad[0].requires_grad and not without[0].requires_grad
+    for a, b in zip(with_grad, without, strict=True):
+        assert torch.equal(a.detach(), b)
+
+
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GENBENCH_CACHE", str(tmp_path))
