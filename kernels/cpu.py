@@ -3,7 +3,7 @@
 The C source is compiled on first use with the system C compiler ($CC, else cc, gcc or clang)
 at -O3 for this CPU (-march=native, dropped if the compiler refuses it), once for float and
 once for double, into $GENBENCH_CACHE/kernels (default ~/.cache/genbench), keyed by the
-source, compiler and flags. Builds are written to a temporary name and renamed, so processes
+source, compiler, flags and CPU. Builds are written to a temporary name and renamed, so processes
 building at once do not clash. A build takes about a second; nothing is compiled at import.
 
 Work is split into fixed chunks (CHUNK elements, or the whole rows or samples nearest to it)
@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import math
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GENBENCH_CACHE") or Path.home() / ".cache" / "genbench") / "kernels"
 
 
+def cpu_fingerprint() -> str:
+    """What -march=native depends on: the CPU's model and feature flags (Linux), else the
+    platform's processor name; a cache shared between machines then never serves one CPU's
+    build to another."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return "\n".join(next(line for line in lines if line.startswith(field))
+                         for field in ("model name", "flags"))
+    except (OSError, StopIteration):
+        return f"{platform.machine()} {platform.processor()}"
+
+
 def _build(compiler: str, dtype_flags: list[str]) -> Path:
     """Compile SOURCE to a shared library in the cache (or reuse it); return its path."""
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
@@ -72,7 +85,7 @@ def _build(compiler: str, dtype_flags: list[str]) -> Path:
     for arch in (["-march=native"], []):
         flags = FLAGS + arch + dtype_flags
         key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, version, *flags,
-                                        sys.platform]).encode()).hexdigest()[:16]
+                                        sys.platform, cpu_fingerprint()]).encode()).hexdigest()[:16]
         target = cache_dir() / f"cpu_kernels-{key}.so"
         if target.exists():
             return target

@@ -6,12 +6,13 @@ source/compiler/flags, into genbench's cache, twice: with `real` = float and wit
 infinity follow IEEE rules (only -fno-trapping-math -fno-math-errno, which let branches become
 selects).
 
-Work is split by cpu.py into fixed chunks (CHUNK elements, or whole rows); each call handles a
-contiguous range of chunks and writes one partial sum per chunk, so totals are added in the same
-order whatever the number of threads: same inputs, same bits.
+Work is split by cpu.py into fixed chunks (CHUNK elements, or the whole rows or samples nearest
+to it); each call handles a contiguous run of chunks and writes one partial sum per chunk, so
+totals are added in the same order whatever the number of threads: same inputs, same bits.
 
-In float, exp(a) for a <= 0 is a polynomial on [-ln2/2, ln2/2] scaled by 2^n, and log1p(e)
-for e in [0, 1] is e times a polynomial; both within a few ulp of libm, and vectorisable. In double the libm functions are used: double is for gradient checks, not speed.
+In float, exp(a) for a <= 0 is a polynomial on [-ln2/2, ln2/2] scaled by 2^n, and log1p(e) for
+e in [0, 1] is e times a polynomial: both within a few ulp of libm, and vectorisable. In double
+the libm functions are used: double is for gradient checks, not speed.
 */
 
 #include <math.h>

@@ -77,6 +77,16 @@ def test_build_is_cached_by_source_and_flags(cache):
     assert not [p for p in cache.iterdir() if p.is_dir()]  # no temporary build left behind
 
 
+def test_a_shared_cache_never_serves_another_cpus_build(cache, monkeypatch):
+    """Builds use -march=native: a cache on a shared home directory must key them by CPU."""
+    compiler = cpu.find_compiler()
+    if compiler is None:
+        pytest.skip("no C compiler")
+    here = cpu._build(compiler, [])
+    monkeypatch.setattr(cpu, "cpu_fingerprint", lambda: "model name: another CPU")
+    assert cpu._build(compiler, []) != here
+
+
 def fake_compiler(tmp_path: Path, body: str) -> str:
     path = tmp_path / "fakecc"
     path.write_text(f"#!/bin/sh\n{body}\n")
