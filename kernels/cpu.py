@@ -35,6 +35,7 @@ SOURCE = Path(__file__).with_name("cpu_kernels.c")
 HUGE_PAGE = 2 << 20  # bytes; outputs of two or more are advised onto transparent huge pages
 MADV_HUGEPAGE = 14
 CHUNK = 1 << 16  # elements per chunk: the unit of work and of partial sums
+MIN_CHUNKS_PER_THREAD = 4
 FLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno", "-fPIC", "-shared"]
 TERM_OPS = {"softplus": 0, "square": 1, "hinge": 2, "linear": 3}
 
@@ -126,15 +127,19 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 
 def _parallel(call, chunks: int, chunk_size: int, total: int) -> None:
     """call(start, count, first_chunk) over [0, total) in `chunks` chunks of chunk_size units,
-    one contiguous run of whole chunks per thread."""
-    threads = min(torch.get_num_threads(), chunks)
+    one contiguous run of whole chunks per thread, the calling thread taking the first run.
+    A thread gets at least MIN_CHUNKS_PER_THREAD chunks: below that, waking a thread costs
+    more than it saves."""
+    threads = min(torch.get_num_threads(), chunks // MIN_CHUNKS_PER_THREAD)
     if threads <= 1:
         call(0, total, 0)
         return
     bounds = [round(chunks * t / threads) for t in range(threads + 1)]
     runs = [(lo * chunk_size, min(hi * chunk_size, total) - lo * chunk_size, lo)
-            for lo, hi in itertools.pairwise(bounds) if hi > lo]
-    for future in [_pool(threads).submit(call, *run) for run in runs]:
+            for lo, hi in itertools.pairwise(bounds)]
+    futures = [_pool(threads - 1).submit(call, *run) for run in runs[1:]]
+    call(*runs[0])
+    for future in futures:
         future.result()
 
 

@@ -29,14 +29,15 @@ typedef float real;
 
 #define BLOCK 256 /* values summed in real before adding to a double total */
 
-/* Sum of v[0:m] in a fixed order: 8 interleaved lanes, then the lanes, then the tail. */
-static double block_sum(const real *v, int64_t m) {
+/* Sum of v[0:m] in a fixed order: 8 interleaved lanes, added pairwise, then the tail. */
+static inline double block_sum(const real *v, int64_t m) {
     real lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int64_t i = 0;
     for (; i + 8 <= m; i += 8)
         for (int j = 0; j < 8; j++) lane[j] += v[i + j];
-    double total = 0;
-    for (int j = 0; j < 8; j++) total += lane[j];
+    for (int width = 4; width > 0; width /= 2)
+        for (int j = 0; j < width; j++) lane[j] += lane[j + width];
+    double total = lane[0];
     for (; i < m; i++) total += v[i];
     return total;
 }
