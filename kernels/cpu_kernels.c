@@ -17,6 +17,7 @@ the libm functions are used: double is for gradient checks, not speed.
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef REAL_DOUBLE
@@ -174,10 +175,30 @@ void vae_terms(const real *recon, const real *target, const real *mu, const real
 }
 
 /* The channel ops see x as (batch, channels, s), s the product of the trailing dims. Work is
-   given as samples [start, start + count), partial sums per chunk of `chunk` samples. With
-   s == 1 (fully connected layers) the loops run over channels, so that they vectorise. */
+   given as samples [start, start + count), partial sums per chunk of `chunk` samples.
 
+   Each op is written once, for a segment of elements, with its per-channel values read at
+   index i * stride. For s >= SPREAD_MIN a segment is one channel's s values (stride 0: the
+   channel's scalars). For smaller s (dense layers: s = 1; 4x4 maps: s = 16) one loop per
+   channel would be too short to vectorise well, so the per-channel values are first spread to
+   one per element of a sample (stride 1) and a segment is a whole sample; per-channel sums are
+   then kept per element over the chunk's samples and added up per channel at its end. */
+
+#define SPREAD_MIN 64
 #define LEAKY(z) ((z) > 0 ? (z) : (z) * slope)
+#define INLINE static inline __attribute__((always_inline))
+
+/* out[c * s + i] = v[c] for each of the k arrays in v (n = channels * s values each), in one
+   allocation; NULL when s >= SPREAD_MIN (no spreading). Freed with free(). */
+static real *spread(const real *const *v, int k, int64_t channels, int64_t s) {
+    if (s >= SPREAD_MIN)
+        return NULL;
+    real *out = malloc((size_t)(k * channels * s) * sizeof(real));
+    for (int a = 0; a < k; a++)
+        for (int64_t c = 0; c < channels; c++)
+            for (int64_t i = 0; i < s; i++) out[(a * channels + c) * s + i] = v[a][c];
+    return out;
+}
 
 /* The `width` partial sums of the chunk holding sample b, zeroed at the chunk's first sample. */
 static double *chunk_sums(double *partial, int64_t b, int64_t start, int64_t chunk,
@@ -188,25 +209,58 @@ static double *chunk_sums(double *partial, int64_t b, int64_t start, int64_t chu
     return sums;
 }
 
+/* Add a segment's values v[0:m] to per-channel sums: to sums[c] (stride 0: one channel), or
+   element-wise to acc[0:m] (stride 1: a whole sample, folded by fold_sums later). */
+INLINE void add_segment(const real *v, int64_t m, int64_t stride, double *sum, double *acc) {
+    if (stride == 0)
+        *sum += block_sum(v, m);
+    else
+        for (int64_t i = 0; i < m; i++) acc[i] += v[i];
+}
+
+/* After the last sample of a chunk (or of the call): add the element-wise accumulators acc
+   (k arrays of channels * s) into the chunk's k * channels sums, and clear them. */
+static void fold_sums(double *acc, double *sums, int k, int64_t channels, int64_t s) {
+    for (int64_t j = 0; j < k * channels; j++) {
+        double total = 0;
+        for (int64_t i = 0; i < s; i++) total += acc[j * s + i];
+        sums[j] += total;
+        for (int64_t i = 0; i < s; i++) acc[j * s + i] = 0;
+    }
+}
+
+static int last_of_chunk(int64_t b, int64_t start, int64_t count, int64_t chunk) {
+    return (b - start + 1) % chunk == 0 || b == start + count - 1;
+}
+
+INLINE void bias_act_segment(const real *x, const real *bias, int64_t stride, real *y,
+                             int64_t m, real slope) {
+    for (int64_t i = 0; i < m; i++) {
+        real v = x[i] + bias[i * stride];
+        y[i] = LEAKY(v);
+    }
+}
+
 /* y = leaky_relu(x + bias[c], slope). */
 void bias_act_forward(const real *x, const real *bias, real *y, int64_t start, int64_t count,
                       int64_t channels, int64_t s, real slope) {
+    int64_t n = channels * s;
+    real *spread_bias = spread(&bias, 1, channels, s);
     for (int64_t b = start; b < start + count; b++) {
-        const real *xb = x + b * channels * s;
-        real *yb = y + b * channels * s;
-        if (s == 1) {
-            for (int64_t c = 0; c < channels; c++) {
-                real v = xb[c] + bias[c];
-                yb[c] = LEAKY(v);
-            }
-        } else {
+        const real *xb = x + b * n;
+        real *yb = y + b * n;
+        if (spread_bias)
+            bias_act_segment(xb, spread_bias, 1, yb, n, slope);
+        else
             for (int64_t c = 0; c < channels; c++)
-                for (int64_t i = c * s; i < (c + 1) * s; i++) {
-                    real v = xb[i] + bias[c];
-                    yb[i] = LEAKY(v);
-                }
-        }
+                bias_act_segment(xb + c * s, bias + c, 0, yb + c * s, s, slope);
     }
+    free(spread_bias);
+}
+
+INLINE void bias_act_grad_segment(const real *grad_y, const real *y, real *grad_x, int64_t m,
+                                  real slope) {
+    for (int64_t i = 0; i < m; i++) grad_x[i] = y[i] > 0 ? grad_y[i] : grad_y[i] * slope;
 }
 
 /* grad_x = grad_y * (1 if y > 0 else slope), and per chunk the per-channel sums of grad_x into
@@ -214,22 +268,30 @@ void bias_act_forward(const real *x, const real *bias, real *y, int64_t start, i
 void bias_act_grad(const real *grad_y, const real *y, real *grad_x, double *partial,
                    int64_t start, int64_t count, int64_t chunk, int64_t channels, int64_t s,
                    real slope) {
+    int64_t n = channels * s;
+    double *acc = s < SPREAD_MIN ? calloc((size_t)n, sizeof(double)) : NULL;
     for (int64_t b = start; b < start + count; b++) {
         double *sums = chunk_sums(partial, b, start, chunk, channels);
-        const real *gb = grad_y + b * channels * s, *yb = y + b * channels * s;
-        real *out = grad_x + b * channels * s;
-        if (s == 1) {
-            for (int64_t c = 0; c < channels; c++) {
-                out[c] = yb[c] > 0 ? gb[c] : gb[c] * slope;
-                sums[c] += out[c];
-            }
+        const real *gb = grad_y + b * n, *yb = y + b * n;
+        real *out = grad_x + b * n;
+        bias_act_grad_segment(gb, yb, out, n, slope);
+        if (acc) {
+            add_segment(out, n, 1, NULL, acc);
+            if (last_of_chunk(b, start, count, chunk))
+                fold_sums(acc, sums, 1, channels, s);
         } else {
-            for (int64_t c = 0; c < channels; c++) {
-                for (int64_t i = c * s; i < (c + 1) * s; i++)
-                    out[i] = yb[i] > 0 ? gb[i] : gb[i] * slope;
-                sums[c] += block_sum(out + c * s, s);
-            }
+            for (int64_t c = 0; c < channels; c++)
+                add_segment(out + c * s, s, 0, sums + c, NULL);
         }
+    }
+    free(acc);
+}
+
+INLINE void moments_segment(const real *x, const real *shift, int64_t stride, real *centred,
+                            real *squared, int64_t m) {
+    for (int64_t i = 0; i < m; i++) {
+        centred[i] = x[i] - shift[i * stride];
+        squared[i] = centred[i] * centred[i];
     }
 }
 
@@ -238,54 +300,77 @@ void bias_act_grad(const real *grad_y, const real *y, real *grad_x, double *part
    cancellation when |mean| >> std. */
 void channel_moments(const real *x, const real *shift, double *partial, int64_t start,
                      int64_t count, int64_t chunk, int64_t channels, int64_t s) {
+    int64_t n = channels * s;
+    real *spread_shift = spread(&shift, 1, channels, s);
+    double *acc = spread_shift ? calloc((size_t)(2 * n), sizeof(double)) : NULL;
     real centred[BLOCK], squared[BLOCK];
     for (int64_t b = start; b < start + count; b++) {
         double *sums = chunk_sums(partial, b, start, chunk, 2 * channels);
-        const real *xb = x + b * channels * s;
-        if (s == 1) {
-            for (int64_t c = 0; c < channels; c++) {
-                real d = xb[c] - shift[c];
-                sums[c] += d;
-                sums[channels + c] += d * d;
+        const real *xb = x + b * n;
+        if (acc) {
+            for (int64_t k = 0; k < n; k += BLOCK) {
+                int64_t m = n - k < BLOCK ? n - k : BLOCK;
+                moments_segment(xb + k, spread_shift + k, 1, centred, squared, m);
+                add_segment(centred, m, 1, NULL, acc + k);
+                add_segment(squared, m, 1, NULL, acc + n + k);
             }
+            if (last_of_chunk(b, start, count, chunk))
+                fold_sums(acc, sums, 2, channels, s);
             continue;
         }
         for (int64_t c = 0; c < channels; c++)
             for (int64_t k = 0; k < s; k += BLOCK) {
                 int64_t m = s - k < BLOCK ? s - k : BLOCK;
-                for (int64_t i = 0; i < m; i++) {
-                    centred[i] = xb[c * s + k + i] - shift[c];
-                    squared[i] = centred[i] * centred[i];
-                }
-                sums[c] += block_sum(centred, m);
-                sums[channels + c] += block_sum(squared, m);
+                moments_segment(xb + c * s + k, shift + c, 0, centred, squared, m);
+                add_segment(centred, m, 0, sums + c, NULL);
+                add_segment(squared, m, 0, sums + channels + c, NULL);
             }
     }
+    free(acc);
+    free(spread_shift);
 }
 
-/* z = (x - mean[c]) * gain[c] + bias[c] with gain = rstd * weight: the normalised value, the
-   same bits in forward and backward. */
-#define NORMALISED(v, c) (((v) - mean[c]) * gain[c] + bias[c])
+/* z = (x - mean) * gain + bias with gain = rstd * weight: the normalised value, the same bits
+   in forward and backward. */
+#define NORMALISED(v, i) (((v) - mean[(i) * stride]) * gain[(i) * stride] + bias[(i) * stride])
+
+INLINE void batchnorm_apply_segment(const real *x, const real *mean, const real *gain,
+                                    const real *bias, int64_t stride, real *y, int64_t m,
+                                    real slope) {
+    for (int64_t i = 0; i < m; i++) {
+        real z = NORMALISED(x[i], i);
+        y[i] = LEAKY(z);
+    }
+}
 
 /* y = leaky_relu(z, slope). */
 void batchnorm_apply(const real *x, const real *mean, const real *gain, const real *bias,
                      real *y, int64_t start, int64_t count, int64_t channels, int64_t s,
                      real slope) {
+    int64_t n = channels * s;
+    const real *params[] = {mean, gain, bias};
+    real *p = spread(params, 3, channels, s);
     for (int64_t b = start; b < start + count; b++) {
-        const real *xb = x + b * channels * s;
-        real *yb = y + b * channels * s;
-        if (s == 1) {
-            for (int64_t c = 0; c < channels; c++) {
-                real z = NORMALISED(xb[c], c);
-                yb[c] = LEAKY(z);
-            }
-        } else {
+        const real *xb = x + b * n;
+        real *yb = y + b * n;
+        if (p)
+            batchnorm_apply_segment(xb, p, p + n, p + 2 * n, 1, yb, n, slope);
+        else
             for (int64_t c = 0; c < channels; c++)
-                for (int64_t i = c * s; i < (c + 1) * s; i++) {
-                    real z = NORMALISED(xb[i], c);
-                    yb[i] = LEAKY(z);
-                }
-        }
+                batchnorm_apply_segment(xb + c * s, mean + c, gain + c, bias + c, 0, yb + c * s,
+                                        s, slope);
+    }
+    free(p);
+}
+
+INLINE void batchnorm_dz_segment(const real *grad_y, const real *x, const real *mean,
+                                 const real *rstd, const real *gain, const real *bias,
+                                 int64_t stride, real *dz, real *dz_x_hat, int64_t m,
+                                 real slope) {
+    for (int64_t i = 0; i < m; i++) {
+        real z = NORMALISED(x[i], i);
+        dz[i] = z > 0 ? grad_y[i] : grad_y[i] * slope;
+        dz_x_hat[i] = dz[i] * ((x[i] - mean[i * stride]) * rstd[i * stride]);
     }
 }
 
@@ -295,30 +380,49 @@ void batchnorm_grad_sums(const real *grad_y, const real *x, const real *mean, co
                          const real *gain, const real *bias, double *partial, int64_t start,
                          int64_t count, int64_t chunk, int64_t channels, int64_t s,
                          real slope) {
+    int64_t n = channels * s;
+    const real *params[] = {mean, rstd, gain, bias};
+    real *p = spread(params, 4, channels, s);
+    double *acc = p ? calloc((size_t)(2 * n), sizeof(double)) : NULL;
     real dz[BLOCK], dz_x_hat[BLOCK];
     for (int64_t b = start; b < start + count; b++) {
         double *sums = chunk_sums(partial, b, start, chunk, 2 * channels);
-        const real *gb = grad_y + b * channels * s, *xb = x + b * channels * s;
-        if (s == 1) {
-            for (int64_t c = 0; c < channels; c++) {
-                real z = NORMALISED(xb[c], c);
-                real d = z > 0 ? gb[c] : gb[c] * slope;
-                sums[c] += d;
-                sums[channels + c] += d * ((xb[c] - mean[c]) * rstd[c]);
+        const real *gb = grad_y + b * n, *xb = x + b * n;
+        if (acc) {
+            for (int64_t k = 0; k < n; k += BLOCK) {
+                int64_t m = n - k < BLOCK ? n - k : BLOCK;
+                batchnorm_dz_segment(gb + k, xb + k, p + k, p + n + k, p + 2 * n + k,
+                                     p + 3 * n + k, 1, dz, dz_x_hat, m, slope);
+                add_segment(dz, m, 1, NULL, acc + k);
+                add_segment(dz_x_hat, m, 1, NULL, acc + n + k);
             }
+            if (last_of_chunk(b, start, count, chunk))
+                fold_sums(acc, sums, 2, channels, s);
             continue;
         }
         for (int64_t c = 0; c < channels; c++)
             for (int64_t k = 0; k < s; k += BLOCK) {
                 int64_t m = s - k < BLOCK ? s - k : BLOCK;
-                for (int64_t i = 0; i < m; i++) {
-                    real v = xb[c * s + k + i], z = NORMALISED(v, c);
-                    dz[i] = z > 0 ? gb[c * s + k + i] : gb[c * s + k + i] * slope;
-                    dz_x_hat[i] = dz[i] * ((v - mean[c]) * rstd[c]);
-                }
-                sums[c] += block_sum(dz, m);
-                sums[channels + c] += block_sum(dz_x_hat, m);
+                batchnorm_dz_segment(gb + c * s + k, xb + c * s + k, mean + c, rstd + c,
+                                     gain + c, bias + c, 0, dz, dz_x_hat, m, slope);
+                add_segment(dz, m, 0, sums + c, NULL);
+                add_segment(dz_x_hat, m, 0, sums + channels + c, NULL);
             }
+    }
+    free(acc);
+    free(p);
+}
+
+INLINE void batchnorm_grad_input_segment(const real *grad_y, const real *x, const real *mean,
+                                         const real *rstd, const real *gain, const real *bias,
+                                         const real *mean_dz, const real *mean_dz_x_hat,
+                                         int64_t stride, real *grad_x, int64_t m, real slope) {
+    for (int64_t i = 0; i < m; i++) {
+        real z = NORMALISED(x[i], i);
+        real dz = z > 0 ? grad_y[i] : grad_y[i] * slope;
+        real x_hat = (x[i] - mean[i * stride]) * rstd[i * stride];
+        grad_x[i] = gain[i * stride] *
+                    (dz - mean_dz[i * stride] - x_hat * mean_dz_x_hat[i * stride]);
     }
 }
 
@@ -328,24 +432,20 @@ void batchnorm_grad_input(const real *grad_y, const real *x, const real *mean, c
                           const real *gain, const real *bias, const real *mean_dz,
                           const real *mean_dz_x_hat, real *grad_x, int64_t start,
                           int64_t count, int64_t channels, int64_t s, real slope) {
+    int64_t n = channels * s;
+    const real *params[] = {mean, rstd, gain, bias, mean_dz, mean_dz_x_hat};
+    real *p = spread(params, 6, channels, s);
     for (int64_t b = start; b < start + count; b++) {
-        const real *gb = grad_y + b * channels * s, *xb = x + b * channels * s;
-        real *out = grad_x + b * channels * s;
-        if (s == 1) {
-            for (int64_t c = 0; c < channels; c++) {
-                real z = NORMALISED(xb[c], c);
-                real dz = z > 0 ? gb[c] : gb[c] * slope;
-                real x_hat = (xb[c] - mean[c]) * rstd[c];
-                out[c] = gain[c] * (dz - mean_dz[c] - x_hat * mean_dz_x_hat[c]);
-            }
-            continue;
-        }
-        for (int64_t c = 0; c < channels; c++)
-            for (int64_t i = c * s; i < (c + 1) * s; i++) {
-                real z = NORMALISED(xb[i], c);
-                real dz = z > 0 ? gb[i] : gb[i] * slope;
-                real x_hat = (xb[i] - mean[c]) * rstd[c];
-                out[i] = gain[c] * (dz - mean_dz[c] - x_hat * mean_dz_x_hat[c]);
-            }
+        const real *gb = grad_y + b * n, *xb = x + b * n;
+        real *out = grad_x + b * n;
+        if (p)
+            batchnorm_grad_input_segment(gb, xb, p, p + n, p + 2 * n, p + 3 * n, p + 4 * n,
+                                         p + 5 * n, 1, out, n, slope);
+        else
+            for (int64_t c = 0; c < channels; c++)
+                batchnorm_grad_input_segment(gb + c * s, xb + c * s, mean + c, rstd + c,
+                                             gain + c, bias + c, mean_dz + c,
+                                             mean_dz_x_hat + c, 0, out + c * s, s, slope);
     }
+    free(p);
 }

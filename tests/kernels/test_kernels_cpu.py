@@ -14,23 +14,31 @@ from genbench.kernels.dispatch import backend_status
 
 
 def outputs_and_grads(n_threads: int) -> list[torch.Tensor]:
-    """Every op's outputs and gradients on inputs spanning several chunks, with n_threads."""
+    """Every op's outputs and gradients, with n_threads, on inputs of enough chunks for two
+    threads (cpu.MIN_CHUNKS_PER_THREAD each); the channel ops on small maps (4x4: per-channel
+    values spread per element) and larger ones (9x9: per channel)."""
     previous = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:
         g = torch.Generator().manual_seed(0)
-        logits = (torch.randn(3 * cpu.CHUNK + 17, generator=g) * 4).requires_grad_()
-        recon = torch.randn(300, 1000, generator=g).requires_grad_()
-        target = torch.rand(300, 1000, generator=g)
-        mu, logvar = (torch.randn(300, 8, generator=g).requires_grad_() for _ in range(2))
-        x = (torch.randn(64, 32, 9, 9, generator=g) + 3).requires_grad_()
-        weight, bias = torch.rand(32, generator=g).requires_grad_(), torch.randn(32, generator=g).requires_grad_()
+        logits = (torch.randn(9 * cpu.CHUNK + 17, generator=g) * 4).requires_grad_()
+        recon = torch.randn(600, 1000, generator=g).requires_grad_()
+        target = torch.rand(600, 1000, generator=g)
+        mu, logvar = (torch.randn(600, 8, generator=g).requires_grad_() for _ in range(2))
         outs = [K.generator_loss(logits, "nonsaturating", backend="compiled"),
-                K.vae_loss(recon, target, mu, logvar, backend="compiled"),
-                K.bias_act(x, bias, backend="compiled").square().sum(),
-                *K.batchnorm_act_with_stats(x, weight, bias, backend="compiled")]
-        grads = torch.autograd.grad([outs[0], outs[1], outs[2], outs[3].square().sum()],
-                                    [logits, recon, mu, logvar, x, weight, bias])
+                K.vae_loss(recon, target, mu, logvar, backend="compiled")]
+        leaves = [logits, recon, mu, logvar]
+        for shape in [(1200, 32, 4, 4), (300, 32, 9, 9)]:
+            x = (torch.randn(shape, generator=g) + 3).requires_grad_()
+            weight = torch.rand(32, generator=g).requires_grad_()
+            bias = torch.randn(32, generator=g).requires_grad_()
+            y, mean, var = K.batchnorm_act_with_stats(x, weight, bias, backend="compiled")
+            outs += [K.bias_act(x, bias, backend="compiled"), y, mean, var]
+            leaves += [x, weight, bias]
+        # backpropagate fixed grad_outputs (a torch .sum() here would itself depend on threads)
+        differentiable = [o for o in outs if o.requires_grad]
+        grad_outputs = [torch.randn(o.shape, generator=g) for o in differentiable]
+        grads = torch.autograd.grad(differentiable, leaves, grad_outputs)
         return [o.detach() for o in outs] + list(grads)
     finally:
         torch.set_num_threads(previous)
