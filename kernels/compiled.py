@@ -7,10 +7,10 @@ import; "auto" sends CUDA tensors to the hand-written Triton kernels instead. Te
 than 2 elements run the torch code uncompiled (dynamo would specialise graphs for sizes 0 and 1).
 
 Why C on CPU: inductor computes a loss sum and the elementwise gradient in two loops (the
-softplus/sigmoid math twice), and saw no gain on the channel ops; the C kernels do each in one
-pass (see the issue 6 note for the figures).
+softplus/sigmoid math twice) and gained little on the channel ops; the C kernels do each op in
+one pass (`genbench kernels` shows the difference).
 
-log1p is evaluated as a short series (log1p(e) = 2 atanh(e / (2 + e)) for e in [0, 1]) instead of
+In the torch versions, log1p is evaluated as a short series (log1p(e) = 2 atanh(e / (2 + e)) for e in [0, 1]) instead of
 the library log1p, which dominates the cost on CPU; it is within 2-3 ulp of torch.log1p.
 """
 
