@@ -120,8 +120,14 @@ def library(dtype: torch.dtype) -> ctypes.CDLL:
     return lib
 
 
-@functools.cache
 def _pool(threads: int) -> ThreadPoolExecutor:
+    """The worker threads of this process (a forked child gets its own: threads do not survive
+    fork, and an executor inherited from the parent would wait forever)."""
+    return _pool_of(threads, os.getpid())
+
+
+@functools.cache
+def _pool_of(threads: int, pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="genbench-kernels")
 
 
