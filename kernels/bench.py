@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from . import functional as K
+from .cpu import transparent_huge_pages
 from .dispatch import backend_status
 
 BENCH_OPS = ("gan_loss", "vae_loss", "bias_act", "batchnorm_act")
@@ -179,7 +180,8 @@ def machine_name(device: str) -> str:
     if device == "cuda":
         return torch.cuda.get_device_name(0)
     cpu = platform.processor() or platform.machine()
-    return f"{cpu} cpu, {torch.get_num_threads()} threads"
+    thp = transparent_huge_pages()  # decides what a fresh large output costs (see cpu.empty_like)
+    return f"{cpu} cpu, {torch.get_num_threads()} threads" + (f", THP {thp}" if thp else "")
 
 
 def run_kernel_benchmarks(sizes: Iterable[int] = DEFAULT_SIZES,

@@ -159,6 +159,15 @@ def _madvise():
     return fn
 
 
+def transparent_huge_pages() -> str | None:
+    """The kernel's THP mode (always, madvise or never), or None where there is none to read."""
+    try:
+        text = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return None
+    return text[text.index("[") + 1:text.index("]")] if "[" in text else None
+
+
 def empty_like(t: Tensor) -> Tensor:
     """torch.empty_like, with large outputs advised onto transparent huge pages (Linux).
 

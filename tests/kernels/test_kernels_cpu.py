@@ -166,14 +166,8 @@ def thp_fallbacks() -> int:
     return int(re.search(r"^thp_fault_fallback (\d+)$", vmstat, re.MULTILINE).group(1))
 
 
-def thp_mode() -> str | None:
-    path = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-    if not path.exists():
-        return None
-    return re.search(r"\[(\w+)\]", path.read_text()).group(1)
-
-
-@pytest.mark.skipif(thp_mode() not in ("madvise", "always"), reason="transparent huge pages are off")
+@pytest.mark.skipif(cpu.transparent_huge_pages() not in ("madvise", "always"),
+                    reason="transparent huge pages are off")
 def test_large_outputs_are_backed_by_huge_pages():
     like = torch.empty(16 << 20)  # 64 MB: above glibc's largest mmap threshold, so a fresh mapping
     fallbacks = thp_fallbacks()
