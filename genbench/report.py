@@ -21,7 +21,7 @@ from .store import Store
 THROUGHPUT = ("samples_per_s", "steps_per_s")
 # training statistics worth a terminal column (the rest show with --all): the GAN diagnostics
 # and an autoencoder's loss
-TERMINAL_TRAIN_COLUMNS = ("g_grad_norm", "d_real", "d_fake", "loss")
+TERMINAL_TRAIN_COLUMNS = ("g_grad_norm", "d_real", "d_fake", "critic_real", "critic_fake", "loss")
 
 
 @dataclass

@@ -4,10 +4,10 @@ import pytest
 import torch
 from genbench.plugins.datasets.toy2d import ring8
 from genbench.plugins.models.mlp_gan import make_mlp_gan
-from genbench.plugins.objectives.gan import nonsaturating, saturating
+from genbench.plugins.objectives.gan import hinge, lsgan, nonsaturating, saturating, wgan_gp
 
 from genbench import EvalContext, TrainSetup
-from genbench.train.gan import train_gan
+from genbench.train.gan import d_outputs, train_gan
 
 TRAIN = {"steps": 5, "batch_size": 16, "lr": 1e-3, "beta1": 0.5, "beta2": 0.999, "device": "cpu",
          "g_noise": "fresh"}
@@ -69,6 +69,17 @@ def test_statistics_recorded_and_evaluated_at_eval_steps():
     ctx: EvalContext = setup.evaluated[0][1]
     first = ctx.sample(10)
     assert first.shape == (10, 2) and torch.equal(first, ctx.sample(10))  # fixed eval noise
+
+
+@pytest.mark.parametrize("make_objective", [lsgan, hinge, wgan_gp])
+def test_a_critic_is_reported_by_its_raw_scores_not_as_probabilities(make_objective):
+    """sigmoid of an LSGAN/hinge/WGAN critic's score is no probability: report the scores."""
+    setup = setup_for(1, {"d": 0, "batch": set()})
+    setup.objective = make_objective(backend="eager", k=1)
+    train_gan(setup)
+    assert set(setup.recorded[5]) == {"loss_d", "loss_g", "critic_real", "critic_fake", "g_grad_norm"}
+    real, fake = torch.zeros(3) + 2.5, torch.zeros(3) - 4.0
+    assert d_outputs(setup.objective, real, fake) == {"critic_real": 2.5, "critic_fake": -4.0}
 
 
 def test_saturating_generator_gradient_vanishes_when_d_rejects_samples():

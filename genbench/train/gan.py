@@ -11,10 +11,14 @@ samples new noise as Algorithm 1 does.
 
 The objective object supplies `d_steps` (k), `discriminator_loss(real_logits, fake_logits)`,
 `generator_loss(fake_logits)` and optionally `penalty(discriminator, real, fake)`, all losses
-to minimise. Everything random (minibatches, noise) comes from one generator seeded by the cell.
-At each eval step the trainer records the averages since the previous eval of: loss_d, loss_g,
-d_real = mean D(x), d_fake = mean D(G(z)) (sigmoid of the logits), and g_grad_norm, the L2 norm
-of the generator's gradient, which shows the saturating objective's vanishing gradient.
+to minimise, and `d_is_classifier` (default True). Everything random (minibatches, noise) comes
+from one generator seeded by the cell. At each eval step the trainer records the averages since
+the previous eval of: loss_d, loss_g, g_grad_norm (the L2 norm of the generator's gradient,
+which shows the saturating objective's vanishing gradient), and what D says of real and fake
+batches. For a classifier D (the saturating and nonsaturating objectives: D's output is the
+logit of "real") that is d_real = mean sigmoid(D(x)) and d_fake = mean sigmoid(D(G(z))), in
+[0, 1]; for a critic (lsgan, hinge, wgan-gp: D's output is a score, and its sigmoid would mean
+nothing) it is critic_real = mean D(x) and critic_fake = mean D(G(z)).
 """
 
 from __future__ import annotations
@@ -29,6 +33,15 @@ from .common import EVAL_NOISE_OFFSET, SAMPLE_CHUNK, IntervalMeans, Minibatches,
 def generator_grad_norm(generator: torch.nn.Module) -> torch.Tensor:
     norms = [p.grad.detach().norm() for p in generator.parameters() if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack(norms))
+
+
+def d_outputs(objective, real_out: torch.Tensor, fake_out: torch.Tensor) -> dict[str, float]:
+    """What D says of a real and a fake batch: mean probabilities d_real, d_fake for a classifier
+    D, mean raw scores critic_real, critic_fake for a critic (see the module docstring)."""
+    if getattr(objective, "d_is_classifier", True):
+        return {"d_real": torch.sigmoid(real_out).mean().item(),
+                "d_fake": torch.sigmoid(fake_out).mean().item()}
+    return {"critic_real": real_out.mean().item(), "critic_fake": fake_out.mean().item()}
 
 
 def make_sampler(generator: torch.nn.Module, z_dim: int, seed: int, device: torch.device):
@@ -91,13 +104,8 @@ def train_gan(setup: TrainSetup) -> TrainStats:
         opt_g.step()
         D.requires_grad_(True)
 
-        stats = {
-            "loss_d": loss_d.item(),
-            "loss_g": loss_g.item(),
-            "d_real": torch.sigmoid(real_logits.detach()).mean().item(),
-            "d_fake": torch.sigmoid(gen_logits.detach()).mean().item(),
-            "g_grad_norm": grad_norm.item(),
-        }
+        stats = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "g_grad_norm": grad_norm.item(),
+                 **d_outputs(objective, real_logits.detach(), gen_logits.detach())}
         clock.stop(step)
         check_finite(step, stats, ("loss_d", "loss_g"))
         means.add(stats)

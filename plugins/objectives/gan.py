@@ -51,12 +51,15 @@ def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: t
 
 
 class GANLoss:
-    """The objective object the GAN trainer uses: d_steps, discriminator_loss, generator_loss and
-    penalty. `kind` names the kernel loss (see genbench.kernels.functional.GAN_LOSS_KINDS);
-    `gp` weighs the WGAN-GP gradient penalty and `r1` the R1 penalty (0 = off)."""
+    """The objective object the GAN trainer uses: d_steps, discriminator_loss, generator_loss,
+    penalty and d_is_classifier. `kind` names the kernel loss (see
+    genbench.kernels.functional.GAN_LOSS_KINDS); `gp` weighs the WGAN-GP gradient penalty and `r1`
+    the R1 penalty (0 = off). Only the saturating and nonsaturating losses make D a classifier
+    (its output the logit of "real"); for the others it is a critic's score."""
 
     def __init__(self, kind: str, k: int, backend: str, r1: float = 0.0, gp: float = 0.0):
         self.kind = kind
+        self.d_is_classifier = kind in ("saturating", "nonsaturating")
         self.d_steps = k
         self.backend = backend
         self.r1 = r1
