@@ -285,13 +285,20 @@ class _Validator:
             self.params(dict(ospec.train_defaults), TRAIN_PARAMS, f"objective {objective.name} train_defaults")
 
     def metrics_apply(self, metrics: tuple[ComponentConfig, ...], blocks: tuple[MatrixBlock, ...]) -> None:
+        """Every metric applies to some cell, and can score the data of each cell it applies to."""
         for metric in metrics:
-            if not any(metric_applies(self.registry, metric, m, d) for b in blocks
-                       for m in b.models for d in b.datasets):
-                spec = self.registry.get("metric", metric.name)
+            spec = self.registry.get("metric", metric.name)
+            pairs = [(m, d) for b in blocks for m in b.models for d in b.datasets
+                     if metric_applies(self.registry, metric, m, d)]
+            if not pairs:
                 raise self.fail("eval.metrics", f"metric {metric.label!r} applies to no cell (it takes "
                                 f"{'/'.join(spec.families)} models on {'/'.join(spec.domains)} data)",
                                 "remove it or add a dataset/model it applies to")
+            for dataset in dict.fromkeys(d for _, d in pairs):
+                problem = spec.fits(self.data_info(dataset, "matrix"), **metric.kwargs()) if spec.fits else None
+                if problem:
+                    raise self.fail("eval.metrics", f"metric {metric.label!r} cannot score dataset "
+                                    f"{dataset.label!r}: {problem}", "change the metric's parameters or remove it")
 
 
 def metric_applies(registry: Registry, metric: ComponentConfig, model: ComponentConfig,

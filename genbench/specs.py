@@ -202,6 +202,7 @@ class MetricSpec(_Spec):
     families: tuple[str, ...] = FAMILIES
     domains: tuple[str, ...] = DOMAINS
     needs: tuple[str, ...] = ("samples",)  # of: samples, real, labels, reconstructions
+    fits: Callable[..., str | None] | None = None  # fits(info, **params): why it cannot score this data
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,42 @@ def test_bad_suite_exits_2_and_writes_nothing(tmp_path, genbench_cli):
     assert result.returncode == 2
     assert "unknown dataset 'rnig8'" in result.stderr and "Traceback" not in result.stderr
     assert not out_dir.exists()
+
+
+IMAGE_SUITE = """
+[suite]
+name = "images"
+seeds = [0]
+[train]
+steps = 10
+[eval]
+every = 5
+metrics = [METRIC]
+[matrix]
+datasets = [{ name = "npz", path = "PATH" }]
+models = ["dcgan"]
+objectives = ["nonsaturating"]
+"""
+
+
+@pytest.mark.parametrize("metric, fragments", [
+    ('"fid"', ["metric 'fid' cannot score dataset 'npz(path=", "no labels", 'extractor = "inception"']),
+    ('"prdc"', ["metric 'prdc' cannot score dataset 'npz(path=", "no labels"]),
+    ('{ name = "kid", extractor = "inception", inception_path = "/nowhere/inception.pth" }',
+     ["metric 'kid(extractor=inception", "cannot score dataset", "no file at /nowhere/inception.pth", "never downloads"]),
+])
+def test_a_metric_that_cannot_score_a_dataset_is_rejected_before_any_work(tmp_path, registry, metric, fragments):
+    """An unlabelled npz: a domain classifier cannot be trained, so FID & co. would only give NaN
+    after the whole training; the suite is rejected at load instead."""
+    import numpy as np
+
+    np.savez(tmp_path / "unlabelled.npz", x=np.zeros((16, 8, 8), dtype=np.uint8))
+    path = tmp_path / "suite.toml"
+    path.write_text(IMAGE_SUITE.replace("METRIC", metric).replace("PATH", str(tmp_path / "unlabelled.npz")))
+    with pytest.raises(ConfigError) as info:
+        load(str(path), registry)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+    np.savez(tmp_path / "unlabelled.npz", x=np.zeros((16, 8, 8), dtype=np.uint8), y=np.arange(16) % 2)
+    if "inception" not in metric:  # labelled: the same suite loads
+        load(str(path), registry)

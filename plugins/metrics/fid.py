@@ -28,8 +28,8 @@ from genbench import MetricOutput, MetricResult, MetricSpec, Param, hookimpl
 
 from .extractors import Extractor
 from .inputs import (
-    CHUNK, EXTRACTOR_PARAMS, ExtractorMetric, SPLIT_PARAM, Unavailable, extractor_for, memo, nan_result,
-    other_split, real_images, real_key, samples,
+    CHUNK, EXTRACTOR_PARAMS, SPLIT_PARAM, ExtractorMetric, Unavailable, extractor_fits, extractor_for, memo,
+    nan_result, other_split, real_images, real_key, samples,
 )
 
 if TYPE_CHECKING:
@@ -208,7 +208,9 @@ class KID(ExtractorMetric):
 def register_metrics(register):
     register(MetricSpec("fid", "Fréchet distance of domain-classifier features to a real split, with the "
                         "real-vs-real floor", FID, FID_PARAMS, outputs=FID_OUTPUTS, families=("gan", "autoencoder"),
-                        domains=("image",), needs=("samples", "real", "labels")))
+                        domains=("image",), needs=("samples", "real", "labels"),
+                        fits=extractor_fits))
     register(MetricSpec("kid", "kernel (MMD, cubic polynomial) distance of domain-classifier features to a "
                         "real split", KID, KID_PARAMS, outputs=KID_OUTPUTS, families=("gan", "autoencoder"),
-                        domains=("image",), needs=("samples", "real", "labels")))
+                        domains=("image",), needs=("samples", "real", "labels"),
+                        fits=extractor_fits))

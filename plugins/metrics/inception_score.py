@@ -19,8 +19,8 @@ import torch
 from genbench import MetricOutput, MetricResult, MetricSpec, Param, hookimpl
 
 from .inputs import (
-    EXTRACTOR_PARAMS, ExtractorMetric, SPLIT_PARAM, Unavailable, extract, extractor_for, memo, nan_result,
-    real_images, real_key, samples,
+    EXTRACTOR_PARAMS, SPLIT_PARAM, ExtractorMetric, Unavailable, extract, extractor_fits, extractor_for, memo,
+    nan_result, real_images, real_key, samples,
 )
 
 OUTPUTS = {
@@ -70,4 +70,5 @@ class InceptionScore(ExtractorMetric):
 def register_metrics(register):
     register(MetricSpec("is", "Inception Score from the domain classifier's class probabilities, with real "
                         "images' score", InceptionScore, PARAMS, outputs=OUTPUTS, families=("gan", "autoencoder"),
-                        domains=("image",), needs=("samples", "real", "labels")))
+                        domains=("image",), needs=("samples", "real", "labels"),
+                        fits=extractor_fits))

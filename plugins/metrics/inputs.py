@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from genbench import Data, EvalContext, MetricResult, Param
+from genbench import Data, DataError, DataInfo, EvalContext, MetricResult, Param
 
 from .extractors import EXTRACTORS, Extractor, Unavailable, fingerprint, get_extractor, inception_weights
 
@@ -58,6 +58,21 @@ def check_extractor_params(extractor: str, inception_path: str) -> None:
     """At factory time, before any training: a missing Inception weights file is an error now."""
     if extractor == "inception":
         inception_weights(inception_path)
+
+
+def extractor_fits(info: DataInfo, *, extractor: str, inception_path: str, **params) -> str | None:
+    """MetricSpec.fits of the extractor metrics, checked with the suite before any work: a domain
+    classifier needs a labelled dataset; Inception needs its local weights file."""
+    if extractor == "inception":
+        try:
+            check_extractor_params(extractor, inception_path)
+        except DataError as exc:
+            return str(exc)
+        return None
+    if info.n_classes is None:
+        return ("the dataset has no labels, so no domain classifier can be trained for its features; "
+                "use a labelled dataset, or extractor = \"inception\" with a local weights file")
+    return None
 
 
 class ExtractorMetric:

@@ -17,8 +17,8 @@ import torch
 from genbench import MetricOutput, MetricResult, MetricSpec, Param, hookimpl
 
 from .inputs import (
-    EXTRACTOR_PARAMS, ExtractorMetric, SPLIT_PARAM, Unavailable, extract, extractor_for, memo, nan_result,
-    real_images, real_key, samples,
+    EXTRACTOR_PARAMS, SPLIT_PARAM, ExtractorMetric, Unavailable, extract, extractor_fits, extractor_for, memo,
+    nan_result, real_images, real_key, samples,
 )
 
 MAX_ELEMENTS = 2**23  # distances alive at once: 32 MB in float32, plus the comparison masks
@@ -115,4 +115,5 @@ class PRDC(ExtractorMetric):
 def register_metrics(register):
     register(MetricSpec("prdc", "improved precision/recall and density/coverage of domain-classifier features "
                         "(k-NN balls)", PRDC, PARAMS, outputs=OUTPUTS, families=("gan", "autoencoder"),
-                        domains=("image",), needs=("samples", "real", "labels")))
+                        domains=("image",), needs=("samples", "real", "labels"),
+                        fits=extractor_fits))

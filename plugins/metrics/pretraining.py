@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genbench import EvalContext, MetricOutput, MetricResult, MetricSpec, Param, hookimpl
+from genbench import DataInfo, EvalContext, MetricOutput, MetricResult, MetricSpec, Param, hookimpl
 
 _stack_memo: dict[tuple, list[nn.Linear]] = {}  # the last pretrained stack: entries of one cell share it
 
@@ -170,6 +170,13 @@ def make_pretraining(**params) -> Pretraining:
     return Pretraining(**params)
 
 
+def labelled(info: DataInfo, **params) -> str | None:
+    """MetricSpec.fits: fine-tuning with few labels needs a labelled dataset."""
+    if info.n_classes is None:
+        return "the dataset has no labels to fine-tune and test the classifier on; use a labelled dataset"
+    return None
+
+
 @hookimpl
 def register_metrics(register):
     register(MetricSpec(
@@ -186,4 +193,4 @@ def register_metrics(register):
         outputs={"acc_pretrained": MetricOutput(True, "test accuracy, pretrained then fine-tuned", "%"),
                  "acc_scratch": MetricOutput(True, "test accuracy, same network from random init", "%"),
                  "gap": MetricOutput(True, "pretrained minus scratch accuracy", "points")},
-        families=("autoencoder",), domains=("image",), needs=("real", "labels")))
+        families=("autoencoder",), domains=("image",), needs=("real", "labels"), fits=labelled))
