@@ -17,48 +17,46 @@ ARCHITECTURES = ("lenet", "cnn")
 RECIPE = {"min_steps": 600, "epochs": 3, "batch_size": 64, "lr": 1e-3, "optimizer": "adam"}
 
 
-class LeNet(nn.Module):
+class DomainClassifier(nn.Module):
+    """A body mapping images to features (B, num_features), and a linear head to class logits."""
+
+    def __init__(self, body: nn.Sequential, num_features: int, n_classes: int):
+        super().__init__()
+        self.body = body
+        self.head = nn.Linear(num_features, n_classes)
+        self.num_features = num_features
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)  # (B, C, H, W) -> (B, num_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))  # (B, n_classes) logits
+
+
+class LeNet(DomainClassifier):
     """Two conv + pool blocks and a 120-84 MLP (LeNet-5 with padded convs, so 8x8 inputs fit too)."""
 
     def __init__(self, channels: int, height: int, width: int, n_classes: int):
-        super().__init__()
-        self.body = nn.Sequential(
+        super().__init__(nn.Sequential(
             nn.Conv2d(channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # (B, 6, H/2, W/2)
             nn.Conv2d(6, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # (B, 16, H/4, W/4)
             nn.Flatten(),
             nn.Linear(16 * (height // 4) * (width // 4), 120), nn.ReLU(),
             nn.Linear(120, 84), nn.ReLU(),  # (B, 84): the features
-        )
-        self.head = nn.Linear(84, n_classes)
-        self.num_features = 84
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)  # (B, C, H, W) -> (B, 84)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))  # (B, n_classes) logits
+        ), 84, n_classes)
 
 
-class SmallCNN(nn.Module):
+class SmallCNN(DomainClassifier):
     """Three conv + pool blocks (16, 32, 64 channels) and a 128-unit layer."""
 
     def __init__(self, channels: int, height: int, width: int, n_classes: int):
-        super().__init__()
-        self.body = nn.Sequential(
+        super().__init__(nn.Sequential(
             nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 16, H/2, W/2)
             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 32, H/4, W/4)
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 64, H/8, W/8)
             nn.Flatten(),
             nn.Linear(64 * (height // 8) * (width // 8), 128), nn.ReLU(),  # (B, 128): the features
-        )
-        self.head = nn.Linear(128, n_classes)
-        self.num_features = 128
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)  # (B, C, H, W) -> (B, 128)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))  # (B, n_classes) logits
+        ), 128, n_classes)
 
 
 def auto_architecture(shape: tuple[int, ...]) -> str:
