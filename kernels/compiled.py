@@ -10,8 +10,9 @@ Why C on CPU: inductor computes a loss sum and the elementwise gradient in two l
 softplus/sigmoid math twice) and gained little on the channel ops; the C kernels do each op in
 one pass (`genbench kernels` shows the difference).
 
-In the torch versions, log1p is evaluated as a short series (log1p(e) = 2 atanh(e / (2 + e)) for e in [0, 1]) instead of
-the library log1p, which dominates the cost on CPU; it is within 2-3 ulp of torch.log1p.
+In the torch versions, log1p is evaluated as a short series (log1p(e) = 2 atanh(e / (2 + e))
+for e in [0, 1]) instead of the library log1p, which dominates the cost on CPU; it is within 2-3
+ulp of torch.log1p.
 """
 
 import functools

@@ -3,13 +3,13 @@
 The C source is compiled on first use with the system C compiler ($CC, else cc, gcc or clang)
 at -O3 for this CPU (-march=native, dropped if the compiler refuses it), once for float and
 once for double, into $GENBENCH_CACHE/kernels (default ~/.cache/genbench), keyed by the
-source, compiler, flags and CPU. Builds are written to a temporary name and renamed, so processes
-building at once do not clash. A build takes about a second; nothing is compiled at import.
+source, compiler, flags and CPU. Builds are written to a temporary name and renamed, so
+processes building at once do not clash. A build takes about a second; nothing is compiled at import.
 
 Work is split into fixed chunks (CHUNK elements, or the whole rows or samples nearest to it)
-and the chunks into one contiguous run per thread (torch.get_num_threads() threads; ctypes releases the GIL while C
-runs). Partial sums are kept per chunk and added in chunk order, so results are bitwise the
-same for any number of threads.
+and the chunks into one contiguous run per thread (torch.get_num_threads() threads; ctypes
+releases the GIL while C runs). Partial sums are kept per chunk and added in chunk order, so
+results are bitwise the same for any number of threads.
 """
 
 import ctypes
@@ -62,6 +62,12 @@ def find_compiler() -> str | None:
     return next((path for path in map(shutil.which, names) if path), None)
 
 
+def missing_compiler() -> str:
+    """Why the CPU kernels cannot be built when find_compiler() finds nothing, and the fix."""
+    return (f"the compiled backend builds its CPU kernels with a C compiler; "
+            f"{os.environ.get('CC') or 'cc, gcc or clang'} was not found: install one or set CC")
+
+
 def cache_dir() -> Path:
     """$GENBENCH_CACHE/kernels (genbench's cache, default ~/.cache/genbench)."""
     return Path(os.environ.get("GENBENCH_CACHE") or Path.home() / ".cache" / "genbench") / "kernels"
@@ -108,9 +114,7 @@ def library(dtype: torch.dtype) -> ctypes.CDLL:
     """The kernels for float32 or float64 tensors, built on first use."""
     compiler = find_compiler()
     if compiler is None:
-        raise CompilerError(f"the compiled backend builds its CPU kernels with a C compiler; "
-                            f"{os.environ.get('CC') or 'cc, gcc or clang'} was not found: "
-                            f"install one or set CC, or use backend 'eager'")
+        raise CompilerError(f"{missing_compiler()}, or use backend 'eager'")
     lib = ctypes.CDLL(str(_build(compiler, ["-DREAL_DOUBLE"] if dtype == torch.float64 else [])))
     real = ctypes.c_double if dtype == torch.float64 else ctypes.c_float
     for name, argtypes in SIGNATURES.items():
@@ -239,27 +243,17 @@ class CpuKernels:
         return y
 
     def bias_act_grad(self, grad_y, y, slope):
-        batch, channels, s = y.shape
         grad_x = empty_like(y)
-        per_chunk = _chunk_samples(y)
-        chunks = max(1, math.ceil(batch / per_chunk))
-        partial = torch.zeros(chunks, channels, dtype=torch.float64)
-        fn = library(y.dtype).bias_act_grad
+        grad_bias = self._channel_sums("bias_act_grad", y, (grad_y, y, grad_x), slope, sums=1)[0]
+        return grad_x, grad_bias.to(y.dtype)
 
-        def call(start, count, first):
-            fn(_ptr(grad_y), _ptr(y), _ptr(grad_x), _ptr(partial[first:]), start, count,
-               per_chunk, channels, s, slope)
-
-        _parallel(call, chunks, per_chunk, batch)
-        return grad_x, _sum_chunks(partial).to(y.dtype)
-
-    def _channel_sums(self, name: str, x: Tensor, tensors: tuple, *trailing) -> Tensor:
-        """The (2, C) float64 per-channel sums that kernel `name` (channel_moments or
-        batchnorm_grad_sums) computes over x (B, C, S)."""
+    def _channel_sums(self, name: str, x: Tensor, tensors: tuple, *trailing, sums: int = 2) -> Tensor:
+        """The (sums, C) float64 per-channel sums that kernel `name` (bias_act_grad: 1;
+        channel_moments, batchnorm_grad_sums: 2) computes over x (B, C, S)."""
         batch, channels, s = x.shape
         per_chunk = _chunk_samples(x)
         chunks = max(1, math.ceil(batch / per_chunk))
-        partial = torch.zeros(chunks, 2, channels, dtype=torch.float64)
+        partial = torch.zeros(chunks, sums, channels, dtype=torch.float64)
         fn = getattr(library(x.dtype), name)
 
         def call(start, count, first):

@@ -11,7 +11,7 @@ import os
 
 import torch
 
-from .cpu import find_compiler
+from .cpu import find_compiler, missing_compiler
 
 BACKENDS = ("eager", "compiled", "triton", "auto")
 
@@ -52,9 +52,7 @@ def backend_status() -> dict[str, str | None]:
     """Each concrete backend -> None if usable on this machine, else a one-line reason why not."""
     compiled = None
     if not torch.cuda.is_available() and find_compiler() is None:
-        compiled = ("the compiled backend builds its CPU kernels with a C compiler; "
-                    f"{os.environ.get('CC') or 'cc, gcc or clang'} was not found: install one "
-                    "or set CC")
+        compiled = missing_compiler()
     if not triton_installed():
         triton = "the triton package is not installed"
     elif torch.cuda.is_available():

@@ -100,6 +100,11 @@ def _as_bcs(x: Tensor) -> Tensor:
     return x.contiguous().view(x.shape[0], x.shape[1], math.prod(x.shape[2:]))
 
 
+def _bias_act_forward(x: Tensor, bias: Tensor, slope: float, kernels: Kernels) -> Tensor:
+    """x (B, C, ...), bias (C,) -> act(x + bias) as (B, C, S)."""
+    return kernels.bias_act_forward(_as_bcs(x), bias.contiguous(), slope)
+
+
 class GanTerms(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, term: Term, reduction: str, kernels: Kernels):
@@ -155,7 +160,7 @@ class VaeLoss(torch.autograd.Function):
 class BiasAct(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, bias: Tensor, slope: float, kernels: Kernels):
-        y = kernels.bias_act_forward(_as_bcs(x), bias.contiguous(), slope)  # (B, C, S)
+        y = _bias_act_forward(x, bias, slope, kernels)  # (B, C, S)
         ctx.save_for_backward(y)
         ctx.slope, ctx.kernels = slope, kernels
         return y.view_as(x)
@@ -195,7 +200,7 @@ class BatchNormAct(torch.autograd.Function):
                 kernels: Kernels):
         x3 = _as_bcs(x)  # (B, C, S)
         weight, bias = weight.contiguous(), bias.contiguous()
-        y, mean, var = kernels.batchnorm_forward(x3, weight, bias, eps, slope)
+        y, mean, var = kernels.batchnorm_forward(x3, weight, bias, eps, slope)  # y (B, C, S)
         rstd = torch.rsqrt(var + eps)  # (C,)
         ctx.save_for_backward(x3, mean, rstd, weight, bias)
         ctx.slope, ctx.kernels = slope, kernels
@@ -233,8 +238,7 @@ class FusedOps:
 
     def bias_act(self, x: Tensor, bias: Tensor, activation: str, negative_slope: float) -> Tensor:
         if not _records_grad(x, bias):  # e.g. sampling: skip the autograd.Function's overhead
-            return self.kernels.bias_act_forward(_as_bcs(x), bias.contiguous(),
-                                                 negative_slope).view_as(x)
+            return _bias_act_forward(x, bias, negative_slope, self.kernels).view_as(x)
         return BiasAct.apply(x, bias, negative_slope, self.kernels)
 
     def batchnorm_act_with_stats(self, x: Tensor, weight: Tensor, bias: Tensor, eps: float,
