@@ -105,23 +105,28 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-WARMUP_STEPS = 5  # compile, autotune, and let the allocator and the OS settle (see _time_ms)
+WARMUP_STEPS = 5  # at least: compile, autotune, and let the allocator and the OS settle
+MAX_WARMUP_STEPS = 50
+SETTLED = 1.25  # warm-up ends once a step takes at most this times the fastest warm-up step
+
+
+def _one_step_ms(step: Callable[[], None], device: str) -> float:
+    start = time.perf_counter()
+    step()
+    _sync(device)
+    return (time.perf_counter() - start) * 1e3
 
 
 def _time_ms(step: Callable[[], None], repeats: int, device: str) -> list[float]:
-    """Wall time of `repeats` steps after WARMUP_STEPS untimed ones. Several warm-up steps, not
-    one: on Linux a process's first few hundred MB of fresh huge pages can fault several times
-    slower than later ones (seen here: 43 ms, then 7 ms, to allocate and fill 64 MB)."""
-    for _ in range(WARMUP_STEPS):
-        step()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1e3)
-    return times
+    """Wall time of `repeats` steps after untimed warm-up steps: at least WARMUP_STEPS, then
+    until a step is within SETTLED of the fastest so far (at most MAX_WARMUP_STEPS). A fixed
+    count is not enough: on Linux a process's first few hundred MB of fresh huge pages can
+    fault several times slower than later ones (seen here: 43 ms, then 7 ms, to allocate and
+    fill 64 MB), and how many are slow depends on the machine's state."""
+    warm = [_one_step_ms(step, device) for _ in range(WARMUP_STEPS)]
+    while warm[-1] > SETTLED * min(warm) and len(warm) < MAX_WARMUP_STEPS:
+        warm.append(_one_step_ms(step, device))
+    return [_one_step_ms(step, device) for _ in range(repeats)]
 
 
 def _saved_bytes(forward: Callable[[], Tensor]) -> int:
