@@ -24,15 +24,35 @@ def register_objectives(register):
 
 
 @hookspec
+def register_optimizers(register):
+    """Register optimizers: call register(OptimizerSpec(...)) once per optimizer."""
+
+
+@hookspec
 def register_metrics(register):
     """Register metrics: call register(MetricSpec(...)) once per metric."""
 
 
 @hookspec
 def register_kernels(register):
-    """Register kernel backends: call register(KernelSpec(...)) once per backend."""
+    """Register kernel backends: call register(KernelSpec(...)) once per backend (its op table)."""
 
 
 @hookspec
-def register_trainers(register):
-    """Register family trainers: call register(TrainerSpec(name=family, ...)) once per family."""
+def register_families(register):
+    """Register model families: call register(FamilySpec(...)) once per family (its trainer)."""
+
+
+@hookspec
+def register_domains(register):
+    """Register data domains: call register(DomainSpec(...)) once per domain (its picture)."""
+
+
+@hookspec
+def register_reporters(register):
+    """Register reporters: call register(ReporterSpec(...)) once per output format."""
+
+
+@hookspec
+def register_executors(register):
+    """Register executors: call register(ExecutorSpec(...)) once per way of running cells."""

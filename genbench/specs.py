@@ -1,20 +1,18 @@
-"""The types plugins and trainers share: component specs, parameters, data and model containers.
+"""The types plugins and the core share: component specs, parameters, data and training steps.
 
 A plugin registers a spec (name, one-line description, factory, typed parameter defaults, and
 facts a planner or report can read without running anything). The factories receive validated
-parameters as keyword arguments.
+parameters as keyword arguments. The core knows no concrete family, domain or backend: those
+are specs too (FamilySpec, DomainSpec, KernelSpec), registered like everything else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-
-FAMILIES = ("gan", "autoencoder")
-DOMAINS = ("points", "image")
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ class Param:
 class DataInfo:
     """What a dataset is, known without loading it: the planner sizes models from this."""
 
-    domain: str  # one of DOMAINS
+    domain: str  # a registered domain's name, e.g. "points" or "image"
     shape: tuple[int, ...]  # one example: (2,) for points, (C, H, W) for images
     n_classes: int | None = None
 
@@ -79,15 +77,6 @@ class Data:
     train_labels: torch.Tensor | None = None  # (N,)
     test_labels: torch.Tensor | None = None  # (M,)
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. toy sets: {"modes": (K, 2), "sd": float}
-
-
-@dataclass
-class GANModel:
-    """What a GAN model factory returns: G maps z ~ N(0, I) of shape (B, z_dim) to data space."""
-
-    generator: torch.nn.Module  # (B, z_dim) -> (B, *info.shape)
-    discriminator: torch.nn.Module  # (B, *info.shape) -> (B,) logits
-    z_dim: int
 
 
 @dataclass
@@ -117,30 +106,31 @@ class TrainSetup:
     """Everything a family trainer needs for one cell; the runner builds it from the registry."""
 
     data: Data
-    model: Any
-    objective: Any
-    train: Mapping[str, Any]  # steps, batch_size, lr, beta1, beta2 (validated)
+    model: Any  # what the model factory returned (an instance of the family's model_type)
+    objective: Any  # what the objective factory returned
+    optimizer: Callable[[Any], torch.optim.Optimizer]  # parameters -> a new optimiser (the optimizer axis)
+    train: Mapping[str, Any]  # the core's train settings (steps, batch_size, lr, ...) and the family's
     seed: int
     device: torch.device
-    eval_steps: tuple[int, ...]  # ascending, always ends with train["steps"]
-    evaluate: Callable[[int, EvalContext], None]  # the runner's metric pass at an eval step
-    record: Callable[[int, dict[str, float]], None]  # training statistics at a step
-    progress: Callable[[int], None] = lambda step: None
 
 
 @dataclass
-class TrainStats:
-    """What a trainer reports back: the step reached and time spent inside the training loop."""
+class TrainStep:
+    """What a trainer yields after each training step; the runner owns everything else.
 
-    steps: int
-    train_time_s: float  # training loop only, evaluation excluded
-    samples_seen: int  # real examples consumed by the updates
-    warmup_steps: int = 0  # first steps left out of throughput (allocation, compilation)
-    warmup_time_s: float = 0.0  # their share of train_time_s
+    `stats` are 0-d tensors left on the device (no .item(): the runner syncs once per eval
+    interval); `examples` counts the real examples the step consumed; `context` is what metrics
+    may use when the runner evaluates at this step (the runner fills in the step)."""
+
+    step: int  # 1, 2, ..., train["steps"]
+    stats: Mapping[str, torch.Tensor]
+    examples: int
+    context: EvalContext
 
 
 class TrainingDiverged(Exception):
-    """Raised by a trainer when a loss becomes NaN or inf; the cell is recorded as diverged."""
+    """Raised when a statistic that must stay finite became NaN or inf; the cell is recorded
+    as diverged."""
 
     def __init__(self, step: int, what: str):
         super().__init__(f"{what} became non-finite at step {step}")
@@ -168,21 +158,27 @@ class DatasetSpec(_Spec):
 
 @dataclass(frozen=True)
 class ModelSpec(_Spec):
-    """A model: factory(info: DataInfo, backend: str, **params) -> the family's model object."""
+    """A model: factory(info: DataInfo, **params) -> the family's model object."""
 
-    family: str = "gan"
-    domains: tuple[str, ...] = DOMAINS
+    family: str = ""  # a registered family's name
+    domains: tuple[str, ...] = ()  # the data domains it takes; () = any
     # Optional check(info, **params) -> None | str: why this model cannot fit that data.
     fits: Callable[..., str | None] | None = None
 
 
 @dataclass(frozen=True)
 class ObjectiveSpec(_Spec):
-    """A training objective: factory(backend: str, **params) -> the family's objective object."""
+    """A training objective: factory(**params) -> the family's objective object."""
 
-    family: str = "gan"
-    # Training hyperparameters the objective's paper uses (e.g. Adam betas); a suite's [train] wins.
+    family: str = ""  # a registered family's name
+    # Settings the objective's paper uses: train keys (e.g. lr) or optimizer parameters (e.g.
+    # Adam's beta1); a suite's [train] and its optimizer parameters win.
     train_defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec(_Spec):
+    """An optimizer: factory(parameters, *, lr, **params) -> torch.optim.Optimizer."""
 
 
 @dataclass(frozen=True)
@@ -199,27 +195,86 @@ class MetricSpec(_Spec):
     """A metric: factory(**params) -> callable(EvalContext) -> MetricResult."""
 
     outputs: Mapping[str, MetricOutput] = field(default_factory=dict)
-    families: tuple[str, ...] = FAMILIES
-    domains: tuple[str, ...] = DOMAINS
-    needs: tuple[str, ...] = ("samples",)  # of: samples, real, labels, reconstructions
+    families: tuple[str, ...] = ()  # the model families it scores; () = any
+    domains: tuple[str, ...] = ()  # the data domains it scores; () = any
+    needs: tuple[str, ...] = ("samples",)  # of: samples, real, labels, reconstructions, model
     fits: Callable[..., str | None] | None = None  # fits(info, **params): why it cannot score this data
 
 
-@dataclass(frozen=True)
-class KernelSpec(_Spec):
-    """A kernel backend: factory() -> None if usable here, else a one-line reason why not."""
+def always_available() -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
-class TrainerSpec(_Spec):
-    """A family's trainer: factory(setup: TrainSetup) -> TrainStats. `name` is the family."""
+class KernelSpec:
+    """A kernel backend: the op table genbench.kernels dispatches to while a cell runs with it.
+
+    `ops` maps op names (those of genbench.kernels.functional, or any op a plugin defines with
+    genbench.kernels.op) to implementations taking the reference's arguments; an op the table
+    lacks runs the reference. `available()` is None when the backend is usable here, else a
+    one-line reason why not. `prepare(module)`, if given, is applied to each network a trainer
+    builds (e.g. torch.compile) and returns the module to train."""
+
+    name: str
+    description: str
+    ops: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    available: Callable[[], str | None] = always_available
+    prepare: Callable[[torch.nn.Module], torch.nn.Module] | None = None
+    params: Mapping[str, Param] = field(default_factory=dict)  # backends take none
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A training statistic a family records: how reports show it."""
+
+    label: str  # display name, e.g. "|grad G|"
+    unit: str = ""
+    column: bool = False  # shown in the terminal summary by default (the rest with --all)
+    finite: bool = False  # must stay finite: the cell diverges the step it does not
+
+
+@dataclass(frozen=True)
+class FamilySpec(_Spec):
+    """A model family: factory(setup: TrainSetup) -> Iterator[TrainStep], the trainer.
+
+    `params` are the family's own train settings (a suite's [train] keys beside the core's);
+    `statistics` every statistic the trainer yields; `model_type` the class its model factories
+    return (checked before training)."""
+
+    statistics: Mapping[str, Statistic] = field(default_factory=dict)
+    model_type: type | None = None
+
+
+@dataclass(frozen=True)
+class DomainSpec(_Spec):
+    """A data domain: factory(samples (n, *shape), data: Data) -> PNG bytes, the picture of a
+    model's samples at an eval step; `picture_samples` is how many it draws."""
+
+    picture_samples: int = 64
+
+
+@dataclass(frozen=True)
+class ReporterSpec(_Spec):
+    """A reporter: factory(view: ReportView, **params) -> str, results rendered from a store."""
+
+    suffix: str = ".txt"  # the file suffix its output is written with
+
+
+@dataclass(frozen=True)
+class ExecutorSpec(_Spec):
+    """An executor: factory(options: ExecutorOptions, **params) -> CellExecutor (see
+    genbench.executors), which runs cells and reports progress as events."""
 
 
 SPEC_KINDS: dict[str, type] = {
     "dataset": DatasetSpec,
     "model": ModelSpec,
     "objective": ObjectiveSpec,
+    "optimizer": OptimizerSpec,
     "metric": MetricSpec,
     "kernel": KernelSpec,
-    "trainer": TrainerSpec,
+    "family": FamilySpec,
+    "domain": DomainSpec,
+    "reporter": ReporterSpec,
+    "executor": ExecutorSpec,
 }
