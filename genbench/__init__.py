@@ -11,19 +11,23 @@ from .specs import (
     Data,
     DataInfo,
     DatasetSpec,
+    DomainSpec,
     EvalContext,
-    GANModel,
+    ExecutorSpec,
+    FamilySpec,
     KernelSpec,
     MetricOutput,
     MetricResult,
     MetricSpec,
     ModelSpec,
     ObjectiveSpec,
+    OptimizerSpec,
     Param,
-    TrainerSpec,
+    ReporterSpec,
+    Statistic,
     TrainingDiverged,
     TrainSetup,
-    TrainStats,
+    TrainStep,
 )
 
 try:
@@ -32,8 +36,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "ConfigError", "Data", "DataError", "DataInfo", "DatasetSpec", "EvalContext", "GANModel",
-    "GenbenchError", "KernelSpec", "MetricOutput", "MetricResult", "MetricSpec", "ModelSpec",
-    "ObjectiveSpec", "Param", "PluginError", "TrainSetup", "TrainStats", "TrainerSpec",
-    "TrainingDiverged", "UnknownComponentError", "__version__", "hookimpl",
+    "ConfigError", "Data", "DataError", "DataInfo", "DatasetSpec", "DomainSpec", "EvalContext",
+    "ExecutorSpec", "FamilySpec", "GenbenchError", "KernelSpec", "MetricOutput", "MetricResult",
+    "MetricSpec", "ModelSpec", "ObjectiveSpec", "OptimizerSpec", "Param", "PluginError",
+    "ReporterSpec", "Statistic", "TrainSetup", "TrainStep", "TrainingDiverged",
+    "UnknownComponentError", "__version__", "hookimpl",
 ]

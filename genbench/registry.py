@@ -33,31 +33,38 @@ DEFAULT_PLUGINS = (
     "genbench.plugins.datasets.cifar10",
     "genbench.plugins.datasets.imagefolder",
     "genbench.plugins.datasets.npz",
+    "genbench.plugins.families.gan",
+    "genbench.plugins.families.autoencoder",
+    "genbench.plugins.domains.points",
+    "genbench.plugins.domains.image",
     "genbench.plugins.models.mlp_gan",
+    "genbench.plugins.models.dcgan",
+    "genbench.plugins.models.autoencoders",
     "genbench.plugins.objectives.gan",
+    "genbench.plugins.objectives.autoencoder",
+    "genbench.plugins.optimizers.torch_optim",
     "genbench.plugins.metrics.modes",
     "genbench.plugins.metrics.fid",
     "genbench.plugins.metrics.inception_score",
     "genbench.plugins.metrics.prdc",
     "genbench.plugins.metrics.parzen",
-    "genbench.plugins.kernel_backends",
-    "genbench.train.gan",
-    "genbench.plugins.models.dcgan",
-    "genbench.plugins.models.autoencoders",
-    "genbench.plugins.objectives.autoencoder",
-    "genbench.train.autoencoder",
     "genbench.plugins.metrics.reconstruction",
     "genbench.plugins.metrics.iwae",
     "genbench.plugins.metrics.pretraining",
+    "genbench.plugins.kernel_backends",
 )
 # hook name -> the kind of spec it registers
 HOOK_KINDS = {
     "register_datasets": "dataset",
     "register_models": "model",
     "register_objectives": "objective",
+    "register_optimizers": "optimizer",
     "register_metrics": "metric",
     "register_kernels": "kernel",
-    "register_trainers": "trainer",
+    "register_families": "family",
+    "register_domains": "domain",
+    "register_reporters": "reporter",
+    "register_executors": "executor",
 }
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 PARAM_TYPES = (int, float, str, bool, tuple)
@@ -129,6 +136,8 @@ def _spec_problem(spec) -> str | None:
         return "description must be a non-empty one-line string"
     if "\n" in spec.description:
         return "description must be one line (put details in the plugin's docs)"
+    if isinstance(spec, KernelSpec):
+        return _kernel_problem(spec)
     if not callable(spec.factory):
         return f"factory must be callable, got {type(spec.factory).__name__}"
     for key, param in dict(spec.params).items():
@@ -142,8 +151,19 @@ def _spec_problem(spec) -> str | None:
             return f"parameter {key!r} default is invalid: {exc}"
     if isinstance(spec, MetricSpec) and not spec.outputs:
         return "a metric must declare at least one output"
-    if isinstance(spec, KernelSpec) and spec.params:
+    return None
+
+
+def _kernel_problem(spec: KernelSpec) -> str | None:
+    if spec.params:
         return "kernel backends take no parameters"
+    if not callable(spec.available):
+        return f"available must be callable, got {type(spec.available).__name__}"
+    if spec.prepare is not None and not callable(spec.prepare):
+        return f"prepare must be callable or None, got {type(spec.prepare).__name__}"
+    for op, impl in dict(spec.ops).items():
+        if not isinstance(op, str) or not callable(impl):
+            return f"ops must map op names to callables, got {op!r}: {type(impl).__name__}"
     return None
 
 

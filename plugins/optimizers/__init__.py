@@ -1,0 +1,1 @@
+"""Built-in optimizers (the optimizer axis)."""
