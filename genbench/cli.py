@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
@@ -14,14 +11,17 @@ from rich.table import Table
 
 from . import config as config_module
 from . import plan, report
-from .errors import GenbenchError
-from .progress import QueueProgress, SuiteProgress
-from .registry import load_plugins
-from .runner import SKIP_STATUSES, InProcessExecutor, run_suite
+from .errors import ConfigError, GenbenchError
+from .executors import ExecutorOptions
+from .progress import SuiteProgress
+from .registry import Registry, load_plugins
+from .report import ReportView
+from .runner import SKIP_STATUSES, run_suite
+from .specs import SPEC_KINDS
 from .store import Store
 
 DEFAULT_OUT = "genbench-results"
-KIND_ORDER = ("dataset", "model", "objective", "metric", "kernel", "trainer")
+KIND_ORDER = tuple(SPEC_KINDS)
 console = Console()
 errors = Console(stderr=True)
 
@@ -45,14 +45,15 @@ def main() -> None:
 @click.group()
 @click.version_option(package_name="genbench")
 def cli() -> None:
-    """genbench: benchmark deep generative models (GANs, autoencoders) through plugins."""
+    """genbench: benchmark deep generative models through plugins."""
 
 
 @cli.command("list")
 @click.option("--kind", type=click.Choice(KIND_ORDER), help="Only this kind of component.")
 @click.option("--params", is_flag=True, help="Show each component's parameters.")
 def list_command(kind: str | None, params: bool) -> None:
-    """Show every registered dataset, model, objective, metric and kernel backend."""
+    """Show every registered component: datasets, models, objectives, optimizers, metrics,
+    kernel backends, families, domains, reporters and executors."""
     registry = load_plugins()
     table = Table(title="genbench components")
     for header in ("kind", "name", "description", "plugin", "distribution"):
@@ -62,7 +63,7 @@ def list_command(kind: str | None, params: bool) -> None:
             origin = registry.origin(k, name)
             description = origin.spec.description
             if k == "kernel":
-                reason = origin.spec.factory()
+                reason = origin.spec.available()
                 description += "" if reason is None else f" [dim](unavailable: {reason})[/]"
             if params and origin.spec.params:
                 description += "".join(f"\n  [cyan]{p}[/]: {v.describe()}" for p, v in origin.spec.params.items())
@@ -77,19 +78,27 @@ def list_command(kind: str | None, params: bool) -> None:
 @click.option("--out", "out_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(file_okay=False),
               help="Results directory (created if needed; re-running resumes).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Run cells in N worker processes.")
+              help="Run N cells at once (in worker processes unless --executor says otherwise).")
+@click.option("--executor", "executor_name",
+              help="How cells run: a registered executor (`genbench list --kind executor`); "
+                   "default: local with one worker, process with several.")
 @click.option("--only", "patterns", multiple=True,
-              help="Only cells whose dataset/model/objective/kernel/seedN path contains this "
+              help="Only cells whose path (axis labels and seedN, joined by /) contains this "
                    "(or matches it as a glob). Repeatable.")
 @click.option("--threads", type=click.IntRange(min=1),
               help="torch threads per worker (default: torch's own choice with one worker, "
                    "cores / workers with several). Tiny models on a busy machine run far faster with 1.")
 @click.option("--dry-run", is_flag=True, help="Validate and list the cells; run nothing.")
-def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...], threads: int | None,
-                dry_run: bool) -> None:
+def run_command(suite: str, out_dir: str, workers: int, executor_name: str | None, patterns: tuple[str, ...],
+                threads: int | None, dry_run: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
+    executor_name = executor_name or ("local" if workers == 1 else "process")
+    try:
+        executor_spec = registry.get("executor", executor_name)
+    except GenbenchError as exc:
+        raise ConfigError(f"--executor: {exc}") from None
     cells = plan.select(plan.expand(suite_config, registry), patterns)
     if not cells:
         raise GenbenchError(f"--only {' '.join(patterns)!r} matches no cell of suite "
@@ -102,46 +111,29 @@ def run_command(suite: str, out_dir: str, workers: int, patterns: tuple[str, ...
     store = Store(out_dir)
     store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
     console.print(f"suite [bold]{suite_config.name}[/]: {len(cells)} cells -> {store.path}")
-    outcome = _run(cells, store, workers, threads)
+    outcome = _run(cells, store, registry, executor_spec, workers, threads)
     if outcome.skipped:
         console.print(f"skipped {outcome.skipped} cells already in the store")
     _print_failures(outcome.results, cells)
-    _print_summary(store, suite_config.name, suite_config.name)
+    _print_report(registry, "table", ReportView(store, suite_config.name, console.width))
     if outcome.count("failed"):
         sys.exit(1)
 
 
-def _run(cells, store: Store, workers: int, threads: int | None):
+def _run(cells, store: Store, registry: Registry, executor_spec, workers: int, threads: int | None):
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
         statuses = store.statuses()
         done_already = sum(statuses.get(cell.cell_id) in SKIP_STATUSES for cell in cells)
         bars.progress.advance(bars.suite_task, done_already)
-
-        def finished(cell, result):
-            bars.cell_finished(cell.cell_id)
-
-        if workers == 1:
-            if threads is not None:
-                _init_worker(threads)
-            return run_suite(cells, store, InProcessExecutor(), 1, bars.update, finished)
-        context = multiprocessing.get_context("spawn")
-        threads = threads or max(1, (os.cpu_count() or 1) // workers)
-        with context.Manager() as manager, ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
-            bars.queue = manager.Queue()
-            try:
-                return run_suite(cells, store, pool, workers, QueueProgress(bars.queue), finished,
-                                 poll=bars.drain)
-            except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-
-
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
+        executor = executor_spec.factory(ExecutorOptions(registry, workers, threads, bars.update))
+        try:
+            outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id))
+        except KeyboardInterrupt:
+            executor.shutdown(cancel=True)
+            raise
+        executor.shutdown()
+        return outcome
 
 
 def _print_failures(results, cells) -> None:
@@ -188,9 +180,28 @@ def kernels_command(sizes: str, backends: str, ops: str, repeats: int, csv_path:
         console.print(f"wrote {len(rows)} rows to {csv_path}")
 
 
-def _print_summary(store: Store, suite: str | None, title: str, all_columns: bool = False) -> None:
-    for table in report.terminal_tables(report.summarize(store, suite), title, console.width, all_columns):
-        console.print(table)
+def _print_report(registry: Registry, reporter: str, view: ReportView, **params) -> None:
+    console.print(_report(registry, reporter, view, **params), highlight=False, soft_wrap=True, end="")
+
+
+def _report(registry: Registry, reporter: str, view: ReportView, **params) -> str:
+    """The text of a registered reporter over `view`, with `params` checked like a suite's."""
+    spec = registry.get("reporter", reporter)
+    unknown = set(params) - set(spec.params)
+    if unknown:
+        raise ConfigError(f"reporter {reporter!r} takes no {', '.join(sorted(unknown))} option; "
+                          f"its options: {', '.join(spec.params) or 'none'}")
+    resolved = {key: param.default for key, param in spec.params.items()}
+    resolved.update({key: spec.params[key].check(value) for key, value in params.items()})
+    return spec.factory(view, **resolved)
+
+
+def _open_view(out_dir: str, suite: str | None) -> ReportView:
+    store = Store(out_dir, create=False)
+    suites = store.suites()
+    if suite is not None and suite not in suites:
+        raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")
+    return ReportView(store, suite, console.width)
 
 
 @cli.command("show")
@@ -200,33 +211,24 @@ def _print_summary(store: Store, suite: str | None, title: str, all_columns: boo
 @click.option("--no-pictures", is_flag=True, help="Do not list the sample pictures.")
 def show_command(out_dir: str, suite: str | None, all_columns: bool, no_pictures: bool) -> None:
     """Print results aggregated over seeds from a results directory."""
-    store = Store(out_dir, create=False)
-    suites = store.suites()
-    if suite is not None and suite not in suites:
-        raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")
-    title = suite or ", ".join(suites)
-    _print_summary(store, suite, title, all_columns)
-    pictures = [] if no_pictures else report.picture_lines(store, suite)
-    if pictures:
-        console.print("[bold]sample pictures[/] (latest step; earlier steps in the same folder):")
-        for line in pictures:
-            console.print("  " + line, highlight=False, soft_wrap=True)
+    _print_report(load_plugins(), "table", _open_view(out_dir, suite), all=all_columns,
+                  pictures=not no_pictures)
 
 
 @cli.command("export")
 @click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--format", "fmt", default="csv", show_default=True,
+              help="A registered reporter: csv, json, or any a plugin adds (`genbench list --kind reporter`).")
 @click.option("--suite", help="Only this suite's cells.")
 @click.option("--raw", is_flag=True, help="Every metric row of every cell with its provenance, "
               "instead of the summary over seeds.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 def export_command(out_dir: str, fmt: str, suite: str | None, raw: bool, output: str | None) -> None:
-    """Write results as CSV or JSON."""
-    store = Store(out_dir, create=False)
-    records = report.raw_records(store, suite) if raw else report.summary_records(report.summarize(store, suite))
-    text = report.export(records, fmt)
+    """Write results through a reporter (CSV, JSON, ...)."""
+    registry = load_plugins()
+    text = _report(registry, fmt, _open_view(out_dir, suite), **({"raw": True} if raw else {}))
     if output:
         Path(output).write_text(text, encoding="utf-8")
-        console.print(f"wrote {len(records)} records to {output}")
+        console.print(f"wrote {output}", highlight=False)
     else:
         sys.stdout.write(text)

@@ -1,9 +1,10 @@
 """Suite files (TOML) -> a validated, frozen SuiteConfig. Every check runs before any work.
 
-A suite file has [suite] (name, description, seeds), [train] (step budget and optimiser),
-[eval] (schedule and metrics) and one or more [[matrix]] blocks (datasets x models x objectives
-x kernels, and optionally a `train` table overriding [train] for that block); each block is
-crossed on its own, so GANs and autoencoders can share a suite.
+A suite file has [suite] (name, description, seeds), [train] (step budget, learning rate,
+device, and the model family's own settings), [eval] (schedule and metrics) and one or more
+[[matrix]] blocks: one list of components per axis (genbench.axes: datasets x models x
+objectives x optimizers x kernels), and optionally a `train` table overriding [train] for that
+block; each block is crossed on its own, so GANs and autoencoders can share a suite.
 Components are given as "name" or {name = "...", label = "...", <params>}.
 """
 
@@ -11,32 +12,28 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .axes import AXES
 from .errors import ConfigError, DataError, GenbenchError, close_matches
 from .registry import Registry
 from .specs import Param
 
+# The train settings every family shares; a family adds its own (FamilySpec.params).
 TRAIN_PARAMS: dict[str, Param] = {
     "steps": Param(2000, "generator (or model) updates per cell", min=1),
     "batch_size": Param(256, "minibatch size m", min=1, max=65536),
-    "lr": Param(2e-4, "Adam learning rate", min=0.0, max=1.0),
-    "beta1": Param(0.5, "Adam beta1", min=0.0, max=1.0),
-    "beta2": Param(0.999, "Adam beta2", min=0.0, max=1.0),
+    "lr": Param(2e-4, "learning rate of the optimizer", min=0.0, max=1.0),
     "device": Param("auto", "torch device: auto (cuda if present), cpu, cuda, cuda:N"),
-    "g_noise": Param("fresh", "noise of the generator step: fresh (Algorithm 1) or reuse the last D "
-                     "step's batch (pytorch/examples' dcgan; one generator forward fewer)",
-                     choices=("fresh", "reuse")),
 }
 EVAL_PARAMS: dict[str, Param] = {
     "every": Param(500, "evaluate every N steps (the final step is always evaluated)", min=1),
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),
 }
 SUITE_KEYS = {"name", "description", "seeds"}
-MATRIX_AXES = {"datasets": "dataset", "models": "model", "objectives": "objective", "kernels": "kernel"}
 TOP_LEVEL = {"suite", "train", "eval", "matrix"}
 
 
@@ -48,6 +45,7 @@ class ComponentConfig:
     name: str
     params: tuple[tuple[str, Any], ...]  # sorted (key, value) pairs, defaults filled in
     label: str
+    explicit: tuple[str, ...] = field(default=(), compare=False)  # the keys the suite set
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.params)
@@ -55,11 +53,11 @@ class ComponentConfig:
 
 @dataclass(frozen=True)
 class MatrixBlock:
-    datasets: tuple[ComponentConfig, ...]
-    models: tuple[ComponentConfig, ...]
-    objectives: tuple[ComponentConfig, ...]
-    kernels: tuple[ComponentConfig, ...]
+    components: tuple[tuple[ComponentConfig, ...], ...]  # one tuple per axis, in AXES order
     train: tuple[tuple[str, Any], ...] = ()  # this block's [train] overrides
+
+    def axis(self, name: str) -> tuple[ComponentConfig, ...]:
+        return self.components[[a.name for a in AXES].index(name)]
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,11 @@ class SuiteConfig:
     eval_every: int
     metrics: tuple[ComponentConfig, ...]
     blocks: tuple[MatrixBlock, ...]
+
+
+def train_params(registry: Registry, family: str) -> dict[str, Param]:
+    """The train settings of cells of this family: the core's and the family's own."""
+    return {**TRAIN_PARAMS, **registry.get("family", family).params}
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -151,11 +154,6 @@ class _Validator:
             raise self.fail("suite.description", "expected a string", 'description = "..."')
         seeds = self.seeds(suite.get("seeds", [0]))
 
-        train_raw = self.table(raw.get("train", {}), "train")
-        train = self.params(train_raw, TRAIN_PARAMS, "train")
-        explicit_train = tuple(sorted((k, train[k]) for k in train_raw))
-        self.device(train["device"])
-
         eval_raw = self.table(raw.get("eval", {}), "eval")
         self.no_unknown_keys(eval_raw, EVAL_PARAMS, "eval")
         every = eval_raw.get("every", EVAL_PARAMS["every"].default)
@@ -170,8 +168,21 @@ class _Validator:
         blocks_raw = raw["matrix"] if isinstance(raw["matrix"], list) else [raw["matrix"]]
         blocks = tuple(self.block(b, f"matrix[{i}]" if len(blocks_raw) > 1 else "matrix")
                        for i, b in enumerate(blocks_raw))
+
+        train_raw = self.table(raw.get("train", {}), "train")
+        families = {self.registry.get("model", m.name).family for b in blocks for m in b.axis("model")}
+        train = self.params(train_raw, self.train_params(families), "train")
+        explicit_train = tuple(sorted((k, train[k]) for k in train_raw))
+        self.device(train["device"])
         self.metrics_apply(metrics, blocks)
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks)
+
+    def train_params(self, families) -> dict[str, Param]:
+        """The [train] keys cells of these families accept."""
+        merged = dict(TRAIN_PARAMS)
+        for family in sorted(families):
+            merged.update(train_params(self.registry, family))
+        return merged
 
     def device(self, device: str) -> None:
         if device in ("auto", "cpu"):
@@ -221,33 +232,34 @@ class _Validator:
             raise self.fail(where, str(exc), f"run `genbench list` to see every {kind}") from None
         params = self.params(raw, spec.params, f"{where} ({name})")
         if kind == "kernel":
-            reason = spec.factory()
+            reason = spec.available()
             if reason is not None:
-                raise self.fail(where, f"kernel backend {name!r} is not usable here: {reason}", "use eager or compiled")
+                raise self.fail(where, f"kernel backend {name!r} is not usable here: {reason}",
+                                "pick a backend `genbench list --kind kernel` shows as available")
         if label is None:
             changed = [f"{k}={v}" for k, v in params.items() if v != spec.params[k].default]
             label = f"{name}({','.join(changed)})" if changed else name
         elif not isinstance(label, str) or not label:
             raise self.fail(f"{where}.label", "expected a non-empty string", 'label = "short-name"')
-        return ComponentConfig(kind, name, tuple(sorted(params.items())), label)
+        return ComponentConfig(kind, name, tuple(sorted(params.items())), label, tuple(sorted(raw)))
 
     def block(self, raw: Any, where: str) -> MatrixBlock:
         raw = dict(self.table(raw, where))
-        self.no_unknown_keys(raw, {*MATRIX_AXES, "train"}, where)
-        block_train = self.table(raw.pop("train", {}), f"{where}.train")
-        checked = self.params(block_train, TRAIN_PARAMS, f"{where}.train")
-        overrides = tuple(sorted((k, checked[k]) for k in block_train))
-        axes = {}
-        for axis, kind in MATRIX_AXES.items():
-            if axis == "kernels" and axis not in raw:
-                axes[axis] = (self.component("eager", "kernel", f"{where}.kernels"),)
+        self.no_unknown_keys(raw, {*(axis.key for axis in AXES), "train"}, where)
+        components = []
+        for axis in AXES:
+            if axis.key not in raw and axis.default is not None:
+                components.append((self.component(axis.default, axis.name, f"{where}.{axis.key}"),))
                 continue
-            if axis not in raw or raw[axis] in ([], ""):
-                raise self.fail(f"{where}.{axis}", f"no {axis} given", f'{axis} = ["name"]; `genbench list` shows them')
-            axes[axis] = self.components(raw[axis], kind, f"{where}.{axis}")
-        block = MatrixBlock(**axes, train=overrides)
-        self.check_combinations(block, where)
-        return block
+            if axis.key not in raw or raw[axis.key] in ([], ""):
+                raise self.fail(f"{where}.{axis.key}", f"no {axis.key} given",
+                                f'{axis.key} = ["name"]; `genbench list` shows them')
+            components.append(self.components(raw[axis.key], axis.name, f"{where}.{axis.key}"))
+        block = MatrixBlock(tuple(components))
+        families = self.check_combinations(block, where)
+        block_train = self.table(raw.pop("train", {}), f"{where}.train")
+        checked = self.params(block_train, self.train_params(families), f"{where}.train")
+        return MatrixBlock(block.components, tuple(sorted((k, checked[k]) for k in block_train)))
 
     def data_info(self, dataset: ComponentConfig, where: str):
         """The dataset's DataInfo; a DataError (e.g. a missing file) gains the file and key."""
@@ -256,23 +268,30 @@ class _Validator:
         except DataError as exc:
             raise DataError(f"{self.path}: {where}.datasets ({dataset.label}): {exc}") from None
 
-    def check_combinations(self, block: MatrixBlock, where: str) -> None:
-        get = self.registry.get
-        for model in block.models:
+    def check_combinations(self, block: MatrixBlock, where: str) -> set[str]:
+        """Every model/objective/dataset of the block fits together; returns their families."""
+        get, families = self.registry.get, set()
+        for model in block.axis("model"):
             mspec = get("model", model.name)
-            if mspec.family not in self.registry.tables["trainer"]:
-                raise self.fail(f"{where}.models", f"no trainer is registered for family {mspec.family!r} "
-                                f"of model {model.label!r}", "install the plugin that provides that family's trainer")
-            for objective in block.objectives:
+            if mspec.family not in self.registry.tables["family"]:
+                known = ", ".join(self.registry.names("family")) or "none"
+                raise self.fail(f"{where}.models", f"model {model.label!r} belongs to family {mspec.family!r}, "
+                                f"which no plugin registered (registered families: {known})",
+                                "install the plugin that provides that family")
+            families.add(mspec.family)
+            for objective in block.axis("objective"):
                 ospec = get("objective", objective.name)
                 if ospec.family != mspec.family:
                     raise self.fail(
                         where, f"objective {objective.label!r} (family {ospec.family}) cannot train model "
                         f"{model.label!r} (family {mspec.family})",
                         "put them in separate [[matrix]] blocks, or pick a matching objective")
-            for dataset in block.datasets:
+            for dataset in block.axis("dataset"):
                 info = self.data_info(dataset, where)
-                if info.domain not in mspec.domains:
+                if info.domain not in self.registry.tables["domain"]:
+                    raise self.fail(where, f"dataset {dataset.label!r} is {info.domain!r} data, a domain no plugin "
+                                    f"registered", "install the plugin that provides that domain")
+                if mspec.domains and info.domain not in mspec.domains:
                     raise self.fail(where, f"model {model.label!r} takes {'/'.join(mspec.domains)} data but "
                                     f"dataset {dataset.label!r} is {info.domain} data",
                                     "pair it with a matching dataset, or use separate [[matrix]] blocks")
@@ -280,19 +299,41 @@ class _Validator:
                 if problem:
                     raise self.fail(where, f"model {model.label!r} cannot fit dataset {dataset.label!r}: {problem}",
                                     "change the model's parameters or the dataset")
-        for objective in block.objectives:
-            ospec = get("objective", objective.name)
-            self.params(dict(ospec.train_defaults), TRAIN_PARAMS, f"objective {objective.name} train_defaults")
+        for objective in block.axis("objective"):
+            self.objective_defaults(objective, block)
+        return families
+
+    def objective_defaults(self, objective: ComponentConfig, block: MatrixBlock) -> None:
+        """An objective's train_defaults name train settings of its family or optimizer
+        parameters, with valid values (a plugin's mistake, caught before any work)."""
+        ospec = self.registry.get("objective", objective.name)
+        where = f"objective {objective.name} train_defaults"
+        train = train_params(self.registry, ospec.family)
+        optimizers = [self.registry.get("optimizer", o.name).params for o in block.axis("optimizer")]
+        for key, value in dict(ospec.train_defaults).items():
+            checks = [p[key] for p in (train, *optimizers) if key in p]
+            known = {k for p in (train, *self.all_optimizer_params()) for k in p}
+            if key not in known:
+                raise self.fail(where, f"unknown key {key!r}.{close_matches(key, known)}",
+                                "fix the objective's plugin: use train settings or optimizer parameters")
+            for param in checks:
+                try:
+                    param.check(value)
+                except ValueError as exc:
+                    raise self.fail(f"{where}.{key}", str(exc), param.describe()) from None
+
+    def all_optimizer_params(self) -> list[Mapping[str, Param]]:
+        return [self.registry.get("optimizer", name).params for name in self.registry.names("optimizer")]
 
     def metrics_apply(self, metrics: tuple[ComponentConfig, ...], blocks: tuple[MatrixBlock, ...]) -> None:
         """Every metric applies to some cell, and can score the data of each cell it applies to."""
         for metric in metrics:
             spec = self.registry.get("metric", metric.name)
-            pairs = [(m, d) for b in blocks for m in b.models for d in b.datasets
+            pairs = [(m, d) for b in blocks for m in b.axis("model") for d in b.axis("dataset")
                      if metric_applies(self.registry, metric, m, d)]
             if not pairs:
                 raise self.fail("eval.metrics", f"metric {metric.label!r} applies to no cell (it takes "
-                                f"{'/'.join(spec.families)} models on {'/'.join(spec.domains)} data)",
+                                f"{'/'.join(spec.families) or 'any'} models on {'/'.join(spec.domains) or 'any'} data)",
                                 "remove it or add a dataset/model it applies to")
             for dataset in dict.fromkeys(d for _, d in pairs):
                 problem = spec.fits(self.data_info(dataset, "matrix"), **metric.kwargs()) if spec.fits else None
@@ -307,4 +348,4 @@ def metric_applies(registry: Registry, metric: ComponentConfig, model: Component
     spec = registry.get("metric", metric.name)
     family = registry.get("model", model.name).family
     domain = registry.get("dataset", dataset.name).data_info(dataset.kwargs()).domain
-    return family in spec.families and domain in spec.domains
+    return (not spec.families or family in spec.families) and (not spec.domains or domain in spec.domains)

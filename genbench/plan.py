@@ -10,24 +10,22 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import TRAIN_PARAMS, ComponentConfig, MatrixBlock, SuiteConfig, metric_applies
+from .axes import AXIS_NAMES
+from .config import ComponentConfig, MatrixBlock, SuiteConfig, metric_applies, train_params
 from .registry import Registry
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One training run: a dataset x model x objective x kernel at one seed."""
+    """One training run: one component per axis (genbench.axes) at one seed."""
 
     suite: str
-    dataset: ComponentConfig
-    model: ComponentConfig
-    objective: ComponentConfig
-    kernel: ComponentConfig
+    components: tuple[ComponentConfig, ...]  # one per axis, in AXES order
     metrics: tuple[ComponentConfig, ...]
-    train: tuple[tuple[str, Any], ...]  # every TRAIN_PARAMS key, resolved
+    train: tuple[tuple[str, Any], ...]  # every train setting of the cell's family, resolved
     eval_steps: tuple[int, ...]
     seed: int
     cell_id: str = field(init=False, compare=False)
@@ -36,6 +34,9 @@ class Cell:
         canonical = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
         object.__setattr__(self, "cell_id", hashlib.sha256(canonical.encode()).hexdigest()[:16])
 
+    def component(self, axis: str) -> ComponentConfig:
+        return self.components[AXIS_NAMES.index(axis)]
+
     def resolved(self) -> dict[str, Any]:
         """The configuration that determines the result (labels and suite name excluded)."""
 
@@ -43,10 +44,7 @@ class Cell:
             return {"name": c.name, "params": {k: _jsonable(v) for k, v in c.params}}
 
         return {
-            "dataset": component(self.dataset),
-            "model": component(self.model),
-            "objective": component(self.objective),
-            "kernel": component(self.kernel),
+            **{axis: component(c) for axis, c in zip(AXIS_NAMES, self.components, strict=True)},
             "metrics": [component(m) for m in self.metrics],
             "train": {k: _jsonable(v) for k, v in self.train},
             "eval_steps": list(self.eval_steps),
@@ -54,9 +52,13 @@ class Cell:
         }
 
     @property
-    def group(self) -> tuple[str, str, str, str]:
-        """The key results are aggregated over seeds by."""
-        return (self.dataset.label, self.model.label, self.objective.label, self.kernel.label)
+    def group(self) -> tuple[str, ...]:
+        """The key results are aggregated over seeds by: each axis's label."""
+        return tuple(c.label for c in self.components)
+
+    @property
+    def axis_labels(self) -> dict[str, str]:
+        return dict(zip(AXIS_NAMES, self.group, strict=True))
 
     @property
     def path(self) -> str:
@@ -80,33 +82,52 @@ def expand(config: SuiteConfig, registry: Registry) -> list[Cell]:
     cells: list[Cell] = []
     seen: set[str] = set()
     for block in config.blocks:
-        for dataset in block.datasets:
-            for model in block.models:
-                metrics = tuple(m for m in config.metrics if metric_applies(registry, m, model, dataset))
-                for objective in block.objectives:
-                    train = _train_for(config, block, registry.get("objective", objective.name).train_defaults)
-                    schedule = eval_schedule(train["steps"], config.eval_every)
-                    for kernel in block.kernels:
-                        for seed in config.seeds:
-                            cell = Cell(config.name, dataset, model, objective, kernel, metrics,
-                                        tuple(sorted(train.items())), schedule, seed)
-                            if cell.cell_id not in seen:  # two blocks may share cells
-                                seen.add(cell.cell_id)
-                                cells.append(cell)
+        for components in _product(block.components):
+            values = dict(zip(AXIS_NAMES, components, strict=True))
+            dataset, model, objective = values["dataset"], values["model"], values["objective"]
+            metrics = tuple(m for m in config.metrics if metric_applies(registry, m, model, dataset))
+            ospec = registry.get("objective", objective.name)
+            train = _train_for(config, block, registry, ospec)
+            values["optimizer"] = _optimizer_for(values["optimizer"], registry, ospec.train_defaults)
+            schedule = eval_schedule(train["steps"], config.eval_every)
+            for seed in config.seeds:
+                cell = Cell(config.name, tuple(values.values()), metrics, tuple(sorted(train.items())),
+                            schedule, seed)
+                if cell.cell_id not in seen:  # two blocks may share cells
+                    seen.add(cell.cell_id)
+                    cells.append(cell)
     return cells
 
 
-def _train_for(config: SuiteConfig, block: MatrixBlock, objective_defaults) -> dict[str, Any]:
-    """Defaults < the objective's published settings < the suite's [train] < the block's train."""
-    train = {key: param.default for key, param in TRAIN_PARAMS.items()}
-    train.update(objective_defaults)
-    train.update(dict(config.train))
-    train.update(dict(block.train))
+def _product(axes: tuple[tuple[ComponentConfig, ...], ...]) -> list[tuple[ComponentConfig, ...]]:
+    """Every combination of one component per axis, the first axis outermost."""
+    combinations: list[tuple[ComponentConfig, ...]] = [()]
+    for options in axes:
+        combinations = [(*done, option) for done in combinations for option in options]
+    return combinations
+
+
+def _train_for(config: SuiteConfig, block: MatrixBlock, registry: Registry, ospec) -> dict[str, Any]:
+    """Defaults < the objective's published settings < the suite's [train] < the block's train,
+    over the train settings of the objective's family (other families' keys are dropped)."""
+    params = train_params(registry, ospec.family)
+    train = {key: param.default for key, param in params.items()}
+    for layer in (ospec.train_defaults, dict(config.train), dict(block.train)):
+        train.update({k: v for k, v in layer.items() if k in params})
     return train
 
 
+def _optimizer_for(optimizer: ComponentConfig, registry: Registry, defaults) -> ComponentConfig:
+    """The optimizer with the objective's published values for the parameters the suite left
+    unset (e.g. WGAN-GP's Adam betas)."""
+    known = registry.get("optimizer", optimizer.name).params
+    params = optimizer.kwargs()
+    params.update({k: v for k, v in defaults.items() if k in known and k not in optimizer.explicit})
+    return replace(optimizer, params=tuple(sorted(params.items())))
+
+
 def select(cells: list[Cell], patterns: tuple[str, ...]) -> list[Cell]:
-    """Cells whose path (dataset/model/objective/kernel/seedN) matches any pattern.
+    """Cells whose path (the axis labels and seedN, joined by /) matches any pattern.
 
     A pattern with no wildcard matches as a substring; otherwise as a glob.
     """

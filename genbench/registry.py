@@ -1,4 +1,4 @@
-"""Plugin loading and the registry: built-ins from DEFAULT_PLUGINS, others from entry points.
+"""Plugin loading and the registry: built-ins from genbench.plugins, others from entry points.
 
 Each plugin's hook implementations are called one at a time with a `register` callback bound to
 that plugin, so the registry knows who registered what, and a plugin that fails (import error,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
+import pkgutil
 import re
 from dataclasses import dataclass, field
 
@@ -24,35 +25,7 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "genbench"
 BUILTIN_DISTRIBUTION = "genbench"
-DEFAULT_PLUGINS = (
-    "genbench.plugins.datasets.toy2d",
-    "genbench.plugins.datasets.mnist5k",
-    "genbench.plugins.datasets.digits",
-    "genbench.plugins.datasets.patches",
-    "genbench.plugins.datasets.mnist",
-    "genbench.plugins.datasets.cifar10",
-    "genbench.plugins.datasets.imagefolder",
-    "genbench.plugins.datasets.npz",
-    "genbench.plugins.families.gan",
-    "genbench.plugins.families.autoencoder",
-    "genbench.plugins.domains.points",
-    "genbench.plugins.domains.image",
-    "genbench.plugins.models.mlp_gan",
-    "genbench.plugins.models.dcgan",
-    "genbench.plugins.models.autoencoders",
-    "genbench.plugins.objectives.gan",
-    "genbench.plugins.objectives.autoencoder",
-    "genbench.plugins.optimizers.torch_optim",
-    "genbench.plugins.metrics.modes",
-    "genbench.plugins.metrics.fid",
-    "genbench.plugins.metrics.inception_score",
-    "genbench.plugins.metrics.prdc",
-    "genbench.plugins.metrics.parzen",
-    "genbench.plugins.metrics.reconstruction",
-    "genbench.plugins.metrics.iwae",
-    "genbench.plugins.metrics.pretraining",
-    "genbench.plugins.kernel_backends",
-)
+BUILTIN_PACKAGE = "genbench.plugins"  # every module below it is a built-in plugin
 # hook name -> the kind of spec it registers
 HOOK_KINDS = {
     "register_datasets": "dataset",
@@ -173,12 +146,20 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+def builtin_plugins() -> list[str]:
+    """The modules of genbench.plugins, sorted: each is registered as a plugin (modules
+    without hook implementations simply register nothing)."""
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    return sorted(m.name for m in pkgutil.walk_packages(package.__path__, f"{BUILTIN_PACKAGE}.")
+                  if not m.ispkg)
+
+
 def load_plugins(entry_points: bool = True) -> Registry:
     """Load the built-ins and (by default) every entry-point plugin into a new Registry."""
     pm = get_plugin_manager()
     registry = Registry()
     distributions: dict[str, str] = {}
-    for module_name in DEFAULT_PLUGINS:
+    for module_name in builtin_plugins():
         module = importlib.import_module(module_name)
         pm.register(module, name=module_name)
         distributions[module_name] = BUILTIN_DISTRIBUTION

@@ -1,7 +1,10 @@
-"""Results -> tables: per dataset/model/objective/kernel, each number as mean ± std over seeds.
+"""Results -> summaries: per group (one label per axis), each number as mean ± std over seeds.
 
+Reporters (registered through `register_reporters`) render from these, reading the store alone.
 A cell's value for a metric is the one at its last recorded step (for a diverged cell, the last
-eval before it diverged). Throughput comes from the cells table, training loop time only.
+eval before it diverged). Training statistics carry their display label and whether they are a
+default column in their provenance (from the family's FamilySpec.statistics), so no family's
+statistics are named here. Throughput comes from the cells table, training loop time only.
 """
 
 from __future__ import annotations
@@ -14,24 +17,40 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
+from rich.console import Console
 from rich.table import Table
 
+from .axes import AXIS_NAMES
 from .store import Store
 
-THROUGHPUT = ("samples_per_s", "steps_per_s")
-# training statistics worth a terminal column (the rest show with --all): the GAN diagnostics
-# and an autoencoder's loss
-TERMINAL_TRAIN_COLUMNS = ("g_grad_norm", "d_real", "d_fake", "critic_real", "critic_fake", "loss")
+THROUGHPUT = ("samples_per_s", "steps_per_s", "warmup_time_s")
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """What a reporter renders: the store (one suite of it, or all), for a terminal this wide."""
+
+    store: Store
+    suite: str | None = None
+    width: int = 120
+
+    @property
+    def title(self) -> str:
+        return self.suite or ", ".join(self.store.suites())
 
 
 @dataclass
 class GroupSummary:
-    """One row of the report: a dataset/model/objective/kernel over its seeds."""
+    """One row of a report: a group of cells (one label per axis) over its seeds."""
 
-    group: tuple[str, str, str, str]
+    axes: dict[str, str]  # axis name -> label
     statuses: Counter = field(default_factory=Counter)
     values: dict[str, list[float]] = field(default_factory=dict)  # name -> one value per cell
-    train_stats: set[str] = field(default_factory=set)  # names the trainer recorded
+    train_stats: dict[str, dict] = field(default_factory=dict)  # name -> label, unit, column
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        return tuple(self.axes.values())
 
     def add(self, name: str, value: float) -> None:
         self.values.setdefault(name, []).append(value)
@@ -48,16 +67,16 @@ class GroupSummary:
 def summarize(store: Store, suite: str | None = None) -> list[GroupSummary]:
     groups: dict[tuple, GroupSummary] = {}
     for cell in store.cells(suite):
-        summary = groups.setdefault(cell.group, GroupSummary(cell.group))
+        summary = groups.setdefault(cell.group, GroupSummary(dict(cell.axes)))
         summary.statuses[cell.status] += 1
         if cell.status not in ("done", "diverged"):
             continue
-        last: dict[str, tuple[int, float]] = {}
+        last: dict[str, float] = {}
         for row in store.metrics(cell.cell_id):
-            last[row["name"]] = (row["step"], row["value"])  # rows come ordered by step
+            last[row["name"]] = row["value"]  # rows come ordered by step
             if row["provenance"].get("source") == "train":
-                summary.train_stats.add(row["name"])
-        for name, (_, value) in last.items():
+                summary.train_stats[row["name"]] = row["provenance"]
+        for name, value in last.items():
             summary.add(name, value)
         for name in THROUGHPUT:
             if cell.row[name] is not None:
@@ -65,18 +84,25 @@ def summarize(store: Store, suite: str | None = None) -> list[GroupSummary]:
     return list(groups.values())
 
 
+def axis_names(summaries: list[GroupSummary]) -> list[str]:
+    """The axes of these groups: genbench's own in their order, then any other a store holds."""
+    seen = dict.fromkeys(name for s in summaries for name in s.axes)
+    return [a for a in AXIS_NAMES if a in seen] + [a for a in seen if a not in AXIS_NAMES]
+
+
 def column_names(summaries: list[GroupSummary], all_columns: bool) -> list[str]:
-    """Eval metrics (in order of appearance), then training statistics, then throughput."""
-    train = set().union(*(s.train_stats for s in summaries)) if summaries else set()
+    """Eval metrics (in order of appearance), then training statistics (the family's default
+    columns, or all), then throughput and warm-up (compile) time."""
     evals: list[str] = []
     stats: list[str] = []
     for summary in summaries:
         for name in summary.values:
             if name in THROUGHPUT or name in evals or name in stats:
                 continue
-            if name not in train:
+            info = summary.train_stats.get(name)
+            if info is None:
                 evals.append(name)
-            elif all_columns or name in TERMINAL_TRAIN_COLUMNS:
+            elif all_columns or info.get("column"):
                 stats.append(name)
     return evals + stats + list(THROUGHPUT if all_columns else THROUGHPUT[:1])
 
@@ -97,14 +123,15 @@ def _fmt(x: float) -> str:
 def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
                     all_columns: bool = False) -> list[Table]:
     """The summary as tables that fit `width` columns: metrics split across tables as needed,
-    each table repeating the cell column (dataset / model / objective / kernel)."""
+    each table repeating the group column (one label per axis)."""
     columns = column_names(summaries, all_columns)
+    axes = axis_names(summaries)
     rows = []
     for summary in summaries:
         n = summary.statuses["done"] + summary.statuses["diverged"]
         status = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
-        rows.append((" / ".join(summary.group), str(n), status,
-                     {name: format_stat(*summary.stats(name), n) for name in columns}))
+        label = " / ".join(summary.axes.get(a, "-") for a in axes)
+        rows.append((label, str(n), status, {name: format_stat(*summary.stats(name), n) for name in columns}))
     label_width = min(max([len(r[0]) for r in rows] + [4]), max(24, width // 3))
     chunks, current, used = [], [], label_width + 16
     for name in columns:
@@ -119,7 +146,7 @@ def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
     for index, chunk in enumerate(chunks):
         part = f" ({index + 1}/{len(chunks)})" if len(chunks) > 1 else ""
         table = Table(title=f"{title}{part}: mean±std over seeds, n = finished cells", title_justify="left")
-        table.add_column("dataset / model / objective / kernel", overflow="fold", max_width=label_width)
+        table.add_column(" / ".join(axes), overflow="fold", max_width=label_width)
         table.add_column("n", justify="right")
         for name in chunk:
             table.add_column(name, justify="right", no_wrap=True)
@@ -131,23 +158,43 @@ def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
     return tables
 
 
+def render_text(renderables, width: int) -> str:
+    """Rich renderables as plain text `width` columns wide."""
+    console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
+    for renderable in renderables:
+        console.print(renderable, highlight=False, soft_wrap=isinstance(renderable, str))
+    return console.file.getvalue()
+
+
 def summary_records(summaries: list[GroupSummary]) -> list[dict]:
     """One record per group and metric: the long format CSV and JSON exports use."""
+    axes = axis_names(summaries)
     records = []
     for summary in summaries:
-        dataset, model, objective, kernel = summary.group
         for name in summary.values:
             mean, std, n = summary.stats(name)
-            records.append({"dataset": dataset, "model": model, "objective": objective,
-                            "kernel": kernel, "metric": name, "mean": mean, "std": std, "n": n,
-                            "cells": sum(summary.statuses.values())})
+            records.append({**{a: summary.axes.get(a) for a in axes}, "metric": name, "mean": mean,
+                            "std": std, "n": n, "cells": sum(summary.statuses.values())})
     return records
 
 
-def export(records: list[dict], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps([{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                            for k, v in r.items()} for r in records], indent=2) + "\n"
+def raw_records(store: Store, suite: str | None = None) -> list[dict]:
+    """Every stored metric row of every cell, with its provenance (for --raw exports)."""
+    records = []
+    for cell in store.cells(suite):
+        for row in store.metrics(cell.cell_id):
+            records.append({"cell_id": cell.cell_id, **cell.axes, "seed": cell.seed,
+                            "status": cell.status, "step": row["step"], "metric": row["name"],
+                            "value": row["value"], "provenance": json.dumps(row["provenance"])})
+    return records
+
+
+def to_json(records: list[dict]) -> str:
+    return json.dumps([{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                       for r in records], indent=2) + "\n"
+
+
+def to_csv(records: list[dict]) -> str:
     buffer = io.StringIO()
     if records:
         writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
@@ -156,20 +203,8 @@ def export(records: list[dict], fmt: str) -> str:
     return buffer.getvalue()
 
 
-def raw_records(store: Store, suite: str | None = None) -> list[dict]:
-    """Every stored metric row of every cell, with its provenance (for --raw exports)."""
-    records = []
-    for cell in store.cells(suite):
-        for row in store.metrics(cell.cell_id):
-            records.append({"cell_id": cell.cell_id, "dataset": cell.dataset, "model": cell.model,
-                            "objective": cell.objective, "kernel": cell.kernel, "seed": cell.seed,
-                            "status": cell.status, "step": row["step"], "metric": row["name"],
-                            "value": row["value"], "provenance": json.dumps(row["provenance"])})
-    return records
-
-
 def picture_lines(store: Store, suite: str | None = None) -> list[str]:
-    """'dataset/model/objective/kernel/seedN step S: path' of each cell's latest sample picture."""
+    """'<axis labels>/seedN step S: path' of each cell's latest sample picture."""
     lines = []
     for cell in store.cells(suite):
         pictures = [a for a in store.artifacts(cell.cell_id) if a["kind"] == "samples"]

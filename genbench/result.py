@@ -1,4 +1,8 @@
-"""CellResult: what running one cell produced, as the driver hands it to the store."""
+"""CellResult: what running one cell produced, as the driver hands it to the store.
+
+Everything travels inside it, pictures included (as bytes), so a worker needs no access to the
+results folder: the driver alone writes.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ class MetricRow:
 
 
 @dataclass
-class ArtifactRow:
+class Artifact:
     step: int
-    kind: str
-    path: str  # relative to the results directory
+    kind: str  # e.g. "samples"
+    filename: str  # stored as artifacts/<cell_id>/<filename> in the results folder
+    data: bytes
 
 
 @dataclass
@@ -28,15 +33,16 @@ class CellResult:
     cell_id: str
     status: str  # "done" | "failed" | "diverged"
     metrics: list[MetricRow] = field(default_factory=list)
-    artifacts: list[ArtifactRow] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
     steps: int = 0
     wall_time_s: float = 0.0
-    train_time_s: float = 0.0  # the training loop only
-    eval_time_s: float = 0.0  # metric passes and sample grids
-    samples_per_s: float | None = None  # real examples consumed per second of training
-    steps_per_s: float | None = None  # model updates per second of training
+    train_time_s: float = 0.0  # the training loop only, warm-up included
+    warmup_time_s: float = 0.0  # the first step: allocation and compilation (torch.compile)
+    eval_time_s: float = 0.0  # metric passes and sample pictures
+    samples_per_s: float | None = None  # real examples consumed per second, after warm-up
+    steps_per_s: float | None = None  # model updates per second, after warm-up
     peak_rss_mb: float | None = None  # the process's resident-set high-water mark
     peak_cuda_mb: float | None = None
-    env: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)  # versions, machine, kernel_ops
     error: str | None = None  # traceback for failed cells, the reason for diverged ones
     diverged_step: int | None = None

@@ -1,45 +1,38 @@
-"""Running cells: run_cell builds one cell from the registry and trains it; run_suite drives many.
+"""Running cells: run_cell builds one cell from the registry and owns its lifecycle; run_suite
+drives many through an executor.
 
-run_cell never raises for a problem inside the cell: a raising cell comes back `failed` with its
-traceback, a non-finite loss comes back `diverged` with the step. Only the driver (run_suite)
-writes to the store, one transaction per finished cell, as each finishes.
+The family's trainer is a generator of TrainSteps; the runner owns everything around it: the
+kernel backend (`with kernels.use(...)`), the clock, the statistics (kept on the device, one
+host sync per eval interval), divergence, evaluation and the sample pictures. run_cell never
+raises for a problem inside the cell: a raising cell comes back `failed` with its traceback, a
+non-finite statistic comes back `diverged` with the step. Only the driver (run_suite) writes
+to the store, one transaction per finished cell, as each finishes.
 """
 
 from __future__ import annotations
 
-import os
-import platform
 import random
-import resource
-import subprocess
-import sys
 import time
 import traceback
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import torch
 
-from . import __version__
+from . import kernels
+from .environment import environment, peak_rss_mb, resolve_device, synchronize
+from .executors import CellExecutor, ProgressEvent
 from .plan import Cell
-from .registry import Registry, load_plugins
-from .artifacts import GRID_SAMPLES, SCATTER_SAMPLES, save_image_grid, save_scatter
-from .result import ArtifactRow, CellResult, MetricRow
-from .specs import EvalContext, TrainingDiverged, TrainSetup, TrainStats
+from .registry import Registry
+from .result import Artifact, CellResult, MetricRow
+from .specs import EvalContext, FamilySpec, Statistic, TrainingDiverged, TrainSetup, TrainStep
 from .store import Store
 
-ProgressFn = Callable[[str, int, int], None]  # (cell_id, step, total steps)
 SKIP_STATUSES = ("done", "diverged")  # results; `running` (interrupted) and `failed` re-run
-
-
-@lru_cache(maxsize=1)
-def process_registry() -> Registry:
-    """The registry of this process, loaded once (worker processes load their own)."""
-    return load_plugins()
+PROGRESS_UPDATES = 100  # progress events per cell
 
 
 def seed_everything(seed: int) -> None:
@@ -48,115 +41,181 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-@lru_cache(maxsize=1)
-def _static_environment() -> dict:
-    return {
-        "genbench": __version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "git_sha": _git_sha(),
-    }
-
-
-def _git_sha() -> str | None:
-    """The commit of the genbench source tree, when genbench runs from a git checkout."""
-    source_root = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=source_root,
-                             capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    lines = out.stdout.split()
-    if out.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != source_root:
-        return None  # not a checkout of genbench itself (e.g. a venv inside another repo)
-    return lines[1]
-
-
-def environment(device: torch.device) -> dict:
-    env = dict(_static_environment())
-    env["torch_threads"] = torch.get_num_threads()
-    env["device"] = str(device)
-    if device.type == "cuda":
-        env["cuda_device"] = torch.cuda.get_device_name(device)
-    return env
-
-
-def peak_rss_mb() -> float:
-    """This process's resident-set high-water mark (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-def run_cell(cell: Cell, out_dir: str, progress: ProgressFn | None = None) -> CellResult:
+def run_cell(cell: Cell, registry: Registry,
+             on_event: Callable[[ProgressEvent], None] | None = None) -> CellResult:
     """Train and evaluate one cell; always returns a CellResult (done, failed or diverged)."""
     started = time.perf_counter()
     result = CellResult(cell.cell_id, "done")
-    train = cell.train_config()
-    device = resolve_device(train["device"])
+    device = resolve_device(cell.train_config()["device"])
     result.env = environment(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    eval_time = 0.0
     try:
-        registry = process_registry()
-        seed_everything(cell.seed)
-        kernel = cell.kernel.name
-        data = registry.get("dataset", cell.dataset.name).factory(**cell.dataset.kwargs())
-        model_spec = registry.get("model", cell.model.name)
-        model = model_spec.factory(data.info, backend=kernel, **cell.model.kwargs())
-        objective = registry.get("objective", cell.objective.name).factory(
-            backend=kernel, **cell.objective.kwargs())
-        metrics = [(m, registry.get("metric", m.name).factory(**m.kwargs())) for m in cell.metrics]
-        trainer = registry.get("trainer", model_spec.family)
-
-        def record(step: int, stats: dict[str, float]) -> None:
-            for name, value in stats.items():
-                result.metrics.append(MetricRow(step, name, float(value), {"source": "train"}))
-
-        def evaluate(step: int, ctx: EvalContext) -> None:
-            nonlocal eval_time
-            eval_started = time.perf_counter()
-            ctx = share_samples(ctx)
-            if ctx.sample is not None:
-                result.artifacts.append(save_samples_picture(ctx, Path(out_dir), cell.cell_id))
-            for config, metric in metrics:
-                scored = metric(ctx)
-                provenance = {"metric": config.name, "params": config.kwargs(), "seed": cell.seed,
-                              "step": step, **scored.provenance}
-                for name, value in scored.values.items():
-                    result.metrics.append(MetricRow(step, name, float(value), provenance))
-            eval_time += time.perf_counter() - eval_started
-
-        def report_progress(step: int) -> None:
-            if progress is not None:
-                progress(cell.cell_id, step, train["steps"])
-
-        stats = trainer.factory(TrainSetup(data, model, objective, train, cell.seed, device,
-                                           cell.eval_steps, evaluate, record, report_progress))
-        result.steps = stats.steps
-        result.train_time_s = stats.train_time_s
-        result.samples_per_s, result.steps_per_s = throughput(stats)
+        spec = registry.get("kernel", cell.component("kernel").name)
+        with kernels.use(kernels.Backend(spec.name, dict(spec.ops), spec.prepare)) as usage:
+            try:
+                _train_and_evaluate(cell, registry, device, result, on_event)
+            finally:
+                result.env["kernel_ops"] = dict(usage.ops)
     except TrainingDiverged as exc:
         result.status, result.error, result.diverged_step = "diverged", str(exc), exc.step
         result.steps = exc.step
     except Exception:
         result.status, result.error = "failed", traceback.format_exc()
-    result.eval_time_s = eval_time
     result.wall_time_s = time.perf_counter() - started
     result.peak_rss_mb = peak_rss_mb()
     if device.type == "cuda":
         result.peak_cuda_mb = torch.cuda.max_memory_allocated(device) / 2**20
     return result
+
+
+def _train_and_evaluate(cell: Cell, registry: Registry, device: torch.device, result: CellResult,
+                        on_event) -> None:
+    """Build the cell's components from the registry, then run the family's trainer."""
+    seed_everything(cell.seed)
+    train = cell.train_config()
+    dataset, model_config = cell.component("dataset"), cell.component("model")
+    data = registry.get("dataset", dataset.name).factory(**dataset.kwargs())
+    model_spec = registry.get("model", model_config.name)
+    family: FamilySpec = registry.get("family", model_spec.family)
+    model = model_spec.factory(data.info, **model_config.kwargs())
+    if family.model_type is not None and not isinstance(model, family.model_type):
+        raise TypeError(f"model {model_config.name!r} returned a {type(model).__name__}, but family "
+                        f"{family.name!r} trains {family.model_type.__name__} objects; fix the model's factory")
+    objective_config, optimizer_config = cell.component("objective"), cell.component("optimizer")
+    objective = registry.get("objective", objective_config.name).factory(**objective_config.kwargs())
+    optimizer = partial(registry.get("optimizer", optimizer_config.name).factory, lr=train["lr"],
+                        **optimizer_config.kwargs())
+    metrics = [(m, registry.get("metric", m.name).factory(**m.kwargs())) for m in cell.metrics]
+    setup = TrainSetup(data, model, objective, optimizer, train, cell.seed, device)
+    loop = TrainingLoop(cell, family, registry.get("domain", data.info.domain), metrics, device, result,
+                        on_event)
+    loop.run(family.factory(setup))
+
+
+@dataclass
+class TrainingLoop:
+    """Pulls TrainSteps from a trainer and does everything between them that is not training."""
+
+    cell: Cell
+    family: FamilySpec
+    domain: object  # the data's DomainSpec: draws the sample pictures
+    metrics: list
+    device: torch.device
+    result: CellResult
+    on_event: Callable[[ProgressEvent], None] | None
+    statistics: IntervalStatistics = field(init=False)
+
+    def __post_init__(self):
+        schedule = (0, *self.cell.eval_steps)
+        longest = max(b - a for a, b in zip(schedule, schedule[1:], strict=False))
+        finite = {name for name, stat in self.family.statistics.items() if stat.finite}
+        self.statistics = IntervalStatistics(longest, self.device, finite)
+
+    def run(self, steps: Iterator[TrainStep]) -> None:
+        total, evals = self.cell.eval_steps[-1], set(self.cell.eval_steps)
+        every = max(1, total // PROGRESS_UPDATES)
+        train_time = warmup_time = 0.0
+        examples = warmup_examples = 0
+        last_eval = 0
+        clock = time.perf_counter()
+        try:
+            for step in steps:
+                self.statistics.add(step.stats)
+                examples += step.examples
+                if step.step == 1:  # the warm-up step: allocation, compilation
+                    synchronize(self.device)
+                    warmup_time, warmup_examples = time.perf_counter() - clock, examples
+                if self.on_event is not None and (step.step % every == 0 or step.step == total):
+                    self.on_event(ProgressEvent(self.cell.cell_id, step.step, total))
+                if step.step in evals:
+                    synchronize(self.device)
+                    train_time += time.perf_counter() - clock
+                    self.record(step.step, self.statistics.pop(last_eval))
+                    self.evaluate(step.context, step.step)
+                    last_eval = step.step
+                    clock = time.perf_counter()
+                    if step.step == total:
+                        break
+        finally:
+            self.result.steps, self.result.train_time_s = last_eval, train_time
+            self.result.warmup_time_s = warmup_time
+            close = getattr(steps, "close", None)
+            if close is not None:
+                close()
+        if last_eval < total:
+            raise RuntimeError(f"the {self.family.name!r} trainer stopped at step {last_eval} of {total}")
+        self.result.samples_per_s, self.result.steps_per_s = throughput(
+            total, examples, train_time, warmup_examples, warmup_time)
+
+    def record(self, step: int, values: dict[str, float]) -> None:
+        """Interval means of the training statistics, with how reports show them."""
+        for name, value in values.items():
+            stat = self.family.statistics.get(name, Statistic(name))
+            provenance = {"source": "train", "label": stat.label, "unit": stat.unit, "column": stat.column}
+            self.result.metrics.append(MetricRow(step, name, value, provenance))
+
+    def evaluate(self, context: EvalContext, step: int) -> None:
+        """The metric pass and the sample picture at an eval step."""
+        started = time.perf_counter()
+        ctx = share_samples(replace(context, step=step))
+        if ctx.sample is not None:
+            picture = self.domain.factory(ctx.sample(self.domain.picture_samples), ctx.data)
+            self.result.artifacts.append(Artifact(step, "samples", f"samples_step{step:07d}.png", picture))
+        for config, metric in self.metrics:
+            scored = metric(ctx)
+            provenance = {"metric": config.name, "params": config.kwargs(), "seed": self.cell.seed,
+                          "step": step, **scored.provenance}
+            for name, value in scored.values.items():
+                self.result.metrics.append(MetricRow(step, name, float(value), provenance))
+        self.result.eval_time_s += time.perf_counter() - started
+
+
+class IntervalStatistics:
+    """The statistics of each step since the last eval, one row per step, kept on the device
+    (no host sync per step); `pop` syncs once and returns their means."""
+
+    def __init__(self, rows: int, device: torch.device, must_stay_finite: set[str]):
+        self.rows, self.device, self.must_stay_finite = rows, device, must_stay_finite
+        self.names: tuple[str, ...] | None = None
+        self.buffer: torch.Tensor | None = None  # (rows, len(names)) float64
+        self.count = 0
+
+    def add(self, stats: Mapping[str, torch.Tensor]) -> None:
+        names = tuple(stats)
+        if self.names is None:
+            self.names = names
+            self.buffer = torch.empty(self.rows, len(names), dtype=torch.float64, device=self.device)
+        elif names != self.names:
+            raise ValueError(f"the trainer yielded statistics {names} after {self.names}; a trainer "
+                             f"must yield the same statistics at every step")
+        if names:
+            with torch.no_grad():
+                values = [torch.as_tensor(stats[n], device=self.device) for n in names]
+                self.buffer[self.count].copy_(torch.stack(values))  # (len(names),)
+        self.count += 1
+
+    def pop(self, first_step: int) -> dict[str, float]:
+        """Means over the interval that began after `first_step`; TrainingDiverged naming the
+        first step at which a must-stay-finite statistic was NaN or inf."""
+        rows = self.buffer[:self.count].cpu() if self.names else torch.empty(self.count, 0)  # (n, k)
+        self.count = 0
+        watched = [c for c, name in enumerate(self.names or ()) if name in self.must_stay_finite]
+        bad = (~torch.isfinite(rows[:, watched])).nonzero()  # (k, 2): (row, watched column), row-major
+        if len(bad):
+            row, column = bad[0].tolist()
+            raise TrainingDiverged(first_step + 1 + row, self.names[watched[column]])
+        return dict(zip(self.names or (), rows.mean(0).tolist(), strict=True))
+
+
+def throughput(steps: int, examples: int, seconds: float, warmup_examples: int,
+               warmup_seconds: float) -> tuple[float | None, float | None]:
+    """(samples/s, steps/s) over the steady part of training: the warm-up step is left out."""
+    if steps > 1 and seconds > warmup_seconds:
+        return (examples - warmup_examples) / (seconds - warmup_seconds), (steps - 1) / (seconds - warmup_seconds)
+    if seconds > 0:
+        return examples / seconds, steps / seconds
+    return None, None
 
 
 def share_samples(ctx: EvalContext) -> EvalContext:
@@ -174,40 +233,6 @@ def share_samples(ctx: EvalContext) -> EvalContext:
     return replace(ctx, sample=shared)
 
 
-def throughput(stats: TrainStats) -> tuple[float | None, float | None]:
-    """(samples/s, steps/s) over the steady part of training: warm-up steps are left out."""
-    steps, seconds = stats.steps - stats.warmup_steps, stats.train_time_s - stats.warmup_time_s
-    if steps <= 0 or seconds <= 0:
-        steps, seconds = stats.steps, stats.train_time_s
-    if steps <= 0 or seconds <= 0:
-        return None, None
-    return stats.samples_seen * steps / stats.steps / seconds, steps / seconds
-
-
-def save_samples_picture(ctx: EvalContext, out_dir: Path, cell_id: str) -> ArtifactRow:
-    """A PNG of the model's samples at this step: an image grid, or a 2D scatter over the modes."""
-    relative = Path("artifacts") / cell_id / f"samples_step{ctx.step:07d}.png"
-    if ctx.data.info.domain == "image":
-        height = ctx.data.info.shape[-1]
-        save_image_grid(ctx.sample(GRID_SAMPLES), out_dir / relative, scale=max(1, 64 // height))
-    else:
-        reference = ctx.data.extras.get("modes", ctx.data.train[:SCATTER_SAMPLES])
-        save_scatter(ctx.sample(SCATTER_SAMPLES).cpu(), reference, out_dir / relative)
-    return ArtifactRow(ctx.step, "samples", str(relative))
-
-
-class InProcessExecutor(Executor):
-    """The default executor: runs each submitted call at once, in this process."""
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            future.set_exception(exc)
-        return future
-
-
 @dataclass
 class SuiteOutcome:
     skipped: int = 0  # already in the store as done or diverged
@@ -217,10 +242,8 @@ class SuiteOutcome:
         return sum(r.status == status for r in self.results)
 
 
-def run_suite(cells: list[Cell], store: Store, executor: Executor, max_in_flight: int = 1,
-              progress: ProgressFn | None = None,
-              on_result: Callable[[Cell, CellResult], None] | None = None,
-              poll: Callable[[], None] | None = None) -> SuiteOutcome:
+def run_suite(cells: list[Cell], store: Store, executor: CellExecutor,
+              on_result: Callable[[Cell, CellResult], None] | None = None) -> SuiteOutcome:
     """Run the cells the store does not hold as done; record each result as it finishes."""
     statuses = store.statuses()
     pending = [c for c in cells if statuses.get(c.cell_id) not in SKIP_STATUSES]
@@ -228,17 +251,16 @@ def run_suite(cells: list[Cell], store: Store, executor: Executor, max_in_flight
     queue = iter(pending)
     in_flight: dict[Future, Cell] = {}
     while True:
-        while len(in_flight) < max_in_flight:
+        while len(in_flight) < executor.slots:
             cell = next(queue, None)
             if cell is None:
                 break
             store.mark_started(cell)
-            in_flight[executor.submit(run_cell, cell, str(store.directory), progress)] = cell
+            in_flight[executor.submit(cell)] = cell
         if not in_flight:
             return outcome
         finished, _ = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
-        if poll is not None:
-            poll()
+        executor.poll()
         for future in finished:
             cell = in_flight.pop(future)
             try:

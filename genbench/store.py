@@ -2,7 +2,10 @@
 
 The driver is the only writer. A cell is marked `running` when it starts and replaced by its
 result in a single transaction when it ends, so Ctrl-C or kill -9 at any moment leaves every
-finished cell intact and the interrupted one marked `running` (re-run on resume).
+finished cell intact and the interrupted one marked `running` (re-run on resume). A cell's
+axis values (genbench.axes) are rows of `cell_axes`, so a new axis needs no schema change.
+Artifacts arrive as bytes inside the result; the store writes each file (to a temporary name,
+then renamed) before the transaction that records it.
 """
 
 from __future__ import annotations
@@ -20,19 +23,21 @@ from .errors import DataError
 from .result import CellResult
 
 DB_NAME = "results.sqlite"
-SCHEMA_VERSION = "1"
+ARTIFACTS = "artifacts"
+SCHEMA_VERSION = "2"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS suites (
     name TEXT PRIMARY KEY, path TEXT NOT NULL, description TEXT NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (
-    cell_id TEXT PRIMARY KEY,
-    dataset TEXT NOT NULL, model TEXT NOT NULL, objective TEXT NOT NULL, kernel TEXT NOT NULL,
-    seed INTEGER NOT NULL, config TEXT NOT NULL,
+    cell_id TEXT PRIMARY KEY, seed INTEGER NOT NULL, config TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'diverged')),
-    started_at REAL, finished_at REAL, steps INTEGER,
-    wall_time_s REAL, train_time_s REAL, eval_time_s REAL, samples_per_s REAL, steps_per_s REAL,
+    started_at REAL, finished_at REAL, steps INTEGER, wall_time_s REAL, train_time_s REAL,
+    warmup_time_s REAL, eval_time_s REAL, samples_per_s REAL, steps_per_s REAL,
     peak_rss_mb REAL, peak_cuda_mb REAL, env TEXT, error TEXT, diverged_step INTEGER);
+CREATE TABLE IF NOT EXISTS cell_axes (
+    cell_id TEXT NOT NULL REFERENCES cells(cell_id), axis TEXT NOT NULL, position INTEGER NOT NULL,
+    label TEXT NOT NULL, PRIMARY KEY (cell_id, axis));
 CREATE TABLE IF NOT EXISTS suite_cells (
     suite TEXT NOT NULL REFERENCES suites(name), cell_id TEXT NOT NULL REFERENCES cells(cell_id),
     PRIMARY KEY (suite, cell_id));
@@ -43,27 +48,24 @@ CREATE TABLE IF NOT EXISTS artifacts (
     cell_id TEXT NOT NULL REFERENCES cells(cell_id), step INTEGER NOT NULL, kind TEXT NOT NULL,
     path TEXT NOT NULL, PRIMARY KEY (cell_id, step, kind));
 """
-RESULT_COLUMNS = ("status", "finished_at", "steps", "wall_time_s", "train_time_s", "eval_time_s",
-                  "samples_per_s", "steps_per_s", "peak_rss_mb", "peak_cuda_mb", "env", "error",
-                  "diverged_step")
+RESULT_COLUMNS = ("status", "finished_at", "steps", "wall_time_s", "train_time_s", "warmup_time_s",
+                  "eval_time_s", "samples_per_s", "steps_per_s", "peak_rss_mb", "peak_cuda_mb", "env",
+                  "error", "diverged_step")
 
 
 @dataclass(frozen=True)
 class StoredCell:
-    """A row of `cells` as the report reads it."""
+    """A row of `cells` with its axis labels, as reports read it."""
 
     cell_id: str
-    dataset: str
-    model: str
-    objective: str
-    kernel: str
+    axes: dict[str, str]  # axis name -> the component's label, in axis order
     seed: int
     status: str
     row: dict[str, Any]
 
     @property
-    def group(self) -> tuple[str, str, str, str]:
-        return (self.dataset, self.model, self.objective, self.kernel)
+    def group(self) -> tuple[str, ...]:
+        return tuple(self.axes.values())
 
 
 class Store:
@@ -87,6 +89,12 @@ class Store:
             for statement in _statements(SCHEMA):
                 self.db.execute(statement)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            version = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self.db.close()
+            raise DataError(f"{path} holds results of store schema version {version}, and this genbench "
+                            f"reads version {SCHEMA_VERSION}; fix: pass a new --out directory (or run the "
+                            f"genbench version that wrote it to export them).")
 
     def close(self) -> None:
         self.db.close()
@@ -106,10 +114,13 @@ class Store:
                 self.db.execute("INSERT OR IGNORE INTO suite_cells VALUES (?, ?)", (name, cell.cell_id))
 
     def _insert_cell(self, cell) -> None:
-        self.db.execute(
-            "INSERT OR IGNORE INTO cells (cell_id, dataset, model, objective, kernel, seed, config, "
-            "status) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
-            (cell.cell_id, *cell.group, cell.seed, json.dumps(cell.resolved())))
+        inserted = self.db.execute(
+            "INSERT OR IGNORE INTO cells (cell_id, seed, config, status) VALUES (?, ?, ?, 'running')",
+            (cell.cell_id, cell.seed, json.dumps(cell.resolved()))).rowcount
+        if inserted:
+            self.db.executemany("INSERT INTO cell_axes VALUES (?, ?, ?, ?)",
+                                [(cell.cell_id, axis, position, label)
+                                 for position, (axis, label) in enumerate(cell.axis_labels.items())])
 
     def statuses(self) -> dict[str, str]:
         """cell_id -> status of every cell with a row; `running` with no start means never begun."""
@@ -122,10 +133,13 @@ class Store:
                             (time.time(), cell.cell_id))
 
     def record_result(self, result: CellResult) -> None:
-        """Replace the cell's status, metrics and artifacts in one transaction."""
+        """Write the cell's artifact files, then replace its status, metrics and artifact rows
+        in one transaction."""
+        paths = [self._write_artifact(result.cell_id, a.filename, a.data) for a in result.artifacts]
         values = {
             "status": result.status, "finished_at": time.time(), "steps": result.steps,
             "wall_time_s": result.wall_time_s, "train_time_s": result.train_time_s,
+            "warmup_time_s": result.warmup_time_s,
             "eval_time_s": result.eval_time_s, "samples_per_s": result.samples_per_s,
             "steps_per_s": result.steps_per_s, "peak_rss_mb": result.peak_rss_mb,
             "peak_cuda_mb": result.peak_cuda_mb, "env": json.dumps(result.env),
@@ -142,7 +156,21 @@ class Store:
                 [(result.cell_id, m.step, m.name, None if math.isnan(m.value) else m.value,
                   json.dumps(m.provenance, default=str)) for m in result.metrics])
             self.db.executemany("INSERT INTO artifacts VALUES (?, ?, ?, ?)",
-                                [(result.cell_id, a.step, a.kind, a.path) for a in result.artifacts])
+                                [(result.cell_id, a.step, a.kind, path)
+                                 for a, path in zip(result.artifacts, paths, strict=True)])
+
+    def _write_artifact(self, cell_id: str, filename: str, data: bytes) -> str:
+        """artifacts/<cell_id>/<filename>, written whole or not at all; the path relative to
+        the results directory."""
+        if Path(filename).name != filename or filename.startswith("."):
+            raise ValueError(f"artifact file name {filename!r} must be a plain file name")
+        relative = Path(ARTIFACTS) / cell_id / filename
+        target = self.directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{filename}.partial")
+        partial.write_bytes(data)
+        partial.replace(target)
+        return str(relative)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -150,14 +178,18 @@ class Store:
         return [r["name"] for r in self.db.execute("SELECT name FROM suites ORDER BY updated_at DESC")]
 
     def cells(self, suite: str | None = None) -> list[StoredCell]:
+        """Every cell (of one suite), ordered by its axis labels, then seed."""
         query = "SELECT * FROM cells"
         args: tuple = ()
         if suite is not None:
             query += " WHERE cell_id IN (SELECT cell_id FROM suite_cells WHERE suite=?)"
             args = (suite,)
-        rows = self.db.execute(query + " ORDER BY dataset, model, objective, kernel, seed", args)
-        return [StoredCell(r["cell_id"], r["dataset"], r["model"], r["objective"], r["kernel"],
-                           r["seed"], r["status"], dict(r)) for r in rows]
+        axes: dict[str, dict[str, str]] = {}
+        for r in self.db.execute("SELECT cell_id, axis, label FROM cell_axes ORDER BY cell_id, position"):
+            axes.setdefault(r["cell_id"], {})[r["axis"]] = r["label"]
+        cells = [StoredCell(r["cell_id"], axes.get(r["cell_id"], {}), r["seed"], r["status"], dict(r))
+                 for r in self.db.execute(query, args)]
+        return sorted(cells, key=lambda c: (c.group, c.seed))
 
     def metrics(self, cell_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT step, name, value, provenance FROM metrics WHERE cell_id=? "

@@ -1,0 +1,50 @@
+"""How cells are run: the executor protocol the driver uses, and the progress events it consumes.
+
+An executor is registered through `register_executors` (an ExecutorSpec whose factory takes
+ExecutorOptions and returns a CellExecutor). The built-ins run cells in this process ("local")
+or in a pool of worker processes ("process"); a cluster executor fits the same protocol. Workers
+get everything through the Cell and return everything in the CellResult, so no executor needs
+a shared file system; progress comes back as ProgressEvents, which the executor hands to
+`options.on_event` on the driver's thread (inline, or from `poll()`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from .registry import Registry
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A cell reached `step` of `total` training steps."""
+
+    cell_id: str
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    registry: Registry  # the driver's registry (in-process executors use it; workers load their own)
+    workers: int  # cells in flight at once
+    threads: int | None  # torch intra-op threads per worker; None = the executor's choice
+    on_event: Callable[[ProgressEvent], None]  # called on the driver's thread
+
+
+class CellExecutor(Protocol):
+    """What the driver needs: a number of slots, submission, event delivery, shutdown."""
+
+    slots: int  # cells the driver keeps in flight
+
+    def submit(self, cell) -> Future:
+        """Start running `cell`; the future's result is its CellResult."""
+
+    def poll(self) -> None:
+        """Deliver the progress events that arrived since the last call to options.on_event."""
+
+    def shutdown(self, cancel: bool = False) -> None:
+        """Release workers; with cancel, drop cells not started yet."""

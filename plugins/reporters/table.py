@@ -1,0 +1,24 @@
+"""The terminal table: mean ± std over seeds per group, split to fit the width, and where the
+latest sample pictures are. What `genbench show` prints."""
+
+from __future__ import annotations
+
+from genbench import Param, ReporterSpec, hookimpl
+from genbench.report import ReportView, picture_lines, render_text, summarize, terminal_tables
+
+
+def table(view: ReportView, *, all: bool, pictures: bool) -> str:
+    summaries = summarize(view.store, view.suite)
+    text = render_text(terminal_tables(summaries, view.title, view.width, all), view.width)
+    lines = picture_lines(view.store, view.suite) if pictures else []
+    if lines:
+        text += "sample pictures (latest step; earlier steps in the same folder):\n"
+        text += "".join(f"  {line}\n" for line in lines)
+    return text
+
+
+@hookimpl
+def register_reporters(register):
+    register(ReporterSpec("table", "terminal tables: mean ± std over seeds per group", table,
+                          {"all": Param(False, "every training statistic and throughput column"),
+                           "pictures": Param(True, "list the latest sample picture of each cell")}))
