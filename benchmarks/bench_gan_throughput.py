@@ -1,15 +1,16 @@
-"""genbench's runner vs a bare PyTorch DCGAN loop: same model, optimiser, data and batch size.
+"""genbench's runner vs a bare PyTorch loop: same model, optimiser, data, batch size and backend.
 
-The bare loop is written the way pytorch/examples' dcgan/main.py is (BCE on D's output, D step
-on real then fake.detach(), G step reusing the fake batch). genbench's loop is Algorithm 1 with
-k = 1 through the runner (objective plugin, kernels, statistics, divergence checks), with
-g_noise = "reuse" so both loops do the same arithmetic and the ratio is genbench's overhead.
-(The default g_noise = "fresh" samples new noise for the G step, as Algorithm 1 does, at the
-cost of one more generator forward per iteration.) Both count
-images per second over the training loop only; genbench's eval time is reported separately.
-Target: genbench / bare >= 0.97 with the eager backend.
+Two cells, each for the eager and the compiled kernel backend: the DCGAN on mnist5k (batch 64)
+and the 2x128 MLP GAN on ring8 (batch 256). The bare loop is written the way pytorch/examples'
+dcgan/main.py is (BCE on D's logits, D step on real then fake.detach(), G step reusing the fake
+batch); for `compiled` it torch.compiles both networks, as the compiled backend does. genbench
+trains Algorithm 1 with k = 1 through the runner (objective plugin, kernels, statistics kept on
+the device, divergence checks) with g_noise = "reuse", so both loops do the same arithmetic and
+the ratio is genbench's overhead. Both count examples per second over the training loop after
+the first (warm-up, compile) step; genbench's eval and warm-up times are reported separately.
+Target: genbench / bare >= 0.97 for every pair.
 
-    python benchmarks/bench_gan_throughput.py --steps 60 --rounds 3
+    python benchmarks/bench_gan_throughput.py --steps 60 --rounds 3 --threads 1
     pytest benchmarks/bench_gan_throughput.py --benchmark-enable
 """
 
@@ -28,6 +29,10 @@ from genbench.plan import expand
 from genbench.registry import load_plugins
 from genbench.runner import run_cell
 
+CELLS = {  # name -> (dataset, model, model parameters, batch size, learning rate)
+    "dcgan-mnist5k": ("mnist5k", "dcgan", {}, 64, 2e-4),
+    "mlp-ring8": ("ring8", "mlp", {"hidden": 128, "depth": 2, "z_dim": 16}, 256, 1e-3),
+}
 SUITE = """
 [suite]
 name = "throughput"
@@ -35,56 +40,63 @@ seeds = [0]
 [train]
 steps = {steps}
 batch_size = {batch}
-lr = 2e-4
-beta1 = 0.5
-beta2 = 0.999
+lr = {lr}
 device = "cpu"
 g_noise = "reuse"
 [eval]
 every = {steps}
 [matrix]
-datasets = ["mnist5k"]
-models = ["dcgan"]
+datasets = ["{dataset}"]
+models = [{{ name = "{model}"{model_params} }}]
 objectives = ["nonsaturating"]
-kernels = ["eager"]
+kernels = ["{kernel}"]
 """
 
 
-def genbench_images_per_s(steps: int, batch: int) -> tuple[float, float]:
-    """(images/s over the training loop, eval seconds) for one run through genbench's runner."""
+def genbench_run(cell_name: str, kernel: str, steps: int) -> dict:
+    """Examples/s over the training loop after warm-up, and the warm-up and eval seconds, for
+    one run of the cell through genbench's runner."""
+    dataset, model, model_params, batch, lr = CELLS[cell_name]
     registry = load_plugins()
+    params = "".join(f", {key} = {value}" for key, value in model_params.items())
     with tempfile.TemporaryDirectory() as tmp:
         suite = Path(tmp) / "suite.toml"
-        suite.write_text(SUITE.format(steps=steps, batch=batch))
+        suite.write_text(SUITE.format(steps=steps, batch=batch, lr=lr, dataset=dataset, model=model,
+                                      model_params=params, kernel=kernel))
         [cell] = expand(load(str(suite), registry), registry)
-        result = run_cell(cell, tmp)
+    result = run_cell(cell, registry)
     if result.status != "done":
         raise RuntimeError(result.error)
-    return result.samples_per_s, result.eval_time_s
+    return {"rate": result.samples_per_s, "warmup_s": result.warmup_time_s, "eval_s": result.eval_time_s}
 
 
-def bare_images_per_s(steps: int, batch: int) -> float:
-    """The same model and optimiser trained by a bare loop in the style of pytorch/examples."""
+def bare_run(cell_name: str, kernel: str, steps: int) -> float:
+    """The same networks and optimiser trained by a bare loop in the style of pytorch/examples;
+    examples/s after the first step."""
+    dataset, model_name, model_params, batch, lr = CELLS[cell_name]
     registry = load_plugins()
     torch.manual_seed(0)
-    data = registry.get("dataset", "mnist5k").factory(**_defaults(registry, "dataset", "mnist5k"))
-    model = registry.get("model", "dcgan").factory(data.info, backend="eager", **_defaults(registry, "model", "dcgan"))
+    data = registry.get("dataset", dataset).factory(**_defaults(registry, "dataset", dataset))
+    model = registry.get("model", model_name).factory(data.info, **{**_defaults(registry, "model", model_name),
+                                                                   **model_params})
     netG, netD = model.generator, model.discriminator
+    if kernel == "compiled":
+        netG, netD = torch.compile(netG), torch.compile(netD)
     criterion = torch.nn.BCEWithLogitsLoss()
-    optimizerD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    optimizerG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=lr, betas=(0.5, 0.999))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=lr, betas=(0.5, 0.999))
     generator = torch.Generator().manual_seed(0)
     real_label, fake_label = torch.ones(batch), torch.zeros(batch)
     started = time.perf_counter()
     for step in range(steps):
-        if step == 1:  # leave the first step out, as genbench's runner does (warm-up)
+        if step == 1:  # leave the first step out, as genbench's runner does (warm-up, compile)
             started = time.perf_counter()
-        real = data.train[torch.randint(len(data.train), (batch,), generator=generator)]  # (m, C, H, W)
+        real = data.train[torch.randint(len(data.train), (batch,), generator=generator)]  # (m, *shape)
         # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
         netD.zero_grad()
         errD_real = criterion(netD(real), real_label)
         errD_real.backward()
-        noise = torch.randn(batch, model.z_dim, generator=generator)
+        noise = torch.randn(batch, model.z_dim, generator=generator)  # (m, z_dim)
         fake = netG(noise)
         errD_fake = criterion(netD(fake.detach()), fake_label)
         errD_fake.backward()
@@ -101,40 +113,46 @@ def _defaults(registry, kind: str, name: str) -> dict:
     return {key: param.default for key, param in registry.get(kind, name).params.items()}
 
 
-def compare(steps: int, batch: int, rounds: int) -> dict:
+def compare(cell_name: str, kernel: str, steps: int, rounds: int) -> dict:
     """Alternate bare and genbench runs `rounds` times; medians and their ratio."""
-    bare, ours, evals = [], [], []
+    bare, ours = [], []
     for _ in range(rounds):
-        bare.append(bare_images_per_s(steps, batch))
-        rate, eval_s = genbench_images_per_s(steps, batch)
-        ours.append(rate)
-        evals.append(eval_s)
-    return {"bare_images_per_s": statistics.median(bare), "genbench_images_per_s": statistics.median(ours),
-            "ratio": statistics.median(ours) / statistics.median(bare), "genbench_eval_s": statistics.median(evals),
-            "bare_all": bare, "genbench_all": ours}
+        bare.append(bare_run(cell_name, kernel, steps))
+        ours.append(genbench_run(cell_name, kernel, steps))
+    rate = statistics.median(r["rate"] for r in ours)
+    return {"cell": cell_name, "kernel": kernel, "bare": statistics.median(bare), "genbench": rate,
+            "ratio": rate / statistics.median(bare),
+            "warmup_s": statistics.median(r["warmup_s"] for r in ours),
+            "eval_s": statistics.median(r["eval_s"] for r in ours),
+            "bare_all": bare, "genbench_all": [r["rate"] for r in ours]}
 
 
 def test_genbench_throughput_matches_a_bare_loop(benchmark):
-    result = benchmark.pedantic(compare, args=(30, 64, 3), rounds=1, iterations=1)
-    benchmark.extra_info.update({k: v for k, v in result.items() if not k.endswith("_all")})
-    print(f"\nbare {result['bare_images_per_s']:.0f} img/s, genbench {result['genbench_images_per_s']:.0f} img/s, "
-          f"ratio {result['ratio']:.3f}")
+    torch.set_num_threads(1)
+    results = benchmark.pedantic(lambda: [compare(c, "eager", 30, 3) for c in CELLS], rounds=1, iterations=1)
+    for result in results:
+        benchmark.extra_info[f"{result['cell']}/{result['kernel']}"] = round(result["ratio"], 3)
+        print(f"\n{result['cell']} {result['kernel']}: ratio {result['ratio']:.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated: " + ", ".join(CELLS))
+    parser.add_argument("--kernels", default="eager,compiled")
     args = parser.parse_args()
-    result = compare(args.steps, args.batch, args.rounds)
-    print(f"dcgan + nonsaturating on mnist5k, batch {args.batch}, {args.steps} steps x {args.rounds} rounds, "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"  bare PyTorch loop : {result['bare_images_per_s']:8.1f} images/s  (runs: "
-          f"{', '.join(f'{v:.0f}' for v in result['bare_all'])})")
-    print(f"  genbench runner   : {result['genbench_images_per_s']:8.1f} images/s  (runs: "
-          f"{', '.join(f'{v:.0f}' for v in result['genbench_all'])})")
-    print(f"  ratio genbench/bare: {result['ratio']:.3f}   (eval, excluded: {result['genbench_eval_s']:.2f} s per run)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"{args.steps} steps x {args.rounds} rounds, torch threads {torch.get_num_threads()}; examples/s "
+          f"after the first step (median of rounds)")
+    print(f"{'cell':15} {'kernel':9} {'bare':>9} {'genbench':>9} {'ratio':>6} {'warm-up s':>9} {'eval s':>7}")
+    for cell_name in args.cells.split(","):
+        for kernel in args.kernels.split(","):
+            r = compare(cell_name, kernel, args.steps, args.rounds)
+            print(f"{cell_name:15} {kernel:9} {r['bare']:9.0f} {r['genbench']:9.0f} {r['ratio']:6.3f} "
+                  f"{r['warmup_s']:9.2f} {r['eval_s']:7.2f}", flush=True)
 
 
 if __name__ == "__main__":

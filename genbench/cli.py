@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import config as config_module
-from . import plan, report
+from . import plan
 from .errors import ConfigError, GenbenchError
 from .executors import ExecutorOptions
 from .progress import SuiteProgress

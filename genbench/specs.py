@@ -8,7 +8,7 @@ are specs too (FamilySpec, DomainSpec, KernelSpec), registered like everything e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
