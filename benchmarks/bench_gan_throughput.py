@@ -41,7 +41,7 @@ seeds = [0]
 steps = {steps}
 batch_size = {batch}
 lr = {lr}
-device = "cpu"
+device = "{device}"
 g_noise = "reuse"
 [eval]
 every = {steps}
@@ -53,16 +53,17 @@ kernels = ["{kernel}"]
 """
 
 
-def genbench_run(cell_name: str, kernel: str, steps: int) -> dict:
+def genbench_run(cell_name: str, kernel: str, steps: int, device: str, batch: int | None) -> dict:
     """Examples/s over the training loop after warm-up, and the warm-up and eval seconds, for
     one run of the cell through genbench's runner."""
-    dataset, model, model_params, batch, lr = CELLS[cell_name]
+    dataset, model, model_params, default_batch, lr = CELLS[cell_name]
+    batch = batch or default_batch
     registry = load_plugins()
     params = "".join(f", {key} = {value}" for key, value in model_params.items())
     with tempfile.TemporaryDirectory() as tmp:
         suite = Path(tmp) / "suite.toml"
         suite.write_text(SUITE.format(steps=steps, batch=batch, lr=lr, dataset=dataset, model=model,
-                                      model_params=params, kernel=kernel))
+                                      model_params=params, kernel=kernel, device=device))
         [cell] = expand(load(str(suite), registry), registry)
     result = run_cell(cell, registry)
     if result.status != "done":
@@ -70,33 +71,36 @@ def genbench_run(cell_name: str, kernel: str, steps: int) -> dict:
     return {"rate": result.samples_per_s, "warmup_s": result.warmup_time_s, "eval_s": result.eval_time_s}
 
 
-def bare_run(cell_name: str, kernel: str, steps: int) -> float:
+def bare_run(cell_name: str, kernel: str, steps: int, device: str, batch: int | None) -> float:
     """The same networks and optimiser trained by a bare loop in the style of pytorch/examples;
     examples/s after the first step."""
-    dataset, model_name, model_params, batch, lr = CELLS[cell_name]
+    dataset, model_name, model_params, default_batch, lr = CELLS[cell_name]
+    batch = batch or default_batch
     registry = load_plugins()
     torch.manual_seed(0)
     data = registry.get("dataset", dataset).factory(**_defaults(registry, "dataset", dataset))
     model = registry.get("model", model_name).factory(data.info, **{**_defaults(registry, "model", model_name),
                                                                    **model_params})
-    netG, netD = model.generator, model.discriminator
+    netG, netD = model.generator.to(device), model.discriminator.to(device)
+    train = data.train.to(device)
     if kernel == "compiled":
         netG, netD = torch.compile(netG), torch.compile(netD)
     criterion = torch.nn.BCEWithLogitsLoss()
     optimizerD = torch.optim.Adam(netD.parameters(), lr=lr, betas=(0.5, 0.999))
     optimizerG = torch.optim.Adam(netG.parameters(), lr=lr, betas=(0.5, 0.999))
-    generator = torch.Generator().manual_seed(0)
-    real_label, fake_label = torch.ones(batch), torch.zeros(batch)
+    generator = torch.Generator(device).manual_seed(0)
+    real_label, fake_label = torch.ones(batch, device=device), torch.zeros(batch, device=device)
     started = time.perf_counter()
     for step in range(steps):
         if step == 1:  # leave the first step out, as genbench's runner does (warm-up, compile)
+            _synchronize(device)
             started = time.perf_counter()
-        real = data.train[torch.randint(len(data.train), (batch,), generator=generator)]  # (m, *shape)
+        real = train[torch.randint(len(train), (batch,), generator=generator, device=device)]  # (m, *shape)
         # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
         netD.zero_grad()
         errD_real = criterion(netD(real), real_label)
         errD_real.backward()
-        noise = torch.randn(batch, model.z_dim, generator=generator)  # (m, z_dim)
+        noise = torch.randn(batch, model.z_dim, generator=generator, device=device)  # (m, z_dim)
         fake = netG(noise)
         errD_fake = criterion(netD(fake.detach()), fake_label)
         errD_fake.backward()
@@ -106,21 +110,29 @@ def bare_run(cell_name: str, kernel: str, steps: int) -> float:
         errG = criterion(netD(fake), real_label)
         errG.backward()
         optimizerG.step()
+    _synchronize(device)
     return (steps - 1) * batch / (time.perf_counter() - started)
+
+
+def _synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def _defaults(registry, kind: str, name: str) -> dict:
     return {key: param.default for key, param in registry.get(kind, name).params.items()}
 
 
-def compare(cell_name: str, kernel: str, steps: int, rounds: int) -> dict:
+def compare(cell_name: str, kernel: str, steps: int, rounds: int, device: str = "cpu",
+            batch: int | None = None) -> dict:
     """Alternate bare and genbench runs `rounds` times; medians and their ratio."""
     bare, ours = [], []
     for _ in range(rounds):
-        bare.append(bare_run(cell_name, kernel, steps))
-        ours.append(genbench_run(cell_name, kernel, steps))
+        bare.append(bare_run(cell_name, kernel, steps, device, batch))
+        ours.append(genbench_run(cell_name, kernel, steps, device, batch))
     rate = statistics.median(r["rate"] for r in ours)
-    return {"cell": cell_name, "kernel": kernel, "bare": statistics.median(bare), "genbench": rate,
+    return {"cell": cell_name, "kernel": kernel, "batch": batch or CELLS[cell_name][3],
+            "bare": statistics.median(bare), "genbench": rate,
             "ratio": rate / statistics.median(bare),
             "warmup_s": statistics.median(r["warmup_s"] for r in ours),
             "eval_s": statistics.median(r["eval_s"] for r in ours),
@@ -141,18 +153,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated: " + ", ".join(CELLS))
-    parser.add_argument("--kernels", default="eager,compiled")
+    parser.add_argument("--kernels", default="eager,compiled",
+                        help="backends (the bare loop torch.compiles its networks for compiled, else runs eager)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batches", help="comma-separated batch sizes (default: each cell's)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"{args.steps} steps x {args.rounds} rounds, torch threads {torch.get_num_threads()}; examples/s "
           f"after the first step (median of rounds)")
-    print(f"{'cell':15} {'kernel':9} {'bare':>9} {'genbench':>9} {'ratio':>6} {'warm-up s':>9} {'eval s':>7}")
+    batches = [int(b) for b in args.batches.split(",")] if args.batches else [None]
+    print(f"{'cell':15} {'batch':>5} {'kernel':9} {'bare':>9} {'genbench':>9} {'ratio':>6} {'warm-up s':>9} "
+          f"{'eval s':>7}")
     for cell_name in args.cells.split(","):
-        for kernel in args.kernels.split(","):
-            r = compare(cell_name, kernel, args.steps, args.rounds)
-            print(f"{cell_name:15} {kernel:9} {r['bare']:9.0f} {r['genbench']:9.0f} {r['ratio']:6.3f} "
-                  f"{r['warmup_s']:9.2f} {r['eval_s']:7.2f}", flush=True)
+        for batch in batches:
+            for kernel in args.kernels.split(","):
+                r = compare(cell_name, kernel, args.steps, args.rounds, args.device, batch)
+                print(f"{cell_name:15} {r['batch']:5} {kernel:9} {r['bare']:9.0f} {r['genbench']:9.0f} "
+                      f"{r['ratio']:6.3f} {r['warmup_s']:9.2f} {r['eval_s']:7.2f}", flush=True)
 
 
 if __name__ == "__main__":
