@@ -19,7 +19,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError, UnknownComponentError, close_matches
-from .specs import SPEC_KINDS, KernelSpec, MetricSpec, Param
+from .specs import SPEC_KINDS, KernelSpec, MetricSpec, ModelSpec, ObjectiveSpec, Param
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ def _spec_problem(spec) -> str | None:
             param.check(param.default)
         except ValueError as exc:
             return f"parameter {key!r} default is invalid: {exc}"
+    if isinstance(spec, ModelSpec | ObjectiveSpec) and not (isinstance(spec.family, str) and spec.family):
+        return "family= must name the model family it belongs to (`genbench list --kind family`)"
     if isinstance(spec, MetricSpec) and not spec.outputs:
         return "a metric must declare at least one output"
     return None

@@ -203,6 +203,19 @@ def to_csv(records: list[dict]) -> str:
     return buffer.getvalue()
 
 
+def kernel_op_lines(store: Store, suite: str | None = None) -> list[str]:
+    """'<kernel label>: <backend> ran op, op; reference ran op' for each kernel backend label:
+    which ops ran where (an op a backend lacks falls back to the reference)."""
+    ran: dict[str, dict[str, set[str]]] = {}
+    for cell in store.cells(suite):
+        ops = json.loads(cell.row["env"] or "{}").get("kernel_ops", {})
+        where = ran.setdefault(cell.axes.get("kernel", "-"), {})
+        for op, backend in ops.items():
+            where.setdefault(backend, set()).add(op)
+    return [f"{label}: " + "; ".join(f"{backend} ran {', '.join(sorted(ops))}" for backend, ops in sorted(where.items()))
+            for label, where in sorted(ran.items()) if where]
+
+
 def picture_lines(store: Store, suite: str | None = None) -> list[str]:
     """'<axis labels>/seedN step S: path' of each cell's latest sample picture."""
     lines = []

@@ -50,15 +50,31 @@ def test_hook_register_datasets(every_hook):
 def test_hook_register_models(every_hook):
     assert registered_by_plugin(every_hook, "model", "linear-gan")
     info = every_hook.get("dataset", "ring8").info
-    assert every_hook.get("model", "linear-gan").factory(info, backend="eager").z_dim == 2
+    assert every_hook.get("model", "linear-gan").factory(info).z_dim == 2
 
 
 def test_hook_register_objectives(every_hook):
     assert registered_by_plugin(every_hook, "objective", "lsgan-lite")
     import torch
 
-    loss = every_hook.get("objective", "lsgan-lite").factory(backend="eager").generator_loss(torch.ones(4))
+    loss = every_hook.get("objective", "lsgan-lite").factory().generator_loss(None, torch.ones(4))
     assert loss.item() == 0.0  # 0.5 (1 - 1)^2
+
+
+def test_hook_register_optimizers(every_hook, tmp_path):
+    assert registered_by_plugin(every_hook, "optimizer", "sgd")
+    suite = tmp_path / "s.toml"
+    suite.write_text('[matrix]\ndatasets = ["ring8"]\nmodels = ["mlp"]\nobjectives = ["saturating"]\n'
+                     'optimizers = ["adam", { name = "sgd", momentum = 0.5 }]\n')
+    from genbench.plan import expand
+
+    cells = expand(load(str(suite), every_hook), every_hook)
+    assert [c.component("optimizer").label for c in cells] == ["adam", "sgd(momentum=0.5)"]
+    import torch
+
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    optimizer = every_hook.get("optimizer", "sgd").factory(params, lr=0.1, **cells[1].component("optimizer").kwargs())
+    assert optimizer.defaults["momentum"] == 0.5 and optimizer.defaults["lr"] == 0.1
 
 
 def test_hook_register_metrics(every_hook):
@@ -68,7 +84,7 @@ def test_hook_register_metrics(every_hook):
 
 def test_hook_register_kernels(every_hook, tmp_path):
     assert registered_by_plugin(every_hook, "kernel", "never")
-    assert every_hook.get("kernel", "never").factory() == "it is a test backend"
+    assert every_hook.get("kernel", "never").available() == "it is a test backend"
     suite = tmp_path / "s.toml"
     suite.write_text('[matrix]\ndatasets = ["ring8"]\nmodels = ["mlp"]\nobjectives = ["saturating"]\n'
                      'kernels = ["never"]\n')
@@ -76,5 +92,41 @@ def test_hook_register_kernels(every_hook, tmp_path):
         load(str(suite), every_hook)
 
 
-def test_hook_register_trainers(every_hook):
-    assert registered_by_plugin(every_hook, "trainer", "frozen")
+def test_hook_register_families(every_hook):
+    assert registered_by_plugin(every_hook, "family", "frozen")
+    from genbench import TrainSetup
+
+    setup = TrainSetup(None, None, None, None, {"steps": 3}, 0, None)
+    steps = list(every_hook.get("family", "frozen").factory(setup))
+    assert [s.step for s in steps] == [1, 2, 3]
+    assert every_hook.get("family", "frozen").statistics["zero"].label == "always zero"
+
+
+def test_hook_register_domains(every_hook):
+    assert registered_by_plugin(every_hook, "domain", "blank")
+    import torch
+
+    domain = every_hook.get("domain", "blank")
+    assert domain.factory(torch.zeros(domain.picture_samples, 2), None).startswith(b"\x89PNG")
+
+
+def test_hook_register_executors(install_plugin, write_suite, tmp_path, genbench_cli):
+    site = install_plugin("genbench_every_hook_plugin", dist="genbench-every-hook")
+    out = tmp_path / "out"
+    ran = genbench_cli("run", str(write_suite()), "--out", str(out), "--executor", "serial", pythonpath=site)
+    assert ran.returncode == 0, ran.stderr
+    assert "2 done" in ran.stdout
+    unknown = genbench_cli("run", str(write_suite()), "--out", str(out), "--executor", "seriall", pythonpath=site)
+    assert unknown.returncode == 2 and "Did you mean: serial" in unknown.stderr
+
+
+def test_hook_register_reporters(write_suite, tmp_path, genbench_cli, every_hook):
+    from genbench.plan import expand
+    from genbench.store import Store
+
+    cells = expand(load(str(write_suite()), every_hook), every_hook)
+    Store(tmp_path / "out").record_suite("tiny", "suite.toml", "", cells)
+    shown = genbench_cli("export", str(tmp_path / "out"), "--format", "cell-count",
+                         pythonpath=tmp_path / "site")  # where the every_hook fixture installed the plugin
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == "cells: 2\n"

@@ -1,15 +1,23 @@
-"""The terminal table: mean ± std over seeds per group, split to fit the width, and where the
-latest sample pictures are. What `genbench show` prints."""
+"""The terminal table: mean ± std over seeds per group, split to fit the width, which kernel
+ops ran where, and where the latest sample pictures are. What `genbench show` prints."""
 
 from __future__ import annotations
 
 from genbench import Param, ReporterSpec, hookimpl
-from genbench.report import ReportView, picture_lines, render_text, summarize, terminal_tables
+from genbench.report import (
+    ReportView,
+    kernel_op_lines,
+    picture_lines,
+    render_text,
+    summarize,
+    terminal_tables,
+)
 
 
 def table(view: ReportView, *, all: bool, pictures: bool) -> str:
     summaries = summarize(view.store, view.suite)
     text = render_text(terminal_tables(summaries, view.title, view.width, all), view.width)
+    text += "".join(f"kernel ops, {line}\n" for line in kernel_op_lines(view.store, view.suite))
     lines = picture_lines(view.store, view.suite) if pictures else []
     if lines:
         text += "sample pictures (latest step; earlier steps in the same folder):\n"
