@@ -212,7 +212,8 @@ def kernel_op_lines(store: Store, suite: str | None = None) -> list[str]:
         where = ran.setdefault(cell.axes.get("kernel", "-"), {})
         for op, backend in ops.items():
             where.setdefault(backend, set()).add(op)
-    return [f"{label}: " + "; ".join(f"{backend} ran {', '.join(sorted(ops))}" for backend, ops in sorted(where.items()))
+    return [f"{label}: " + "; ".join(f"{backend} ran {', '.join(sorted(ops))}"
+                                     for backend, ops in sorted(where.items()))
             for label, where in sorted(ran.items()) if where]
 
 
