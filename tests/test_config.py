@@ -43,6 +43,10 @@ BAD_INPUTS = [
     ('name = "t"', 'name = "t"\nname2 = 1', ["suite.name2", "unknown key"]),
     ('datasets = ["ring8"]', 'datasets = ["ring8", { name = "ring8" }]', ["share the label 'ring8'", "distinct label"]),
     ('seeds = [0]', 'seeds = [0', ["not valid TOML"]),
+    ('datasets = ["ring8"]', 'datasets = ["ring8"]\noptimizers = ["adamw"]', ["matrix.optimizers[0]", "unknown optimizer 'adamw'"]),
+    ('datasets = ["ring8"]', 'datasets = ["ring8"]\noptimizers = [{ name = "adam", beta1 = 1.5 }]', ["(adam).beta1", "above the maximum 1.0"]),
+    ('steps = 10', 'steps = 10\nbeta1 = 0.5', ["train.beta1", "unknown key 'beta1'"]),
+    ('steps = 10', 'steps = 10\ng_noise = "stale"', ["train.g_noise", "not one of 'fresh', 'reuse'"]),
 ]
 
 
@@ -65,8 +69,8 @@ def test_valid_suite_loads_with_defaults_filled(tmp_path, registry):
     path.write_text(VALID)
     config = load(str(path), registry)
     [block] = config.blocks
-    assert block.kernels[0].name == "eager"
-    assert dict(block.models[0].params) == {"hidden": 128, "depth": 2, "z_dim": 16}
+    assert block.axis("kernel")[0].name == "eager" and block.axis("optimizer")[0].name == "adam"
+    assert dict(block.axis("model")[0].params) == {"hidden": 128, "depth": 2, "z_dim": 16}
     assert config.train == (("steps", 10),)
 
 
@@ -75,14 +79,27 @@ def test_gan_objective_with_a_model_of_another_family_is_rejected(tmp_path, regi
 
     registry.add("model", ModelSpec("fake-ae", "an autoencoder", lambda info, **kw: None, family="fake-family"),
                  "test", "test")
-    registry.add("trainer", __import__("genbench").TrainerSpec("fake-family", "t", lambda s: None), "test", "test")
+    registry.add("family", __import__("genbench").FamilySpec("fake-family", "t", lambda s: iter(())), "test", "test")
     try:
         path = tmp_path / "mixed.toml"
         path.write_text(VALID.replace('models = ["mlp"]', 'models = ["mlp", "fake-ae"]'))
         with pytest.raises(ConfigError, match=r"'nonsaturating' \(family gan\) cannot train model 'fake-ae' \(family fake-family\)"):
             load(str(path), registry)
     finally:
-        del registry.tables["model"]["fake-ae"], registry.tables["trainer"]["fake-family"]
+        del registry.tables["model"]["fake-ae"], registry.tables["family"]["fake-family"]
+
+
+def test_a_model_of_an_unregistered_family_is_rejected(tmp_path, registry):
+    from genbench import ModelSpec
+
+    registry.add("model", ModelSpec("orphan", "a model", lambda info: None, family="diffusion"), "test", "test")
+    try:
+        path = tmp_path / "orphan.toml"
+        path.write_text(VALID.replace('models = ["mlp"]', 'models = ["orphan"]'))
+        with pytest.raises(ConfigError, match=r"family 'diffusion', which no plugin registered"):
+            load(str(path), registry)
+    finally:
+        del registry.tables["model"]["orphan"]
 
 
 def test_missing_suite_file_suggests_builtins(registry):

@@ -12,8 +12,8 @@ def test_matrix_expands_seeds_innermost(write_suite, registry):
     config = load(str(write_suite(objectives='["saturating", "nonsaturating"]')), registry)
     cells = expand(config, registry)
     assert [c.path for c in cells] == [
-        "ring8(n_train=512,n_test=64)/mlp(hidden=16,depth=1,z_dim=4)/saturating/eager/seed0",
-        "ring8(n_train=512,n_test=64)/mlp(hidden=16,depth=1,z_dim=4)/saturating/eager/seed1",
+        "ring8(n_train=512,n_test=64)/mlp(hidden=16,depth=1,z_dim=4)/saturating/adam/eager/seed0",
+        "ring8(n_train=512,n_test=64)/mlp(hidden=16,depth=1,z_dim=4)/saturating/adam/eager/seed1",
         "ring8(n_train=512,n_test=64)/mlp(hidden=16,depth=1,z_dim=4)/nonsaturating/eager/seed0",
         "ring8(n_train=512,n_test=64)/mlp(hidden=16,depth=1,z_dim=4)/nonsaturating/eager/seed1",
     ]
@@ -91,9 +91,13 @@ models = ["mlp"]
 objectives = ["wgan-gp"]
 """)
     cells = expand(load(str(path), registry), registry)
-    train = {(c.dataset.name, c.objective.name): c.train_config() for c in cells}
-    assert train[("ring8", "nonsaturating")]["steps"] == 30 and train[("ring8", "nonsaturating")]["beta1"] == 0.5
+    key = lambda c: (c.component("dataset").name, c.component("objective").name)
+    train = {key(c): c.train_config() for c in cells}
+    adam = {key(c): c.component("optimizer").kwargs() for c in cells}
+    assert train[("ring8", "nonsaturating")]["steps"] == 30 and adam[("ring8", "nonsaturating")]["beta1"] == 0.5
+    assert train[("ring8", "nonsaturating")]["g_noise"] == "fresh"  # the GAN family's own setting
     wgan = train[("ring8", "wgan-gp")]
-    assert wgan["lr"] == 1e-3 and wgan["beta1"] == 0.0 and wgan["beta2"] == 0.9  # suite lr wins, paper betas stay
+    assert wgan["lr"] == 1e-3 and adam[("ring8", "wgan-gp")]["beta1"] == 0.0  # suite lr wins, paper betas stay
+    assert adam[("ring8", "wgan-gp")]["beta2"] == 0.9
     assert train[("grid25", "wgan-gp")]["steps"] == 50
     assert [c.eval_steps[-1] for c in cells] == [30, 30, 50]

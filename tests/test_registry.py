@@ -12,7 +12,11 @@ def test_builtins_register_every_kind(registry):
     assert {"saturating", "nonsaturating"} <= set(registry.names("objective"))
     assert "modes" in registry.names("metric")
     assert {"eager", "compiled", "triton"} <= set(registry.names("kernel"))
-    assert "gan" in registry.names("trainer")
+    assert {"gan", "autoencoder"} <= set(registry.names("family"))
+    assert {"points", "image"} <= set(registry.names("domain"))
+    assert {"adam", "rmsprop"} <= set(registry.names("optimizer"))
+    assert {"table", "csv", "json"} <= set(registry.names("reporter"))
+    assert {"local", "process"} <= set(registry.names("executor"))
     assert registry.origin("dataset", "ring8").distribution == "genbench"
     assert registry.problems == []
 

@@ -7,17 +7,21 @@ import pytest
 from genbench.config import load
 from genbench.plan import expand
 from genbench.registry import load_plugins
-from genbench.runner import InProcessExecutor, process_registry, run_cell, run_suite
+from genbench.executors import ExecutorOptions
+from genbench.plugins.executors.local import LocalExecutor
+from genbench.runner import run_cell, run_suite
 from genbench.store import Store
 
 
 @pytest.fixture
 def plugin_registry(install_plugin):
-    """The registry with the sample plugin installed, also used by run_cell in this process."""
+    """The registry with the sample plugin installed."""
     install_plugin("genbench_sample_plugin", dist="genbench-sample")
-    process_registry.cache_clear()
-    yield load_plugins()
-    process_registry.cache_clear()
+    return load_plugins()
+
+
+def local(registry):
+    return LocalExecutor(ExecutorOptions(registry, 1, None, lambda event: None))
 
 
 def cells_of(path, registry):
@@ -26,7 +30,7 @@ def cells_of(path, registry):
 
 def test_cell_result_has_metrics_throughput_and_provenance(write_suite, registry, tmp_path):
     cell = cells_of(write_suite(), registry)[0]
-    result = run_cell(cell, str(tmp_path))
+    result = run_cell(cell, registry)
     assert result.status == "done", result.error
     names = {(m.step, m.name) for m in result.metrics}
     for step in (10, 20):
@@ -38,11 +42,14 @@ def test_cell_result_has_metrics_throughput_and_provenance(write_suite, registry
     assert result.steps_per_s >= 19 / result.train_time_s  # the warm-up step is left out
     assert result.wall_time_s >= result.train_time_s + result.eval_time_s
     assert result.env["torch"] and result.env["device"] == "cpu" and result.peak_rss_mb > 0
+    assert 0 < result.warmup_time_s < result.train_time_s
+    pictures = [a for a in result.artifacts if a.kind == "samples"]
+    assert [a.step for a in pictures] == [10, 20] and pictures[0].data.startswith(b"\x89PNG")
 
 
 def test_same_cell_and_seed_give_the_same_numbers(write_suite, registry, tmp_path):
     cell = cells_of(write_suite(), registry)[0]
-    first, second = run_cell(cell, str(tmp_path)), run_cell(cell, str(tmp_path))
+    first, second = run_cell(cell, registry), run_cell(cell, registry)
     values = lambda r: [(m.step, m.name, m.value) for m in r.metrics]
     assert values(first) == values(second)
 
@@ -50,12 +57,12 @@ def test_same_cell_and_seed_give_the_same_numbers(write_suite, registry, tmp_pat
 def test_different_seeds_give_different_numbers(write_suite, registry, tmp_path):
     seed0, seed1 = cells_of(write_suite(), registry)[:2]
     loss = lambda r: [m.value for m in r.metrics if m.name == "loss_d"]
-    assert loss(run_cell(seed0, str(tmp_path))) != loss(run_cell(seed1, str(tmp_path)))
+    assert loss(run_cell(seed0, registry)) != loss(run_cell(seed1, registry))
 
 
 def test_nan_loss_stops_the_cell_as_diverged_with_the_step(write_suite, plugin_registry, tmp_path):
     path = write_suite(objectives='[{ name = "explode", after = 13 }]')
-    result = run_cell(cells_of(path, plugin_registry)[0], str(tmp_path))
+    result = run_cell(cells_of(path, plugin_registry)[0], plugin_registry)
     assert result.status == "diverged"
     assert result.diverged_step == 14 and "loss_g became non-finite at step 14" in result.error
     assert {m.step for m in result.metrics} == {10}  # what was measured before is kept
@@ -67,7 +74,7 @@ def test_failing_cell_is_recorded_and_the_suite_goes_on(write_suite, plugin_regi
                                     'datasets = ["broken-data", { name = "ring8", n_train = 512, n_test = 64 }]')
     path.write_text(text)
     store = Store(tmp_path / "out")
-    outcome = run_suite(cells_of(path, plugin_registry), store, InProcessExecutor())
+    outcome = run_suite(cells_of(path, plugin_registry), store, local(plugin_registry))
     assert [r.status for r in outcome.results] == ["failed", "failed", "done", "done"]
     failed = [c for c in store.cells() if c.status == "failed"]
     assert len(failed) == 2 and "this dataset always fails to load" in failed[0].row["error"]
@@ -77,9 +84,9 @@ def test_failing_cell_is_recorded_and_the_suite_goes_on(write_suite, plugin_regi
 def test_rerun_skips_done_cells(write_suite, registry, tmp_path):
     cells = cells_of(write_suite(), registry)
     store = Store(tmp_path / "out")
-    first = run_suite(cells, store, InProcessExecutor())
+    first = run_suite(cells, store, local(registry))
     assert first.skipped == 0 and first.count("done") == 2
-    again = run_suite(cells, store, InProcessExecutor())
+    again = run_suite(cells, store, local(registry))
     assert again.skipped == 2 and again.results == []
 
 
@@ -87,20 +94,18 @@ def test_metrics_store_nan_with_its_reason(tmp_path):
     from genbench.result import CellResult, MetricRow
 
     store = Store(tmp_path)
-    store.db.execute("INSERT INTO cells (cell_id, dataset, model, objective, kernel, seed, config, status) "
-                     "VALUES ('c', 'd', 'm', 'o', 'k', 0, '{}', 'running')")
+    store.db.execute("INSERT INTO cells (cell_id, seed, config, status) VALUES ('c', 0, '{}', 'running')")
     store.record_result(CellResult("c", "done", metrics=[MetricRow(5, "reverse_kl", math.nan, {"reason": "none"})]))
     [row] = store.metrics("c")
     assert math.isnan(row["value"]) and row["provenance"] == {"reason": "none"}
 
 
 def test_throughput_leaves_warm_up_out():
-    from genbench import TrainStats
     from genbench.runner import throughput
 
-    stats = TrainStats(steps=11, train_time_s=25.0, samples_seen=11 * 64, warmup_steps=1, warmup_time_s=20.0)
-    assert throughput(stats) == (pytest.approx(10 * 64 / 5.0), pytest.approx(10 / 5.0))
-    assert throughput(TrainStats(steps=1, train_time_s=2.0, samples_seen=64, warmup_steps=1, warmup_time_s=2.0)) == (32.0, 0.5)
+    # 11 steps of 64 examples in 25 s, the first (warm-up) taking 20 s
+    assert throughput(11, 11 * 64, 25.0, 64, 20.0) == (pytest.approx(10 * 64 / 5.0), pytest.approx(10 / 5.0))
+    assert throughput(1, 64, 2.0, 64, 2.0) == (32.0, 0.5)
 
 
 def test_compiled_kernels_match_eager_end_to_end(write_suite, registry, tmp_path):
@@ -109,8 +114,8 @@ def test_compiled_kernels_match_eager_end_to_end(write_suite, registry, tmp_path
     path.write_text(path.read_text().replace('objectives = ["nonsaturating"]',
                                              'objectives = ["nonsaturating"]\nkernels = ["eager", "compiled"]'))
     cells = [c for c in cells_of(path, registry) if c.seed == 0]
-    assert [c.kernel.name for c in cells] == ["eager", "compiled"]
-    eager, compiled = (run_cell(c, str(tmp_path)) for c in cells)
+    assert [c.component("kernel").name for c in cells] == ["eager", "compiled"]
+    eager, compiled = (run_cell(c, registry) for c in cells)
     assert eager.status == compiled.status == "done", compiled.error
     for a, b in zip(eager.metrics, compiled.metrics, strict=True):
         assert (a.step, a.name) == (b.step, b.name)
