@@ -5,7 +5,8 @@ device, and the model family's own settings), [eval] (schedule and metrics) and 
 [[matrix]] blocks: one list of components per axis (genbench.axes: datasets x models x
 objectives x optimizers x kernels), and optionally a `train` table overriding [train] for that
 block; each block is crossed on its own, so GANs and autoencoders can share a suite.
-Components are given as "name" or {name = "...", label = "...", <params>}.
+Components are given as "name" or {name = "...", label = "...", <params>}; `kernels = "*"`
+names every kernel backend usable on this machine, a plugin's included.
 """
 
 from __future__ import annotations
@@ -254,7 +255,10 @@ class _Validator:
             if axis.key not in raw or raw[axis.key] in ([], ""):
                 raise self.fail(f"{where}.{axis.key}", f"no {axis.key} given",
                                 f'{axis.key} = ["name"]; `genbench list` shows them')
-            components.append(self.components(raw[axis.key], axis.name, f"{where}.{axis.key}"))
+            value = raw[axis.key]
+            if axis.name == "kernel" and value in ("*", ["*"]):  # every backend usable here
+                value = [n for n in self.registry.names("kernel") if self.registry.get("kernel", n).available() is None]
+            components.append(self.components(value, axis.name, f"{where}.{axis.key}"))
         block = MatrixBlock(tuple(components))
         families = self.check_combinations(block, where)
         block_train = self.table(raw.pop("train", {}), f"{where}.train")
