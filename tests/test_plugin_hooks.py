@@ -50,14 +50,14 @@ def test_hook_register_datasets(every_hook):
 def test_hook_register_models(every_hook):
     assert registered_by_plugin(every_hook, "model", "linear-gan")
     info = every_hook.get("dataset", "ring8").info
-    assert every_hook.get("model", "linear-gan").factory(info, backend="eager").z_dim == 2
+    assert every_hook.get("model", "linear-gan").factory(info).z_dim == 2
 
 
 def test_hook_register_objectives(every_hook):
     assert registered_by_plugin(every_hook, "objective", "lsgan-lite")
     import torch
 
-    loss = every_hook.get("objective", "lsgan-lite").factory(backend="eager").generator_loss(torch.ones(4))
+    loss = every_hook.get("objective", "lsgan-lite").factory().generator_loss(None, torch.ones(4))
     assert loss.item() == 0.0  # 0.5 (1 - 1)^2
 
 
@@ -76,5 +76,20 @@ def test_hook_register_kernels(every_hook, tmp_path):
         load(str(suite), every_hook)
 
 
-def test_hook_register_trainers(every_hook):
-    assert registered_by_plugin(every_hook, "trainer", "frozen")
+def test_hook_register_families(every_hook):
+    import torch
+
+    from genbench import TrainSetup
+
+    assert registered_by_plugin(every_hook, "family", "frozen")
+    family = every_hook.get("family", "frozen")
+    data = every_hook.get("dataset", "ring8").factory(n_train=64, n_test=8, data_seed=0)
+    setup = TrainSetup(data, None, None, torch.optim.SGD, {"steps": 3}, seed=0, device=torch.device("cpu"))
+    assert [step.step for step in family.factory(setup)] == [1, 2, 3]
+    assert family.statistics["nothing"].label == "nothing at all"
+
+
+def test_hook_register_domains(every_hook):
+    assert registered_by_plugin(every_hook, "domain", "blank")
+    domain = every_hook.get("domain", "blank")
+    assert domain.picture_samples == 1 and domain.factory(None, None).startswith(b"\x89PNG")

@@ -2,11 +2,16 @@
 
 import torch
 from genbench.plugins.datasets.toy2d import ring8
+from genbench.plugins.domains import png_bytes
+from genbench.plugins.families.gan import GANModel
+from PIL import Image
 
 from genbench import (
     DataInfo,
     DatasetSpec,
-    GANModel,
+    DomainSpec,
+    EvalContext,
+    FamilySpec,
     KernelSpec,
     MetricOutput,
     MetricResult,
@@ -14,15 +19,15 @@ from genbench import (
     ModelSpec,
     ObjectiveSpec,
     Param,
-    TrainerSpec,
-    TrainStats,
+    Statistic,
+    TrainStep,
     hookimpl,
 )
 
 INFO = DataInfo(domain="points", shape=(2,))
 
 
-def linear_gan(info, *, backend):
+def linear_gan(info):
     return GANModel(torch.nn.Linear(2, 2), torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0)), 2)
 
 
@@ -31,7 +36,14 @@ def mean_norm():
 
 
 def no_training(setup):
-    return TrainStats(steps=setup.train["steps"], train_time_s=0.0, samples_seen=0)
+    """Changes nothing; yields a zero statistic each step."""
+    context = EvalContext(setup.data, setup.seed, 0, setup.device, sample=lambda n: torch.zeros(n, 2))
+    for step in range(1, setup.train["steps"] + 1):
+        yield TrainStep(step, {"nothing": torch.zeros((), device=setup.device)}, 0, context)
+
+
+def blank(samples, data):
+    return png_bytes(Image.new("L", (8, 8)))
 
 
 @hookimpl
@@ -49,7 +61,7 @@ def register_models(register):
 def register_objectives(register):
     from genbench.plugins.objectives.gan import GANLoss
 
-    register(ObjectiveSpec("lsgan-lite", "least squares, from the kernels", lambda *, backend: GANLoss("lsgan", 1, backend)))
+    register(ObjectiveSpec("lsgan-lite", "least squares, from the kernels", lambda: GANLoss("lsgan", 1), family="gan"))
 
 
 @hookimpl
@@ -64,5 +76,11 @@ def register_kernels(register):
 
 
 @hookimpl
-def register_trainers(register):
-    register(TrainerSpec("frozen", "a family whose trainer does nothing", no_training))
+def register_families(register):
+    register(FamilySpec("frozen", "a family whose trainer does nothing", no_training,
+                        statistics={"nothing": Statistic("nothing at all")}))
+
+
+@hookimpl
+def register_domains(register):
+    register(DomainSpec("blank", "a domain pictured as a black square", blank, picture_samples=1))
