@@ -80,7 +80,8 @@ def test_each_step_yields_device_statistics_and_one_eval_context():
         assert all(0 < step.stats[k] < 1 for k in ("d_real", "d_fake"))
     assert all(s.context is steps[0].context for s in steps)  # built once; the runner fills in the step
     ctx = steps[0].context
-    assert ctx.step == 0 and ctx.data is setup.data and ctx.seed == 0 and ctx.reconstruct is None
+    assert ctx.step == 0 and ctx.data is setup.data and ctx.seed == 0 and ctx.model is setup.model
+    assert ctx.reconstruct is None
     first = ctx.sample(10)
     assert first.shape == (10, 2) and torch.equal(first, ctx.sample(10))  # fixed eval noise
     assert setup.model.generator.training  # sampling switched to eval mode and back

@@ -99,9 +99,9 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     penalty = getattr(objective, "penalty", None)
     needs_real = getattr(objective, "generator_needs_real", False)
     reuse_noise = cfg["g_noise"] == "reuse"
-    # metrics sample the model object's generator: it shares its parameters with G
+    # metrics use the model object: its networks share their parameters with G and D
     context = EvalContext(setup.data, setup.seed, 0, device,
-                          sample=make_sampler(model.generator, model.z_dim, setup.seed, device))
+                          sample=make_sampler(model.generator, model.z_dim, setup.seed, device), model=model)
 
     def noise() -> torch.Tensor:
         return torch.randn(m, model.z_dim, generator=rng, device=device)  # (m, z_dim)
