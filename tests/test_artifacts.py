@@ -1,13 +1,20 @@
-"""Sample pictures: grids of images and 2D scatter plots, saved and registered at eval points."""
+"""Sample pictures come from the domains: grids of images, scatter plots of 2D points, as PNG bytes."""
+
+import io
 
 import numpy as np
 import torch
+from genbench.plugins.datasets.toy2d import ring8
+from genbench.plugins.domains.image import draw_images, grid_picture, image_grid
+from genbench.plugins.domains.points import SCATTER_PIXELS, draw_points, scatter
 from PIL import Image
 
-from genbench.artifacts import image_grid, save_image_grid, save_scatter
-from genbench.config import load
-from genbench.plan import expand
-from genbench.runner import run_cell
+from genbench import Data, DataInfo
+
+
+def open_png(data: bytes) -> Image.Image:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return Image.open(io.BytesIO(data))
 
 
 def test_image_grid_layout_and_pixel_values():
@@ -19,19 +26,34 @@ def test_image_grid_layout_and_pixel_values():
     assert grid[1:5, 5:8].min() == 255  # second tile: +1 -> 255
 
 
-def test_saved_pictures_are_pngs(tmp_path):
-    save_image_grid(torch.rand(8, 3, 8, 8) * 2 - 1, tmp_path / "grid.png", scale=2)
-    with Image.open(tmp_path / "grid.png") as picture:
-        assert picture.mode == "RGB" and picture.width == 2 * (3 * 10 + 2)
+def test_grid_pictures_are_rgb_or_greyscale_and_scaled():
+    picture = grid_picture(torch.rand(8, 3, 8, 8) * 2 - 1, scale=2)
+    assert picture.mode == "RGB" and picture.width == 2 * (3 * 10 + 2)
+    assert grid_picture(torch.zeros(4, 1, 8, 8)).mode == "L"
+
+
+def test_the_image_domain_upscales_each_image_to_at_least_64_pixels():
+    data = Data(DataInfo("image", (1, 28, 28)), train=torch.zeros(4, 1, 28, 28))
+    with open_png(draw_images(torch.rand(64, 1, 28, 28) * 2 - 1, data)) as picture:
+        assert picture.width == 3 * (8 * 30 + 2)  # 8 columns of 28 px + 2 px padding, scaled by ceil(64 / 28)
+
+
+def test_scatter_draws_finite_samples_in_black_over_the_reference():
     points = torch.tensor([[0.0, 0.0], [1.0, 1.0], [float("nan"), 0.0]])
-    save_scatter(points, torch.tensor([[0.5, 0.5]]), tmp_path / "scatter.png")
-    with Image.open(tmp_path / "scatter.png") as picture:
-        assert np.asarray(picture).min() == 0  # some black sample pixels
+    picture = scatter(points, torch.tensor([[0.5, 0.5]]))
+    assert picture.size == (SCATTER_PIXELS, SCATTER_PIXELS)
+    assert np.asarray(picture).min() == 0  # some black sample pixels
 
 
-def test_each_eval_step_saves_a_picture(write_suite, registry, tmp_path):
-    cell = expand(load(str(write_suite()), registry), registry)[0]
-    result = run_cell(cell, str(tmp_path))
-    assert [(a.step, a.kind) for a in result.artifacts] == [(10, "samples"), (20, "samples")]
-    for artifact in result.artifacts:
-        assert (tmp_path / artifact.path).is_file() and cell.cell_id in artifact.path
+def test_the_points_domain_draws_over_the_modes():
+    data = ring8(64, 8, 0)
+    with open_png(draw_points(torch.randn(100, 2), data)) as picture:
+        pixels = np.asarray(picture.convert("RGB"))
+    red = (pixels[..., 0] == 255) & (pixels[..., 1] == 0)
+    assert red.any()  # the mode rings
+
+
+def test_domains_are_registered_with_how_many_samples_they_picture(registry):
+    assert registry.get("domain", "points").picture_samples == 2500
+    assert registry.get("domain", "image").picture_samples == 64
+    assert registry.get("domain", "image").factory is draw_images

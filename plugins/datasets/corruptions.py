@@ -2,8 +2,9 @@
 
 Used by the denoising objective (noise on the training input) and by the application metrics
 (denoising, inpainting, super-resolution). Not a plugin itself (it registers nothing).
-Everything random draws from an explicit torch.Generator on the CPU, so the same generator
-state gives the same corruption on every device.
+Everything random draws from an explicit torch.Generator on that generator's device: the metrics
+pass one on the CPU, so the same state gives the same corruption on every device; the trainer
+passes its own, on the training device, so a training step copies nothing.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ BLACK = -1.0  # the data-space minimum: "0" in Vincent et al.'s [0, 1] pixels
 
 def gaussian_noise(x: torch.Tensor, sd: float, generator: torch.Generator) -> torch.Tensor:
     """x + sd * eps, eps ~ N(0, I), clipped back to [-1, 1]. (B, *shape) -> (B, *shape)."""
-    eps = torch.randn(x.shape, generator=generator).to(x.device)
+    eps = torch.randn(x.shape, generator=generator, device=generator.device).to(x.device)
     return (x + sd * eps).clamp(-1.0, 1.0)
 
 
 def masking_noise(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
     """Each value independently set to black with probability `fraction` (Vincent et al. 2008).
     (B, *shape) -> (B, *shape)."""
-    drop = (torch.rand(x.shape, generator=generator) < fraction).to(x.device)
+    drop = (torch.rand(x.shape, generator=generator, device=generator.device) < fraction).to(x.device)
     return x.masked_fill(drop, BLACK)
 
 

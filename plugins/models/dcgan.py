@@ -29,7 +29,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
-from genbench import DataInfo, GANModel, ModelSpec, Param, hookimpl
+from genbench import DataInfo, ModelSpec, Param, hookimpl
+from genbench.plugins.families.gan import GANModel
 
 from .layers import BatchNormAct, BiasAct
 

@@ -13,7 +13,8 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from genbench import DataInfo, GANModel, ModelSpec, Param, hookimpl
+from genbench import DataInfo, ModelSpec, Param, hookimpl
+from genbench.plugins.families.gan import GANModel
 
 from .layers import DenseAct
 

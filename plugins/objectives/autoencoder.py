@@ -16,7 +16,7 @@ With l = model.decode(code) the decoder's logits and x in [-1, 1] (see models/au
 - vae (Kingma & Welling 2014): z = mu + exp(logvar / 2) * eps (the reparameterisation trick),
   loss = bce(decode(z), x) + beta * KL(q(z|x) || N(0, I)) through genbench.kernels.vae_loss, so
   the fused backends apply.
-Noise (corruptions, eps) comes from the trainer's seeded generator.
+Noise (corruptions, eps) comes from the trainer's seeded generator, on the training device.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class VAE:
 
     def loss(self, model, x: torch.Tensor, generator: torch.Generator):
         mu, logvar = model.encode(x)  # (B, Z) each
-        eps = torch.randn(mu.shape, generator=generator).to(mu.device)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device)  # the generator is on mu's device
         z = mu + torch.exp(0.5 * logvar) * eps  # (B, Z), differentiable in mu and logvar
         logits = model.decode(z)  # (B, *shape)
         loss = K.vae_loss(logits, to_unit(x), mu, logvar, beta=self.beta, reduction="mean", backend=self.backend)

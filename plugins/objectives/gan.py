@@ -9,6 +9,14 @@ With D(x) the discriminator's logit (its probability is sigmoid(D(x))), both los
 - hinge (Lim & Ye 2017; Miyato et al. 2018): D: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)).
 - wgan-gp (Gulrajani et al. 2017): the critic minimises D(G(z)) - D(x) + lambda E[(||grad D(xhat)||_2 - 1)^2]
   at random interpolates xhat of real and fake; G minimises -D(G(z)).
+- rsgan (Jolicoeur-Martineau 2018, relativistic standard GAN): with C the critic, D minimises
+  softplus(-(C(x_r) - C(x_f))) and G minimises softplus(-(C(x_f) - C(x_r))), the i-th real paired
+  with the i-th fake, each averaged over the batch.
+- ragan (relativistic average standard GAN): D minimises mean softplus(-(C(x_r) - mean C(x_f)))
+  + mean softplus(C(x_f) - mean C(x_r)); G the same with real and fake swapped.
+The generator loss is generator_loss(real_logits, fake_logits): the relativistic losses set
+`generator_needs_real`, so the trainer passes D's logits on a real batch (computed without grad);
+the others get None and never look at it.
 Every objective also takes `r1` (Mescheder et al. 2018): gamma/2 E[||grad_x D(x)||^2] on real data,
 added to D's loss (0 = off). `k` is Algorithm 1's number of discriminator steps per generator step.
 
@@ -42,34 +50,27 @@ def r1_penalty(discriminator: torch.nn.Module, real: torch.Tensor, gamma: float)
 def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      weight: float) -> torch.Tensor:
     """Gulrajani et al. 2017: lambda E[(||grad D(xhat)||_2 - 1)^2], xhat = e x + (1 - e) G(z) with
-    e ~ U[0, 1] per example. e comes from torch's global RNG (on the CPU, so every device draws the
-    same numbers), which the runner seeds per cell: the same cell gives the same penalty."""
-    e = torch.rand(len(real), *[1] * (real.ndim - 1)).to(real.device)  # (B, 1, ...)
+    e ~ U[0, 1] per example. e comes from torch's global RNG on real's device (no copy per step),
+    which the runner seeds per cell: the same cell on the same device gives the same penalty."""
+    e = torch.rand(len(real), *[1] * (real.ndim - 1), device=real.device)  # (B, 1, ...)
     xhat = e * real.detach() + (1 - e) * fake.detach()  # (B, *shape)
     norms = input_gradient(discriminator, xhat).norm(dim=1)  # (B,)
     return weight * (norms - 1).pow(2).mean()
 
 
-class GANLoss:
-    """The objective object the GAN trainer uses: d_steps, discriminator_loss, generator_loss,
-    penalty and d_is_classifier. `kind` names the kernel loss (see
-    genbench.kernels.functional.GAN_LOSS_KINDS); `gp` weighs the WGAN-GP gradient penalty and `r1`
-    the R1 penalty (0 = off). Only the saturating and nonsaturating losses make D a classifier
-    (its output the logit of "real"); for the others it is a critic's score."""
+class GANObjective:
+    """What every GAN objective shares: k (`d_steps`) and the penalties added to D's loss.
+    Subclasses supply discriminator_loss(real_logits, fake_logits) and
+    generator_loss(real_logits, fake_logits); real_logits reaches the generator loss only when
+    `generator_needs_real` is set (else None)."""
 
-    def __init__(self, kind: str, k: int, backend: str, r1: float = 0.0, gp: float = 0.0):
-        self.kind = kind
-        self.d_is_classifier = kind in ("saturating", "nonsaturating")
+    d_is_classifier = False  # D's output is a critic's score, not the logit of "real"
+    generator_needs_real = False
+
+    def __init__(self, k: int, r1: float = 0.0, gp: float = 0.0):
         self.d_steps = k
-        self.backend = backend
         self.r1 = r1
         self.gp = gp
-
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        return K.discriminator_loss(real_logits, fake_logits, self.kind, backend=self.backend)
-
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        return K.generator_loss(fake_logits, self.kind, backend=self.backend)
 
     def penalty(self, discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """The regularisers added to D's loss (a zero scalar when both are off)."""
@@ -81,24 +82,79 @@ class GANLoss:
         return total
 
 
-def saturating(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("saturating", k, backend, r1=r1)
+class GANLoss(GANObjective):
+    """A loss of D's logits on each batch apart. `kind` names the kernel loss (see
+    genbench.kernels.functional.GAN_LOSS_KINDS); `gp` weighs the WGAN-GP gradient penalty and `r1`
+    the R1 penalty (0 = off). Only the saturating and nonsaturating losses make D a classifier
+    (its output the logit of "real"); for the others it is a critic's score."""
+
+    def __init__(self, kind: str, k: int, r1: float = 0.0, gp: float = 0.0):
+        super().__init__(k, r1, gp)
+        self.kind = kind
+        self.d_is_classifier = kind in ("saturating", "nonsaturating")
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return K.discriminator_loss(real_logits, fake_logits, self.kind)
+
+    def generator_loss(self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor) -> torch.Tensor:
+        return K.generator_loss(fake_logits, self.kind)
 
 
-def nonsaturating(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("nonsaturating", k, backend, r1=r1)
+class RSGAN(GANObjective):
+    """Relativistic standard GAN: C(x_r) - C(x_f) is the logit that the real is more realistic
+    than the fake, the i-th real paired with the i-th fake (so both batches are m long)."""
+
+    generator_needs_real = True
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return K.generator_loss(real_logits - fake_logits, "nonsaturating")  # mean softplus(-(r - f))
+
+    def generator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return K.generator_loss(fake_logits - real_logits, "nonsaturating")  # mean softplus(-(f - r))
 
 
-def lsgan(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("lsgan", k, backend, r1=r1)
+class RaGAN(GANObjective):
+    """Relativistic average standard GAN: each score is compared with the other batch's mean."""
+
+    generator_needs_real = True
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        # mean softplus(-(r - mean f)) + mean softplus(f - mean r)
+        return K.discriminator_loss(real_logits - fake_logits.mean(), fake_logits - real_logits.mean(),
+                                    "nonsaturating")
+
+    def generator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        # mean softplus(-(f - mean r)) + mean softplus(r - mean f)
+        return K.discriminator_loss(fake_logits - real_logits.mean(), real_logits - fake_logits.mean(),
+                                    "nonsaturating")
 
 
-def hinge(*, backend: str, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("hinge", k, backend, r1=r1)
+def saturating(*, k: int = 1, r1: float = 0.0) -> GANLoss:
+    return GANLoss("saturating", k, r1=r1)
 
 
-def wgan_gp(*, backend: str, k: int = 5, gp: float = 10.0, r1: float = 0.0) -> GANLoss:
-    return GANLoss("wasserstein", k, backend, r1=r1, gp=gp)
+def nonsaturating(*, k: int = 1, r1: float = 0.0) -> GANLoss:
+    return GANLoss("nonsaturating", k, r1=r1)
+
+
+def lsgan(*, k: int = 1, r1: float = 0.0) -> GANLoss:
+    return GANLoss("lsgan", k, r1=r1)
+
+
+def hinge(*, k: int = 1, r1: float = 0.0) -> GANLoss:
+    return GANLoss("hinge", k, r1=r1)
+
+
+def wgan_gp(*, k: int = 5, gp: float = 10.0, r1: float = 0.0) -> GANLoss:
+    return GANLoss("wasserstein", k, r1=r1, gp=gp)
+
+
+def rsgan(*, k: int = 1, r1: float = 0.0) -> RSGAN:
+    return RSGAN(k, r1=r1)
+
+
+def ragan(*, k: int = 1, r1: float = 0.0) -> RaGAN:
+    return RaGAN(k, r1=r1)
 
 
 R1 = Param(0.0, "R1 penalty weight gamma: gamma/2 E||grad_x D(x)||^2 on real data (Mescheder et al. "
@@ -112,6 +168,7 @@ WGAN_GP_PARAMS = {
     "gp": Param(10.0, "gradient penalty weight lambda", min=0.0),
     "r1": R1,
 }
+RELATIVISTIC = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}  # Jolicoeur-Martineau 2018's Adam settings
 
 
 @hookimpl
@@ -128,3 +185,7 @@ def register_objectives(register):
     register(ObjectiveSpec("wgan-gp", "Wasserstein critic with gradient penalty (Gulrajani et al. 2017)",
                            wgan_gp, WGAN_GP_PARAMS, family="gan",
                            train_defaults={"lr": 1e-4, "beta1": 0.0, "beta2": 0.9}))
+    register(ObjectiveSpec("rsgan", "relativistic standard GAN (Jolicoeur-Martineau 2018): real vs paired fake",
+                           rsgan, PARAMS, family="gan", train_defaults=RELATIVISTIC))
+    register(ObjectiveSpec("ragan", "relativistic average GAN (Jolicoeur-Martineau 2018): vs the other batch's mean",
+                           ragan, PARAMS, family="gan", train_defaults=RELATIVISTIC))

@@ -25,18 +25,18 @@ def broken_data() -> Data:
 
 
 class ExplodingLoss(GANLoss):
-    def __init__(self, after: int, backend: str):
-        super().__init__("nonsaturating", 1, backend)
+    def __init__(self, after: int):
+        super().__init__("nonsaturating", 1)
         self.after, self.calls = after, 0
 
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, real_logits, fake_logits):
         self.calls += 1
-        loss = super().generator_loss(fake_logits)
+        loss = super().generator_loss(real_logits, fake_logits)
         return loss * float("nan") if self.calls > self.after else loss
 
 
-def explode(*, backend: str, after: int) -> ExplodingLoss:
-    return ExplodingLoss(after, backend)
+def explode(*, after: int) -> ExplodingLoss:
+    return ExplodingLoss(after)
 
 
 @hookimpl
@@ -48,4 +48,4 @@ def register_datasets(register):
 @hookimpl
 def register_objectives(register):
     register(ObjectiveSpec("explode", "non-saturating until NaN after `after` steps", explode,
-                           {"after": Param(5, "generator steps before the loss turns NaN", min=0)}))
+                           {"after": Param(5, "generator steps before the loss turns NaN", min=0)}, family="gan"))

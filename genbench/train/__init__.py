@@ -1,1 +1,0 @@
-"""Family trainers: one module per family, each registering itself via register_trainers."""

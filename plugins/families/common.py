@@ -1,0 +1,52 @@
+"""What the family trainers share: minibatches, the fixed eval noise, eval-mode forward passes.
+
+Training draws everything random from one torch.Generator on the training device, seeded by the
+cell (on the CPU that is the stream torch.Generator() gives), so a step moves nothing between
+host and device. Evaluation draws its noise on the CPU, so every device pictures the same z.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+EVAL_NOISE_OFFSET = 1_000_003  # eval noise stream: seed + offset, apart from the training stream
+SAMPLE_CHUNK = 1024  # examples per forward pass when sampling or reconstructing for metrics
+
+
+class Minibatches:
+    """Epochs of shuffled minibatches drawn from `data` (N, ...) with a seeded generator on the
+    data's device."""
+
+    def __init__(self, data: torch.Tensor, batch_size: int, generator: torch.Generator):
+        if len(data) < batch_size:
+            raise ValueError(f"batch_size {batch_size} is larger than the {len(data)} training examples")
+        self.data, self.batch_size, self.generator = data, batch_size, generator
+        self.order, self.position = torch.empty(0, dtype=torch.long, device=data.device), 0
+
+    def next(self) -> torch.Tensor:
+        if self.position + self.batch_size > len(self.order):
+            self.order = torch.randperm(len(self.data), generator=self.generator, device=self.data.device)  # (N,)
+            self.position = 0
+        index = self.order[self.position:self.position + self.batch_size]  # (m,)
+        self.position += self.batch_size
+        return self.data[index]  # (m, *shape)
+
+
+def eval_noise(n: int, dim: int, seed: int) -> torch.Tensor:
+    """z ~ N(0, I) of shape (n, dim) from the eval stream: the same z at every eval step."""
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed + EVAL_NOISE_OFFSET))
+
+
+def in_eval_mode(module: torch.nn.Module, fn: Callable[[torch.Tensor], torch.Tensor],
+                 inputs: torch.Tensor) -> torch.Tensor:
+    """fn applied chunk by chunk to inputs (n, ...) on the module's device, with the module in
+    eval mode and no grad; the result (n, ...) comes back on the inputs' device."""
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        out = torch.cat([fn(chunk.to(device)) for chunk in inputs.split(SAMPLE_CHUNK)])
+    module.train(was_training)
+    return out.to(inputs.device)

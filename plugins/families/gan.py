@@ -1,0 +1,143 @@
+"""The GAN family: Goodfellow et al. 2014, Algorithm 1.
+
+    for each training iteration:
+        for k steps:  sample m noise z ~ p(z) and m examples x ~ p_data;
+                      update D on the objective's discriminator loss
+        sample m noise z; update G on the objective's generator loss
+
+With g_noise = "reuse" the generator step reuses the last discriminator step's noise batch (as
+pytorch/examples' dcgan does), saving one generator forward per iteration; "fresh" (default)
+samples new noise as Algorithm 1 does.
+
+The objective object supplies `d_steps` (k), `discriminator_loss(real_logits, fake_logits)`,
+`generator_loss(real_logits, fake_logits)` and optionally `penalty(discriminator, real, fake)`,
+all losses to minimise, `d_is_classifier` (default True) and `generator_needs_real` (default
+False). The generator loss gets D's logits on the last real batch (computed under no_grad by the
+updated D) only when the objective sets `generator_needs_real` (the relativistic losses);
+otherwise real_logits is None and the step costs nothing extra. Everything random (minibatches,
+noise) comes from one generator on the training device, seeded by the cell.
+
+Each step yields, as 0-d tensors left on the device: loss_d (the last D step's), loss_g,
+g_grad_norm (the L2 norm of the generator's gradient, which shows the saturating objective's
+vanishing gradient), and what D says of real and fake batches. For a classifier D (the
+saturating and nonsaturating objectives: D's output is the logit of "real") that is d_real =
+mean sigmoid(D(x)) and d_fake = mean sigmoid(D(G(z))), in [0, 1]; for a critic (lsgan, hinge,
+wgan-gp, the relativistic losses: D's output is a score, and its sigmoid would mean nothing) it
+is critic_real = mean D(x) and critic_fake = mean D(G(z)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from genbench import EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
+from genbench import kernels
+
+from .common import Minibatches, eval_noise, in_eval_mode
+
+
+@dataclass
+class GANModel:
+    """What a GAN model factory returns: G maps z ~ N(0, I) of shape (B, z_dim) to data space."""
+
+    generator: torch.nn.Module  # (B, z_dim) -> (B, *info.shape)
+    discriminator: torch.nn.Module  # (B, *info.shape) -> (B,) logits
+    z_dim: int
+
+
+PARAMS = {
+    "g_noise": Param("fresh", "noise of the generator step: fresh (Algorithm 1) or reuse the last D "
+                     "step's batch (pytorch/examples' dcgan; one generator forward fewer)",
+                     choices=("fresh", "reuse")),
+}
+STATISTICS = {
+    "loss_d": Statistic("D loss", finite=True),
+    "loss_g": Statistic("G loss", finite=True),
+    "g_grad_norm": Statistic("|grad G|", column=True),
+    "d_real": Statistic("D(x)", column=True),
+    "d_fake": Statistic("D(G(z))", column=True),
+    "critic_real": Statistic("critic(x)", column=True),
+    "critic_fake": Statistic("critic(G(z))", column=True),
+}
+
+
+def generator_grad_norm(generator: torch.nn.Module) -> torch.Tensor:
+    norms = [p.grad.detach().norm() for p in generator.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms))
+
+
+def d_outputs(objective, real_out: torch.Tensor, fake_out: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What D says of a real and a fake batch (m,) each, as 0-d tensors: mean probabilities
+    d_real, d_fake for a classifier D, mean raw scores critic_real, critic_fake for a critic."""
+    if getattr(objective, "d_is_classifier", True):
+        return {"d_real": torch.sigmoid(real_out).mean(), "d_fake": torch.sigmoid(fake_out).mean()}
+    return {"critic_real": real_out.mean(), "critic_fake": fake_out.mean()}
+
+
+def make_sampler(generator: torch.nn.Module, z_dim: int, seed: int, device: torch.device):
+    """sample(n): G applied to a fixed noise batch (the same z at every eval step), in eval mode
+    and without grad; (n, *shape) on the training device."""
+
+    def sample(n: int) -> torch.Tensor:
+        return in_eval_mode(generator, generator, eval_noise(n, z_dim, seed).to(device))
+
+    return sample
+
+
+def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
+    model: GANModel = setup.model
+    objective, device, cfg = setup.objective, setup.device, setup.train
+    G = kernels.prepare(model.generator.to(device))
+    D = kernels.prepare(model.discriminator.to(device))
+    opt_g, opt_d = setup.optimizer(G.parameters()), setup.optimizer(D.parameters())
+    rng = torch.Generator(device=device).manual_seed(setup.seed)
+    batches = Minibatches(setup.data.train.to(device), cfg["batch_size"], rng)
+    m, k = cfg["batch_size"], objective.d_steps
+    penalty = getattr(objective, "penalty", None)
+    needs_real = getattr(objective, "generator_needs_real", False)
+    reuse_noise = cfg["g_noise"] == "reuse"
+    # metrics use the model object: its networks share their parameters with G and D
+    context = EvalContext(setup.data, setup.seed, 0, device,
+                          sample=make_sampler(model.generator, model.z_dim, setup.seed, device), model=model)
+
+    def noise() -> torch.Tensor:
+        return torch.randn(m, model.z_dim, generator=rng, device=device)  # (m, z_dim)
+
+    for step in range(1, cfg["steps"] + 1):
+        for d_step in range(k):
+            real = batches.next()  # (m, *shape)
+            keep_graph = reuse_noise and d_step == k - 1  # this fake batch feeds the G step too
+            with torch.set_grad_enabled(keep_graph):
+                generated = G(noise())  # (m, *shape)
+            fake = generated.detach()
+            real_logits, fake_logits = D(real), D(fake)  # (m,), (m,)
+            loss_d = objective.discriminator_loss(real_logits, fake_logits)
+            if penalty is not None:
+                loss_d = loss_d + penalty(D, real, fake)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+
+        D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        gen_logits = D(generated if reuse_noise else G(noise()))  # (m,)
+        with torch.no_grad():
+            real_now = D(real) if needs_real else None  # (m,): the updated D on the last real batch
+        loss_g = objective.generator_loss(real_now, gen_logits)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        grad_norm = generator_grad_norm(G)
+        opt_g.step()
+        D.requires_grad_(True)
+
+        stats = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "g_grad_norm": grad_norm,
+                 **d_outputs(objective, real_logits.detach(), gen_logits.detach())}
+        yield TrainStep(step, stats, k * m, context)
+
+
+@hookimpl
+def register_families(register):
+    register(FamilySpec("gan", "Algorithm 1 of Goodfellow et al. 2014: k D steps, then one G step",
+                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel))

@@ -1,0 +1,89 @@
+"""Training steps leave everything on the device: the trainers never read a tensor back.
+
+Every Tensor method that copies a value to the host (item, tolist, bool(t), float(t), int(t),
+using t as an index, cpu(), numpy()) is counted while 20 steps run; the runner alone syncs, once
+per eval interval. torch.optim's own reads are left out: Adam keeps its step counter in a CPU
+tensor by design (even for CUDA parameters), so its .item() never waits for the device.
+"""
+
+import sys
+
+import pytest
+import torch
+from genbench.plugins.datasets.digits import digits
+from genbench.plugins.datasets.toy2d import ring8
+from genbench.plugins.families.autoencoder import train_autoencoder
+from genbench.plugins.families.gan import train_gan
+from genbench.plugins.models.autoencoders import make_deep
+from genbench.plugins.models.mlp_gan import make_mlp_gan
+from genbench.plugins.objectives import gan
+from genbench.plugins.objectives.autoencoder import make_denoising, make_vae
+
+from genbench import TrainSetup, kernels
+
+READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy")
+STEPS = 20
+
+
+@pytest.fixture
+def host_reads(monkeypatch):
+    """The list of (method, calling module) of every read from a tensor to the host from now on."""
+    monkeypatch.setattr(kernels, "prepare", lambda module: module, raising=False)  # until the kernels branch lands
+    reads = []
+    for name in READS:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _name=name, _original=original, **kwargs):
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if not caller.startswith("torch.optim"):
+                reads.append((_name, caller))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return reads
+
+
+def adam(parameters):
+    return torch.optim.Adam(parameters, lr=1e-3, betas=(0.5, 0.999))
+
+
+def run_steps(trainer, setup: TrainSetup, reads: list) -> list:
+    """Iterate the trainer like the runner does between two eval steps, summing the statistics on
+    the device; the reads during the loop."""
+    totals = {}
+    reads.clear()
+    for step in trainer(setup):
+        for name, value in step.stats.items():
+            totals[name] = totals.get(name, 0) + value
+    inside = list(reads)
+    assert len(next(iter(totals.values())).shape) == 0
+    return inside
+
+
+@pytest.mark.parametrize("objective", [gan.nonsaturating(k=2), gan.wgan_gp(k=2, r1=1.0), gan.ragan()],
+                         ids=["nonsaturating", "wgan-gp+r1", "ragan"])
+@pytest.mark.parametrize("g_noise", ["fresh", "reuse"])
+def test_gan_steps_read_nothing_back_from_the_device(host_reads, objective, g_noise):
+    data = ring8(512, 16, 0)
+    torch.manual_seed(0)
+    model = make_mlp_gan(data.info, backend="eager", hidden=16, depth=2, z_dim=4)
+    train = {"steps": STEPS, "batch_size": 32, "lr": 1e-3, "device": "cpu", "g_noise": g_noise}
+    setup = TrainSetup(data, model, objective, adam, train, seed=0, device=torch.device("cpu"))
+    assert run_steps(train_gan, setup, host_reads) == []
+
+
+@pytest.mark.parametrize("variational", [True, False], ids=["vae", "denoising"])
+def test_autoencoder_steps_read_nothing_back_from_the_device(host_reads, variational):
+    data = digits(128)
+    torch.manual_seed(0)
+    model = make_deep(data.info, backend="eager", hidden=(16,), code_dim=4, variational=variational)
+    objective = (make_vae(backend="eager", beta=1.0) if variational
+                 else make_denoising(backend="eager", noise="masking", level=0.25, recon="bce"))
+    train = {"steps": STEPS, "batch_size": 16, "lr": 1e-3, "device": "cpu"}
+    setup = TrainSetup(data, model, objective, adam, train, seed=0, device=torch.device("cpu"))
+    assert run_steps(train_autoencoder, setup, host_reads) == []
+
+
+def test_the_counter_sees_a_read(host_reads):
+    torch.ones(()).item()
+    assert host_reads == [("item", __name__)]
