@@ -65,8 +65,8 @@ STATISTICS = {
 
 
 def generator_grad_norm(generator: torch.nn.Module) -> torch.Tensor:
-    norms = [p.grad.detach().norm() for p in generator.parameters() if p.grad is not None]
-    return torch.linalg.vector_norm(torch.stack(norms))
+    """The L2 norm of all of G's gradients together, as a 0-d tensor (one fused op)."""
+    return torch.nn.utils.get_total_norm([p.grad.detach() for p in generator.parameters() if p.grad is not None])
 
 
 def d_outputs(objective, real_out: torch.Tensor, fake_out: torch.Tensor) -> dict[str, torch.Tensor]:
