@@ -1,17 +1,25 @@
 """Kernel tests: run the Triton kernels through the interpreter on CPU when there is no GPU.
 
-TRITON_INTERPRET must be set when a @triton.jit kernel is defined and when a Triton op is
-called. genbench.kernels imports its Triton modules lazily (on the first call of a Triton op,
-which happens inside these tests), so setting the variable for each test here is early enough,
-and it stays out of the rest of the suite, where the triton backend on CPU must keep raising.
+TRITON_INTERPRET must be set when triton is imported, and when a Triton op is called. torch
+imports triton as a side effect (torch._dynamo does, e.g. on an optimiser's first step, in any
+test), so triton is imported here, at collection, under the variable; then the variable is set
+for each test here only: it stays out of the rest of the suite, where the triton backend on CPU
+must keep raising.
 """
 
 import importlib.util
 import os
+import sys
 
 import pytest
 import torch
 from genbench.kernels import Backend, compiled, reference, triton
+
+if not torch.cuda.is_available() and importlib.util.find_spec("triton") and "triton" not in sys.modules:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRITON_INTERPRET", "1")
+        import triton as _triton  # noqa: F401  (in interpreter mode from now on)
+
 
 @pytest.fixture(autouse=True)
 def triton_interpreter(monkeypatch):
