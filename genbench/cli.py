@@ -156,22 +156,29 @@ def _int_list(text: str) -> list[int]:
 @cli.command("kernels")
 @click.option("--sizes", default="1e3,1.6e4,2.6e5,4.2e6,1.6e7", show_default=True,
               help="Comma-separated element counts.")
-@click.option("--backends", default="eager,compiled,triton", show_default=True,
-              help="Comma-separated backends; ones that cannot run here are skipped with the reason.")
+@click.option("--backends", default="",
+              help="Comma-separated registered kernel backends (default: every one); ones that cannot "
+                   "run here are skipped with the reason.")
 @click.option("--ops", default="gan_loss,vae_loss,bias_act,batchnorm_act", show_default=True)
 @click.option("--repeats", default=10, show_default=True, type=click.IntRange(min=2))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write the rows as CSV.")
 def kernels_command(sizes: str, backends: str, ops: str, repeats: int, csv_path: str | None) -> None:
     """Benchmark the fused ops: forward+backward time per backend against a same-size memcpy."""
+    from . import kernels
     from .kernels.bench import format_table, run_kernel_benchmarks
-    from .kernels.dispatch import backend_status
 
-    chosen = [b.strip() for b in backends.split(",") if b.strip()]
-    for backend, reason in backend_status().items():
-        if backend in chosen and reason is not None:
-            errors.print(f"[yellow]skipping {backend}:[/] {reason}", highlight=False)
+    registry = load_plugins()
+    chosen = [b.strip() for b in backends.split(",") if b.strip()] or registry.names("kernel")
+    runnable = []
+    for name in chosen:
+        spec = registry.get("kernel", name)  # UnknownComponentError names the registered ones
+        reason = spec.available()
+        if reason is None:
+            runnable.append(kernels.Backend(spec.name, spec.ops, spec.prepare))
+        else:
+            errors.print(f"[yellow]skipping {name}:[/] {reason}", highlight=False)
     try:
-        rows = run_kernel_benchmarks(_int_list(sizes), chosen, [o.strip() for o in ops.split(",")],
+        rows = run_kernel_benchmarks(_int_list(sizes), runnable, [o.strip() for o in ops.split(",")],
                                      repeats, csv_path)
     except ValueError as exc:
         raise GenbenchError(str(exc)) from None

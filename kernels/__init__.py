@@ -1,13 +1,13 @@
-"""genbench.kernels: fused GAN/VAE loss and activation ops with eager, compiled and Triton backends.
+"""genbench.kernels: GAN/VAE loss and activation ops that dispatch to the active kernel backend.
 
-Usable without the rest of genbench. See functional.py for the ops and dispatch.py for how a
-backend is chosen.
+Usable without the rest of genbench. functional.py holds the ops (and the op names and
+signatures a backend implements), backend.py how a backend becomes active; reference.py,
+compiled.py and triton/ hold the built-in op tables.
 """
 
-from .dispatch import backend_status, resolve_backend
+from .backend import Backend, Usage, current, op, prepare, use
 from .functional import (
     ACTIVATIONS,
-    BACKENDS,
     GAN_LOSS_KINDS,
     REDUCTIONS,
     batchnorm_act,
@@ -18,6 +18,6 @@ from .functional import (
     vae_loss,
 )
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "GAN_LOSS_KINDS", "REDUCTIONS", "backend_status",
-           "batchnorm_act", "batchnorm_act_with_stats", "bias_act", "discriminator_loss",
-           "generator_loss", "resolve_backend", "vae_loss"]
+__all__ = ["ACTIVATIONS", "GAN_LOSS_KINDS", "REDUCTIONS", "Backend", "Usage",
+           "batchnorm_act", "batchnorm_act_with_stats", "bias_act", "current",
+           "discriminator_loss", "generator_loss", "op", "prepare", "use", "vae_loss"]

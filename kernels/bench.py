@@ -1,5 +1,8 @@
 """Kernel benchmarks: forward+backward time of each op per backend, against a same-size memcpy.
 
+Each case runs inside `use(backend)`, as a cell does: the loss ops are called as objectives call
+them; the channel ops (bias_act, batchnorm_act) as a one-op network passed through
+`prepare` (so the compiled backend measures them compiled into a network, as trainers run them).
 For each op, size (elements) and backend this measures:
 - the median time with its 20th/80th percentiles;
 - the ratio to a memcpy of the same number of elements into an existing buffer, measured in the
@@ -10,8 +13,8 @@ For each op, size (elements) and backend this measures:
 - the bytes saved for backward (counted with torch.autograd.graph.saved_tensors_hooks);
 - the peak memory of one step (CUDA: the allocator's peak; CPU on Linux: the growth of the peak
   resident set).
-Rows follow Liger-Kernel's CSV schema. The Triton backend is benchmarked on CUDA only: the
-interpreter's timings mean nothing.
+Rows follow Liger-Kernel's CSV schema (provider = backend name). Timings of the Triton
+interpreter (TRITON_INTERPRET=1) mean nothing.
 """
 
 import csv
@@ -20,20 +23,17 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from . import functional as K
-from .cpu import transparent_huge_pages
-from .dispatch import backend_status
+from .backend import Backend, prepare, use
 
 BENCH_OPS = ("gan_loss", "vae_loss", "bias_act", "batchnorm_act")
-BENCH_BACKENDS = ("eager", "compiled", "triton")
-DEFAULT_SIZES = (2**10, 2**14, 2**18, 2**22, 2**24)  # 1e3 .. 1.6e7 elements
 FIELDS = ("kernel", "provider", "mode", "metric", "unit", "x", "median", "p20", "p80", "machine",
           "version")
 # bytes an ideal fused forward+backward moves, in units of the input's size (see make_case)
@@ -46,10 +46,10 @@ class Case(NamedTuple):
     numel: int  # elements of the main input (size rounded to the op's shape)
 
 
-def make_case(op: str, size: int, backend: str, device: str) -> Case:
-    """Forward+backward of `op` over about `size` float32 elements, as zero-argument calls
-    (vae_loss, bias_act and batchnorm_act round size down to a multiple of 1024, and the channel
-    ops up to at least 2048).
+def make_case(op: str, size: int, device: str) -> Case:
+    """Forward+backward of `op` over about `size` float32 elements, as zero-argument calls for
+    the active backend, to be run inside the same use() (vae_loss, bias_act and batchnorm_act
+    round size down to a multiple of 1024, and the channel ops up to at least 2048).
 
     gan_loss: generator nonsaturating loss of (N,) logits (ideal traffic: read x, write grad).
     vae_loss: (N/1024, 1024) logits and targets, 32 latents (read logits, targets; write grad).
@@ -64,21 +64,30 @@ def make_case(op: str, size: int, backend: str, device: str) -> Case:
 
     if op == "gan_loss":
         x = randn(size)
-        return _case(lambda x: K.generator_loss(x, "nonsaturating", backend=backend), [x])
+        return _case(lambda x: K.generator_loss(x, "nonsaturating"), [x])
     if op == "vae_loss":
         rows = max(1, size // 1024)
         recon, target = randn(rows, 1024), torch.rand(rows, 1024, generator=g).to(device)
         mu, logvar = randn(rows, 32), randn(rows, 32)
-        return _case(lambda r, m, lv: K.vae_loss(r, target, m, lv, backend=backend),
-                     [recon, mu, logvar])
+        return _case(lambda r, m, lv: K.vae_loss(r, target, m, lv), [recon, mu, logvar])
     batch = max(2, size // 1024)
     x, params, grad_y = randn(batch, 64, 4, 4), [randn(64), randn(64)], randn(batch, 64, 4, 4)
     if op == "bias_act":
-        return _case(lambda x, b: K.bias_act(x, b, backend=backend), [x, params[1]], grad_y)
+        return _case(prepare(Network(K.bias_act)), [x, params[1]], grad_y)
     if op == "batchnorm_act":
-        return _case(lambda x, w, b: K.batchnorm_act(x, w, b, backend=backend),
-                     [x, *params], grad_y)
+        return _case(prepare(Network(K.batchnorm_act)), [x, *params], grad_y)
     raise ValueError(f"unknown benchmark op {op!r}; choose one of {', '.join(BENCH_OPS)}")
+
+
+class Network(nn.Module):
+    """A network of one op: forward(*inputs) = fn(*inputs)."""
+
+    def __init__(self, fn: Callable[..., Tensor]):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        return self.fn(*inputs)
 
 
 def _case(fn, inputs: list[Tensor], grad_output: Tensor | None = None) -> Case:
@@ -120,9 +129,9 @@ def _one_step_ms(step: Callable[[], None], device: str) -> float:
 def _time_ms(step: Callable[[], None], repeats: int, device: str) -> list[float]:
     """Wall time of `repeats` steps after untimed warm-up steps: at least WARMUP_STEPS, then
     until a step is within SETTLED of the fastest so far (at most MAX_WARMUP_STEPS). A fixed
-    count is not enough: on Linux a process's first few hundred MB of fresh huge pages can
-    fault several times slower than later ones (seen here: 43 ms, then 7 ms, to allocate and
-    fill 64 MB), and how many are slow depends on the machine's state."""
+    count is not enough: a fresh process's first few hundred MB of new memory can fault several
+    times slower than later ones (seen here: 43 ms, then 7 ms, to allocate and fill 64 MB), and
+    how many are slow depends on the machine's state."""
     warm = [_one_step_ms(step, device) for _ in range(WARMUP_STEPS)]
     while warm[-1] > SETTLED * min(warm) and len(warm) < MAX_WARMUP_STEPS:
         warm.append(_one_step_ms(step, device))
@@ -185,25 +194,20 @@ def machine_name(device: str) -> str:
     if device == "cuda":
         return torch.cuda.get_device_name(0)
     cpu = platform.processor() or platform.machine()
-    thp = transparent_huge_pages()  # decides what a fresh large output costs (see cpu.empty_like)
-    return f"{cpu} cpu, {torch.get_num_threads()} threads" + (f", THP {thp}" if thp else "")
+    return f"{cpu} cpu, {torch.get_num_threads()} threads"
 
 
-def run_kernel_benchmarks(sizes: Iterable[int] = DEFAULT_SIZES,
-                          backends: Iterable[str] = BENCH_BACKENDS,
+def run_kernel_benchmarks(sizes: Iterable[int], backends: Sequence[Backend],
                           ops: Iterable[str] = BENCH_OPS, repeats: int = 10,
                           csv_path: str | os.PathLike | None = None) -> list[dict]:
-    """Benchmark ops x backends x sizes on CUDA if present, else CPU; rows in Liger's schema
-    (kernel, provider, mode, metric, unit, x, median, p20, p80, machine, version). Backends
-    that cannot run here (see dispatch.backend_status; Triton needs CUDA) are skipped."""
-    ops, backends = list(ops), list(backends)
-    for what, names, valid in (("op", ops, BENCH_OPS), ("backend", backends, BENCH_BACKENDS)):
-        for name in names:
-            if name not in valid:
-                raise ValueError(f"unknown benchmark {what} {name!r}; choose from {', '.join(valid)}")
+    """Benchmark ops x backends x sizes on CUDA if present, else CPU, each case inside
+    use(backend); rows in Liger's schema (kernel, provider, mode, metric, unit, x, median, p20,
+    p80, machine, version). The caller passes only backends that can run here."""
+    ops = list(ops)
+    for name in ops:
+        if name not in BENCH_OPS:
+            raise ValueError(f"unknown benchmark op {name!r}; choose from {', '.join(BENCH_OPS)}")
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    status = backend_status()
-    usable = [b for b in backends if status[b] is None and (b != "triton" or device == "cuda")]
     machine, version = machine_name(device), f"torch {torch.__version__}"
     rows = []
 
@@ -225,20 +229,22 @@ def run_kernel_benchmarks(sizes: Iterable[int] = DEFAULT_SIZES,
         add("memcpy", "torch-alloc", "time", "ms", size, clone)  # what a fresh output costs
         add("memcpy", "torch-alloc", "memcpy_ratio", "x", size, [t / memcpy_ms for t in clone])
         for op in ops:
-            for backend in usable:
-                case = make_case(op, size, backend, device)
-                times = _time_ms(case.step, repeats, device)
-                median = statistics.median(times)
-                gbs = TRAFFIC[op] * case.numel * 4 / median / 1e6
-                add(op, backend, "time", "ms", size, times)
-                add(op, backend, "memcpy_ratio", "x", size, [t / memcpy_ms for t in times])
-                add(op, backend, "bandwidth", "GB/s", size, gbs)
-                add(op, backend, "bandwidth_pct", pct_unit, size, 100 * gbs / peak_gbs)
-                add(op, backend, "saved_for_backward", "bytes", size, _saved_bytes(case.forward))
-                peak = _peak_bytes(case.step, device)
-                if peak is not None:
-                    add(op, backend, "peak_memory", "bytes", size, peak)
-                del case
+            for backend in backends:
+                with use(backend):
+                    name = backend.name
+                    case = make_case(op, size, device)
+                    times = _time_ms(case.step, repeats, device)
+                    median = statistics.median(times)
+                    gbs = TRAFFIC[op] * case.numel * 4 / median / 1e6
+                    add(op, name, "time", "ms", size, times)
+                    add(op, name, "memcpy_ratio", "x", size, [t / memcpy_ms for t in times])
+                    add(op, name, "bandwidth", "GB/s", size, gbs)
+                    add(op, name, "bandwidth_pct", pct_unit, size, 100 * gbs / peak_gbs)
+                    add(op, name, "saved_for_backward", "bytes", size, _saved_bytes(case.forward))
+                    peak = _peak_bytes(case.step, device)
+                    if peak is not None:
+                        add(op, name, "peak_memory", "bytes", size, peak)
+                    del case
     if csv_path is not None:
         write_csv(rows, csv_path)
     return rows

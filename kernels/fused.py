@@ -1,13 +1,12 @@
 """autograd.Functions shared by the fused backends (compiled.py and triton/).
 
-A backend supplies kernels (the `Kernels` protocol below); `FusedOps` wraps them into the public
-op set with the same signatures as reference.py. Keeping the autograd logic in one place means
-every backend saves the same tensors and has the same backward semantics:
+A backend supplies kernels (the `Kernels` protocol below, or the part of it for the ops it
+provides); `FusedOps(kernels).table(names)` wraps them into an op table with the signatures of
+reference.py. Keeping the autograd logic in one place means every backend saves the same tensors
+and has the same backward semantics:
 
 - GAN and VAE losses compute the gradient in the forward pass (one read of the logits); backward
-  only scales it by grad_output. When grad_output is exactly 1 on CPU (the usual loss.backward())
-  the saved gradient is returned as is: autograd copies it if the graph is retained, so this is
-  safe, and it saves a full-size allocation and pass.
+  only multiplies it by grad_output.
 - bias_act saves only its output (the activation's sign is the pre-activation's for slope >= 0);
   its backward is itself an autograd.Function, so gradient penalties can differentiate through it.
 - batchnorm_act saves only its input and per-channel statistics, recomputing the normalised
@@ -15,6 +14,7 @@ every backend saves the same tensors and has the same backward semantics:
 """
 
 import math
+from collections.abc import Callable, Iterable
 from typing import NamedTuple, Protocol
 
 import torch
@@ -77,12 +77,6 @@ class Kernels(Protocol):
         """-> (grad_x (B, C, S), grad_weight (C,), grad_bias (C,))."""
 
 
-def _unit_grad_output(grad_output: Tensor) -> bool:
-    """True for a CPU scalar grad_output equal to 1 (checked without a device sync on GPU)."""
-    return (grad_output.device.type == "cpu" and grad_output.numel() == 1
-            and grad_output.item() == 1.0)
-
-
 def _scale(grad: Tensor, grad_output: Tensor, reduce: bool) -> Tensor:
     """grad * grad_output; a per-example grad_output (B,) broadcasts over grad (B, ...)."""
     if not reduce:
@@ -115,7 +109,6 @@ class GanTerms(torch.autograd.Function):
         out, grad = kernels.gan_terms(flat, term, scale, reduce)
         grad = grad.view_as(x)
         ctx.save_for_backward(grad)
-        ctx.reduce = reduce
         if not reduce:
             return out.view_as(x)
         return out / n if reduction == "mean" else out  # mean of nothing is NaN, as in torch
@@ -124,8 +117,6 @@ class GanTerms(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         (grad,) = ctx.saved_tensors
-        if ctx.reduce and _unit_grad_output(grad_output):
-            return grad, None, None, None
         return grad * grad_output, None, None, None
 
 
@@ -150,10 +141,7 @@ class VaeLoss(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
-        grads = ctx.saved_tensors
-        if not (ctx.reduce and _unit_grad_output(grad_output)):
-            grads = [_scale(g, grad_output, ctx.reduce) for g in grads]
-        g_recon, g_mu, g_logvar = grads
+        g_recon, g_mu, g_logvar = (_scale(g, grad_output, ctx.reduce) for g in ctx.saved_tensors)
         return g_recon, None, g_mu, g_logvar, None, None, None
 
 
@@ -217,8 +205,12 @@ class BatchNormAct(torch.autograd.Function):
         return grad_x.view_as(grad_output), grad_w, grad_b, None, None, None
 
 
+LOSS_OPS = ("discriminator_loss", "generator_loss", "vae_loss")
+OPS = (*LOSS_OPS, "bias_act", "batchnorm_act_with_stats")
+
+
 class FusedOps:
-    """The op set of reference.py (same names and arguments) over one backend's kernels."""
+    """The ops of reference.py (same names and arguments) over one backend's kernels."""
 
     def __init__(self, kernels: Kernels):
         self.kernels = kernels
@@ -249,6 +241,6 @@ class FusedOps:
             return y.view_as(x), mean, var
         return BatchNormAct.apply(x, weight, bias, eps, negative_slope, self.kernels)
 
-    def batchnorm_act(self, x: Tensor, weight: Tensor, bias: Tensor, eps: float,
-                      activation: str, negative_slope: float) -> Tensor:
-        return self.batchnorm_act_with_stats(x, weight, bias, eps, activation, negative_slope)[0]
+    def table(self, names: Iterable[str] = OPS) -> dict[str, Callable]:
+        """The op table {name: method} for the ops in `names` (the kernels they need must exist)."""
+        return {name: getattr(self, name) for name in names}

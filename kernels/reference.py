@@ -1,4 +1,4 @@
-"""Plain-torch reference ops: the spec every backend is tested against, and the eager backend.
+"""Plain-torch reference ops: the spec every backend is tested against, and the eager backend (OPS).
 
 Everything is computed in logit space with softplus forms (never log(1 - sigmoid(x))), so
 extreme logits give finite losses. Arguments are assumed validated by `functional`.
@@ -98,15 +98,14 @@ def batch_stats(x: Tensor) -> tuple[Tensor, Tensor]:
     return mean, var
 
 
-def batchnorm_act(x: Tensor, weight: Tensor, bias: Tensor, eps: float,
-                  activation: str, negative_slope: float) -> Tensor:
-    """act(batch_norm(x)) with training-mode batch statistics."""
-    z = F.batch_norm(x, None, None, weight, bias, training=True, eps=eps)
-    return act(z, activation, negative_slope)
-
-
 def batchnorm_act_with_stats(x: Tensor, weight: Tensor, bias: Tensor, eps: float,
                              activation: str, negative_slope: float):
-    """(y, mean, var): y as batchnorm_act, plus the detached batch mean and biased variance."""
+    """(y, mean, var): y = act(batch_norm(x)) with training-mode batch statistics, plus the
+    detached batch mean (C,) and biased variance (C,)."""
+    z = F.batch_norm(x, None, None, weight, bias, training=True, eps=eps)  # (B, C, ...)
     mean, var = batch_stats(x.detach())
-    return batchnorm_act(x, weight, bias, eps, activation, negative_slope), mean, var
+    return act(z, activation, negative_slope), mean, var
+
+
+OPS = {"discriminator_loss": discriminator_loss, "generator_loss": generator_loss,
+       "vae_loss": vae_loss, "bias_act": bias_act, "batchnorm_act_with_stats": batchnorm_act_with_stats}

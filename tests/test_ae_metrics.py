@@ -112,13 +112,13 @@ def test_iwae_bound_approaches_the_exact_log_likelihood_from_below():
 
 def test_iwae_metric_reports_nats_for_a_vae_and_nan_with_a_reason_otherwise():
     data = digits(64)
-    vae = make_deep(data.info, backend="eager", hidden=(8,), code_dim=2, variational=True)
+    vae = make_deep(data.info, hidden=(8,), code_dim=2, variational=True)
     metric = make_iwae(k=16, n=20, split="test")
     scored = metric(context(vae.reconstruct, data=data, model=vae))
     assert scored.values["iwae_nll"] > 0 and scored.values["elbo_nll"] >= scored.values["iwae_nll"]
     assert scored.provenance["n_real"] == 20 and scored.provenance["k"] == 16
     assert scored.values == metric(context(vae.reconstruct, data=data, model=vae)).values  # fixed z stream
-    plain = make_deep(data.info, backend="eager", hidden=(8,), code_dim=2, variational=False)
+    plain = make_deep(data.info, hidden=(8,), code_dim=2, variational=False)
     scored = metric(context(plain.reconstruct, data=data, model=plain))
     assert all(math.isnan(v) for v in scored.values.values()) and "not a variational" in scored.provenance["reason"]
     assert torch.equal(binarise(torch.tensor([-1.0, -0.1, 0.0, 0.2])), torch.tensor([0.0, 0.0, 0.0, 1.0]))

@@ -49,7 +49,7 @@ def test_bce_reconstruction_by_hand():
     # targets (x + 1) / 2 = 0, 1, 1/2; BCE-with-logits(l, t) = softplus(l) - t l
     expected = softplus(0.0) + (softplus(2.0) - 2.0) + (softplus(-1.0) + 0.5)
     assert reconstruction_loss(LOGITS, X, "bce").item() == pytest.approx(expected, rel=1e-6)
-    loss, parts = make_bce(backend="eager").loss(Fixed(None, LOGITS), X, torch.Generator())
+    loss, parts = make_bce().loss(Fixed(None, LOGITS), X, torch.Generator())
     assert loss.item() == pytest.approx(expected, rel=1e-6) and parts["recon"].item() == pytest.approx(expected, rel=1e-6)
 
 
@@ -58,14 +58,14 @@ def test_mse_reconstruction_by_hand():
     expected = (0 + 1) ** 2 + (math.tanh(1.0) - 1) ** 2 + (math.tanh(-0.5) - 0) ** 2
     assert reconstruction_loss(LOGITS, X, "mse").item() == pytest.approx(expected, rel=1e-6)
     two = torch.cat([X, X])  # the batch mean of per-example sums
-    loss, _ = make_mse(backend="eager").loss(Fixed(None, torch.cat([LOGITS, LOGITS])), two, torch.Generator())
+    loss, _ = make_mse().loss(Fixed(None, torch.cat([LOGITS, LOGITS])), two, torch.Generator())
     assert loss.item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_denoising_encodes_the_corrupted_input_and_reconstructs_the_clean_one():
     x = torch.rand(4, 1, 5, 5) * 2 - 1
     model = Fixed(None, torch.zeros(4, 1, 5, 5))
-    objective = make_denoising(backend="eager", noise="masking", level=0.5, recon="mse")
+    objective = make_denoising(noise="masking", level=0.5, recon="mse")
     loss, _ = objective.loss(model, x, torch.Generator().manual_seed(3))
     assert torch.equal(model.inputs[0], masking_noise(x, 0.5, torch.Generator().manual_seed(3)))
     assert not torch.equal(model.inputs[0], x)
@@ -84,14 +84,14 @@ def test_sparsity_penalty_is_the_kl_formula():
     assert sparsity_penalty(torch.full((3, 4), rho), rho).item() == pytest.approx(0.0, abs=1e-7)
     logits = torch.zeros(2, 3)
     x = torch.zeros(2, 3)  # target 1/2: BCE = log 2 per pixel
-    loss, parts = make_sparse(backend="eager", rho=rho, beta=2.0, recon="bce").loss(Fixed(h, logits), x, None)
+    loss, parts = make_sparse(rho=rho, beta=2.0, recon="bce").loss(Fixed(h, logits), x, None)
     assert parts["sparsity"].item() == pytest.approx(expected, rel=1e-6)
     assert loss.item() == pytest.approx(3 * math.log(2) + 2.0 * expected, rel=1e-6)
 
 
 def test_contractive_penalty_matches_autograds_jacobian_on_a_tiny_net():
     torch.manual_seed(0)
-    model = make_deep(DataInfo("image", (1, 2, 3)), backend="eager", hidden=(5, 4), code_dim=3, variational=False)
+    model = make_deep(DataInfo("image", (1, 2, 3)), hidden=(5, 4), code_dim=3, variational=False)
     x = torch.randn(4, 1, 2, 3)
     expected = torch.stack([
         torch.autograd.functional.jacobian(lambda v: model.encode(v.unsqueeze(0)).squeeze(0), x[b]).pow(2).sum()
@@ -99,7 +99,7 @@ def test_contractive_penalty_matches_autograds_jacobian_on_a_tiny_net():
     xr = x.clone().requires_grad_(True)
     assert torch.allclose(jacobian_norm(model.encode(xr), xr), expected, rtol=1e-5, atol=1e-7)
 
-    loss, parts = make_contractive(backend="eager", weight=0.5, recon="bce").loss(model, x, None)
+    loss, parts = make_contractive(weight=0.5, recon="bce").loss(model, x, None)
     assert parts["contraction"].item() == pytest.approx(expected.mean().item(), rel=1e-5)
     loss.backward()  # the penalty is differentiable in the weights (double backward)
     assert all(p.grad is not None for p in model.parameters())
@@ -107,7 +107,7 @@ def test_contractive_penalty_matches_autograds_jacobian_on_a_tiny_net():
 
 def test_contractive_penalty_of_one_sigmoid_layer_is_the_closed_form():
     torch.manual_seed(1)
-    model = make_linear(DataInfo("image", (1, 3, 3)), backend="eager", code_dim=4, variational=False)
+    model = make_linear(DataInfo("image", (1, 3, 3)), code_dim=4, variational=False)
     x = torch.randn(6, 1, 3, 3).requires_grad_(True)
     h = model.encode(x)  # (6, 4)
     weight = model.encoder[1].weight  # (4, 9)
@@ -147,7 +147,7 @@ def test_vae_loss_is_reparameterised_bce_plus_beta_kl():
     logvar = torch.tensor([[-0.5, 0.1], [0.2, -1.0]], requires_grad=True)
     weight = torch.randn(2, 4, generator=torch.Generator().manual_seed(1))
     x = torch.tensor([[-1.0, 1.0, 0.5, 0.0], [1.0, 1.0, -1.0, -0.5]])
-    loss, parts = make_vae(backend="eager", beta=0.5).loss(Gaussian(mu, logvar, weight), x,
+    loss, parts = make_vae(beta=0.5).loss(Gaussian(mu, logvar, weight), x,
                                                            torch.Generator().manual_seed(7))
     eps = torch.randn(2, 2, generator=torch.Generator().manual_seed(7))
     z = mu + (0.5 * logvar).exp() * eps

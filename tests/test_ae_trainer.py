@@ -31,7 +31,7 @@ def setup_for(model, objective, seed: int = 0) -> TrainSetup:
 
 def deep(variational: bool = False):
     torch.manual_seed(0)
-    return make_deep(DATA.info, backend="eager", hidden=(16,), code_dim=4, variational=variational)
+    return make_deep(DATA.info, hidden=(16,), code_dim=4, variational=variational)
 
 
 @pytest.mark.parametrize("info", [DataInfo("image", (1, 8, 8)), DataInfo("image", (1, 28, 28)),
@@ -39,9 +39,9 @@ def deep(variational: bool = False):
 @pytest.mark.parametrize("variational", [False, True])
 def test_models_map_images_to_codes_and_back(info, variational):
     x = torch.rand(5, *info.shape) * 2 - 1
-    for model in (make_linear(info, backend="eager", code_dim=6, variational=variational),
-                  make_deep(info, backend="eager", hidden=(12, 10), code_dim=6, variational=variational),
-                  make_conv(info, backend="eager", channels=3, code_dim=6, variational=variational)):
+    for model in (make_linear(info, code_dim=6, variational=variational),
+                  make_deep(info, hidden=(12, 10), code_dim=6, variational=variational),
+                  make_conv(info, channels=3, code_dim=6, variational=variational)):
         code = model.encode(x)
         if variational:
             assert code[0].shape == code[1].shape == (5, 6)
@@ -59,7 +59,7 @@ def test_conv_model_rejects_sizes_it_cannot_halve_twice():
 
 def test_trainer_yields_loss_and_parts_and_evaluates_with_reconstruct_and_model():
     model = deep()
-    steps = list(train_autoencoder(setup_for(model, make_mse(backend="eager"))))
+    steps = list(train_autoencoder(setup_for(model, make_mse())))
     assert [s.step for s in steps] == [1, 2, 3, 4, 5, 6] and all(s.examples == 16 for s in steps)
     assert all(set(s.stats) == {"loss", "recon"} for s in steps)
     assert all(v.ndim == 0 and not v.requires_grad for s in steps for v in s.stats.values())
@@ -73,7 +73,7 @@ def test_trainer_yields_loss_and_parts_and_evaluates_with_reconstruct_and_model(
 
 
 def test_vae_trainer_samples_from_a_fixed_prior_noise_stream():
-    steps = list(train_autoencoder(setup_for(deep(variational=True), make_vae(backend="eager", beta=1.0), seed=3)))
+    steps = list(train_autoencoder(setup_for(deep(variational=True), make_vae(beta=1.0), seed=3)))
     assert set(steps[-1].stats) == {"loss", "recon", "kl"}
     ctx = steps[-1].context
     first = ctx.sample(10)
@@ -86,16 +86,16 @@ def test_vae_trainer_samples_from_a_fixed_prior_noise_stream():
 def test_same_seed_same_numbers_other_seed_other_numbers():
     runs = []
     for seed in (0, 0, 1):
-        steps = list(train_autoencoder(setup_for(deep(variational=True), make_vae(backend="eager", beta=1.0), seed=seed)))
+        steps = list(train_autoencoder(setup_for(deep(variational=True), make_vae(beta=1.0), seed=seed)))
         runs.append(steps[-1].stats["loss"].item())
     assert runs[0] == runs[1] != runs[2]
 
 
 def test_objective_and_model_must_agree_on_variational():
     with pytest.raises(ValueError, match="needs a variational model"):
-        next(train_autoencoder(setup_for(deep(), make_vae(backend="eager", beta=1.0))))
+        next(train_autoencoder(setup_for(deep(), make_vae(beta=1.0))))
     with pytest.raises(ValueError, match="trains only with the vae objective"):
-        next(train_autoencoder(setup_for(deep(variational=True), make_mse(backend="eager"))))
+        next(train_autoencoder(setup_for(deep(variational=True), make_mse())))
 
 
 def test_a_non_finite_loss_is_yielded_for_the_runner_to_stop_on(registry):
@@ -117,6 +117,6 @@ def test_a_non_finite_loss_is_yielded_for_the_runner_to_stop_on(registry):
 @pytest.mark.parametrize("name", ["mse", "bce", "denoising", "sparse", "contractive", "vae"])
 def test_every_part_an_objective_returns_is_a_declared_statistic(registry, name):
     spec = registry.get("objective", name)
-    objective = spec.factory(backend="eager", **{key: param.default for key, param in spec.params.items()})
+    objective = spec.factory(**{key: param.default for key, param in spec.params.items()})
     step = next(train_autoencoder(setup_for(deep(variational=objective.variational), objective)))
     assert set(step.stats) <= set(STATISTICS) and "loss" in step.stats

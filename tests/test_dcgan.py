@@ -9,7 +9,7 @@ from genbench.plugins.models.mlp_gan import make_mlp_gan
 from genbench.plugins.objectives import gan
 from torch.nn.utils import parametrize
 
-from genbench import Data, DataInfo, TrainSetup, kernels
+from genbench import Data, DataInfo, TrainSetup
 
 SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "patches": (3, 32, 32)}
 TINY = {"width": 4, "z_dim": 8}
@@ -22,7 +22,7 @@ def image(shape):
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 def test_generator_makes_images_of_the_data_shape_and_d_returns_one_logit_each(shape):
     torch.manual_seed(0)
-    model = make_dcgan(image(shape), backend="eager", **TINY)
+    model = make_dcgan(image(shape), **TINY)
     x = model.generator(torch.randn(5, 8))
     assert x.shape == (5, *shape) and x.abs().max() <= 1  # tanh output
     assert model.discriminator(x).shape == (5,)
@@ -37,12 +37,12 @@ def test_layout_and_fits_accept_the_supported_sizes_and_explain_the_rest(registr
     spec = registry.get("model", "dcgan")
     assert spec.domains == ("image",) and spec.fits is fits
     with pytest.raises(ValueError, match="dcgan cannot model"):
-        make_dcgan(image((1, 17, 17)), backend="eager")
+        make_dcgan(image((1, 17, 17)))
 
 
 def test_initialisation_follows_the_paper():
     torch.manual_seed(0)
-    model = make_dcgan(image((3, 32, 32)), backend="eager", width=32, z_dim=100)
+    model = make_dcgan(image((3, 32, 32)), width=32, z_dim=100)
     nets = (model.generator, model.discriminator)
     convs = [m for net in nets for m in net.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)]
     weights = torch.cat([m.weight.detach().flatten() for m in convs])
@@ -57,7 +57,7 @@ def test_initialisation_follows_the_paper():
 @pytest.mark.parametrize("fused", [True, False])
 def test_batchnorm_act_matches_torch_batchnorm_in_training_and_eval_mode(fused):
     torch.manual_seed(0)
-    ours = BatchNormAct(3, "leaky_relu", 0.2, "eager", fused=fused)
+    ours = BatchNormAct(3, "leaky_relu", 0.2, fused=fused)
     torch.nn.init.normal_(ours.weight, 1.0, 0.3)
     reference = torch.nn.BatchNorm2d(3)
     reference.load_state_dict(ours.state_dict(), strict=False)
@@ -74,7 +74,7 @@ def test_batchnorm_act_matches_torch_batchnorm_in_training_and_eval_mode(fused):
                                      {"spectral_norm": True}, {"spectral_norm": True, "d_batchnorm": False}])
 def test_variants_train_and_take_a_gradient_penalty(variant):
     torch.manual_seed(0)
-    model = make_dcgan(image((1, 28, 28)), backend="eager", **TINY, **variant)
+    model = make_dcgan(image((1, 28, 28)), **TINY, **variant)
     D = model.discriminator
     real, fake = torch.rand(6, 1, 28, 28) * 2 - 1, model.generator(torch.randn(6, 8))
     g_norms = [m for m in model.generator.modules() if isinstance(m, BatchNormAct)]
@@ -92,11 +92,10 @@ def test_variants_train_and_take_a_gradient_penalty(variant):
     (gan.wgan_gp(k=2, r1=1.0), False),  # no BN in a penalised critic
 ], ids=["nonsaturating", "wgan-gp"])
 def test_a_few_training_steps_on_random_images_stay_finite(objective, d_batchnorm, monkeypatch):
-    monkeypatch.setattr(kernels, "prepare", lambda module: module, raising=False)  # until the kernels branch lands
     info = image((1, 8, 8))
     data = Data(info, train=torch.rand(64, 1, 8, 8) * 2 - 1)
     torch.manual_seed(0)
-    model = make_dcgan(info, backend="eager", **TINY, d_batchnorm=d_batchnorm)
+    model = make_dcgan(info, **TINY, d_batchnorm=d_batchnorm)
     train = {"steps": 4, "batch_size": 16, "lr": 2e-4, "device": "cpu", "g_noise": "fresh"}
     setup = TrainSetup(data, model, objective, lambda p: torch.optim.Adam(p, lr=2e-4, betas=(0.5, 0.999)), train,
                        seed=0, device=torch.device("cpu"))
@@ -109,7 +108,7 @@ def test_a_few_training_steps_on_random_images_stay_finite(objective, d_batchnor
 
 def test_eval_mode_sampling_is_deterministic_and_per_example():
     torch.manual_seed(0)
-    model = make_dcgan(image((3, 32, 32)), backend="eager", **TINY)
+    model = make_dcgan(image((3, 32, 32)), **TINY)
     model.generator(torch.randn(16, 8))  # one training-mode pass fills BN's running statistics
     sample = make_sampler(model.generator, model.z_dim, seed=0, device=torch.device("cpu"))
     first = sample(6)
@@ -123,7 +122,7 @@ def test_eval_mode_sampling_is_deterministic_and_per_example():
 
 def test_mlp_gan_models_flat_images_with_a_tanh_output():
     torch.manual_seed(0)
-    model = make_mlp_gan(image((1, 28, 28)), backend="eager", hidden=16, depth=2, z_dim=4)
+    model = make_mlp_gan(image((1, 28, 28)), hidden=16, depth=2, z_dim=4)
     x = model.generator(torch.randn(5, 4) * 100)
     assert x.shape == (5, 1, 28, 28) and x.abs().max() <= 1
     assert model.discriminator(x).shape == (5,)

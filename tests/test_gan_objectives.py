@@ -10,7 +10,7 @@ from genbench.plugins.families.gan import train_gan
 from genbench.plugins.models.mlp_gan import make_mlp_gan
 from genbench.plugins.objectives import gan
 
-from genbench import TrainSetup, kernels
+from genbench import TrainSetup
 
 
 def softplus(x):
@@ -174,10 +174,9 @@ def test_specs_carry_the_papers_settings(registry):
 
 @pytest.mark.parametrize("name", ALL)
 def test_each_objective_trains_through_algorithm_1(name, monkeypatch):
-    monkeypatch.setattr(kernels, "prepare", lambda module: module, raising=False)  # until the kernels branch lands
     data = ring8(256, 16, 0)
     torch.manual_seed(0)
-    model = make_mlp_gan(data.info, backend="eager", hidden=8, depth=1, z_dim=2)
+    model = make_mlp_gan(data.info, hidden=8, depth=1, z_dim=2)
     train = {"steps": 3, "batch_size": 16, "lr": 1e-3, "device": "cpu", "g_noise": "fresh"}
     setup = TrainSetup(data, model, ALL[name](r1=1.0), lambda p: torch.optim.Adam(p, lr=1e-3, betas=(0.5, 0.9)),
                        train, seed=0, device=torch.device("cpu"))

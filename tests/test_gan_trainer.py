@@ -25,7 +25,7 @@ def adam(parameters):
 def setup_for(k: int, calls: dict, g_noise: str = "fresh", objective=None) -> TrainSetup:
     data = ring8(256, 16, 0)
     torch.manual_seed(0)
-    model = make_mlp_gan(data.info, backend="eager", hidden=8, depth=1, z_dim=2)
+    model = make_mlp_gan(data.info, hidden=8, depth=1, z_dim=2)
     forward = model.discriminator.forward
 
     def counted(x):

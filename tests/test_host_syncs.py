@@ -19,7 +19,7 @@ from genbench.plugins.models.mlp_gan import make_mlp_gan
 from genbench.plugins.objectives import gan
 from genbench.plugins.objectives.autoencoder import make_denoising, make_vae
 
-from genbench import TrainSetup, kernels
+from genbench import TrainSetup
 
 READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy")
 STEPS = 20
@@ -28,7 +28,6 @@ STEPS = 20
 @pytest.fixture
 def host_reads(monkeypatch):
     """The list of (method, calling module) of every read from a tensor to the host from now on."""
-    monkeypatch.setattr(kernels, "prepare", lambda module: module, raising=False)  # until the kernels branch lands
     reads = []
     for name in READS:
         original = getattr(torch.Tensor, name)
@@ -66,7 +65,7 @@ def run_steps(trainer, setup: TrainSetup, reads: list) -> list:
 def test_gan_steps_read_nothing_back_from_the_device(host_reads, objective, g_noise):
     data = ring8(512, 16, 0)
     torch.manual_seed(0)
-    model = make_mlp_gan(data.info, backend="eager", hidden=16, depth=2, z_dim=4)
+    model = make_mlp_gan(data.info, hidden=16, depth=2, z_dim=4)
     train = {"steps": STEPS, "batch_size": 32, "lr": 1e-3, "device": "cpu", "g_noise": g_noise}
     setup = TrainSetup(data, model, objective, adam, train, seed=0, device=torch.device("cpu"))
     assert run_steps(train_gan, setup, host_reads) == []
@@ -76,9 +75,9 @@ def test_gan_steps_read_nothing_back_from_the_device(host_reads, objective, g_no
 def test_autoencoder_steps_read_nothing_back_from_the_device(host_reads, variational):
     data = digits(128)
     torch.manual_seed(0)
-    model = make_deep(data.info, backend="eager", hidden=(16,), code_dim=4, variational=variational)
-    objective = (make_vae(backend="eager", beta=1.0) if variational
-                 else make_denoising(backend="eager", noise="masking", level=0.25, recon="bce"))
+    model = make_deep(data.info, hidden=(16,), code_dim=4, variational=variational)
+    objective = (make_vae(beta=1.0) if variational
+                 else make_denoising(noise="masking", level=0.25, recon="bce"))
     train = {"steps": STEPS, "batch_size": 16, "lr": 1e-3, "device": "cpu"}
     setup = TrainSetup(data, model, objective, adam, train, seed=0, device=torch.device("cpu"))
     assert run_steps(train_autoencoder, setup, host_reads) == []

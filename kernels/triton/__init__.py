@@ -1,26 +1,48 @@
-"""Triton backend: hand-written kernels for CUDA tensors (or CPU tensors under TRITON_INTERPRET=1).
+"""The "triton" backend: hand-written Triton kernels, for CUDA tensors (or CPU tensors under
+TRITON_INTERPRET=1, set before triton is imported: for tests only).
 
-Importing this package imports triton; genbench.kernels imports it only when the "triton"
-backend is used. The autograd.Functions are shared with the compiled backend (../fused.py);
-each module here holds one op's @triton.jit kernels and launchers.
+Importing this package does not import triton: each op of OPS checks its tensors' device, then
+imports ops.py (fused.py's autograd.Functions over the launchers) on first use. Each other module
+holds one op's @triton.jit kernels and launchers.
 """
 
-from ..fused import FusedOps
-from .batchnorm_act import batchnorm_backward, batchnorm_forward
-from .bias_act import bias_act_forward, bias_act_grad
-from .gan_loss import gan_terms
-from .vae_loss import vae_terms
+import importlib.util
+import os
+
+import torch
+from torch import Tensor
+
+from ..fused import OPS as OP_NAMES
 
 
-class TritonKernels:
-    """The fused.Kernels protocol over the Triton launchers."""
-
-    gan_terms = staticmethod(gan_terms)
-    vae_terms = staticmethod(vae_terms)
-    bias_act_forward = staticmethod(bias_act_forward)
-    bias_act_grad = staticmethod(bias_act_grad)
-    batchnorm_forward = staticmethod(batchnorm_forward)
-    batchnorm_backward = staticmethod(batchnorm_backward)
+def interpreter_enabled() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
-OPS = FusedOps(TritonKernels())
+def unavailable() -> str | None:
+    """None if the kernels can run here, else why not (checked without importing triton)."""
+    if importlib.util.find_spec("triton") is None:
+        return "the triton package is not installed"
+    if torch.cuda.is_available() or interpreter_enabled():
+        return None
+    return ("no CUDA device; set TRITON_INTERPRET=1 before triton is imported to run the "
+            "kernels on CPU tensors through the (slow) interpreter, for testing")
+
+
+def _op(name: str):
+    """The op `name`, refusing tensors the kernels cannot read before anything imports triton."""
+
+    def call(x: Tensor, *args):
+        if x.device.type != "cuda" and not (x.device.type == "cpu" and interpreter_enabled()):
+            raise ValueError(f"kernel backend 'triton' needs CUDA tensors, got {x.device.type} "
+                             "tensors; use backend 'eager' or 'compiled' (or, for testing on "
+                             "CPU, set TRITON_INTERPRET=1 before triton is imported)")
+        from .ops import OPS
+
+        return OPS[name](x, *args)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+OPS = {name: _op(name) for name in OP_NAMES}

@@ -74,7 +74,7 @@ def code_outputs(code_dim: int, variational: bool) -> int:
     return 2 * code_dim if variational else code_dim
 
 
-def make_linear(info: DataInfo, *, backend: str, code_dim: int, variational: bool) -> AEModel:
+def make_linear(info: DataInfo, *, code_dim: int, variational: bool) -> AEModel:
     """One hidden layer: h = sigmoid(W x + b), x_hat logits = W' h + b'."""
     n = math.prod(info.shape)
     encoder = nn.Sequential(nn.Flatten(), nn.Linear(n, code_outputs(code_dim, variational)))
@@ -82,33 +82,33 @@ def make_linear(info: DataInfo, *, backend: str, code_dim: int, variational: boo
     return AEModel(encoder, decoder, code_dim, variational)
 
 
-def make_deep(info: DataInfo, *, backend: str, hidden: tuple, code_dim: int, variational: bool) -> AEModel:
+def make_deep(info: DataInfo, *, hidden: tuple, code_dim: int, variational: bool) -> AEModel:
     """Fully connected ReLU layers of widths `hidden` down to the code, mirrored back up."""
     n = math.prod(info.shape)
     down = [n, *hidden]
-    encoder = nn.Sequential(nn.Flatten(), *[DenseAct(a, b, "relu", 0.0, backend) for a, b in pairwise(down)],
+    encoder = nn.Sequential(nn.Flatten(), *[DenseAct(a, b, "relu", 0.0) for a, b in pairwise(down)],
                             nn.Linear(down[-1], code_outputs(code_dim, variational)))
     up = [code_dim, *reversed(hidden)]
-    decoder = nn.Sequential(*[DenseAct(a, b, "relu", 0.0, backend) for a, b in pairwise(up)],
+    decoder = nn.Sequential(*[DenseAct(a, b, "relu", 0.0) for a, b in pairwise(up)],
                             nn.Linear(up[-1], n), nn.Unflatten(1, info.shape))
     return AEModel(encoder, decoder, code_dim, variational)
 
 
-def make_conv(info: DataInfo, *, backend: str, channels: int, code_dim: int, variational: bool) -> AEModel:
+def make_conv(info: DataInfo, *, channels: int, code_dim: int, variational: bool) -> AEModel:
     """Two stride-2 ReLU convolutions (H -> H/4), a linear code layer, and the transpose back up."""
     c, h, w = info.shape
     inner = (2 * channels, h // 4, w // 4)
     encoder = nn.Sequential(
-        nn.Conv2d(c, channels, 4, 2, 1, bias=False), BiasAct(channels, "relu", 0.0, backend),  # (B, ch, H/2, W/2)
+        nn.Conv2d(c, channels, 4, 2, 1, bias=False), BiasAct(channels, "relu", 0.0),  # (B, ch, H/2, W/2)
         nn.Conv2d(channels, 2 * channels, 4, 2, 1, bias=False),
-        BiasAct(2 * channels, "relu", 0.0, backend),  # (B, 2ch, H/4, W/4)
+        BiasAct(2 * channels, "relu", 0.0),  # (B, 2ch, H/4, W/4)
         nn.Flatten(), nn.Linear(math.prod(inner), code_outputs(code_dim, variational)),
     )
     decoder = nn.Sequential(
         nn.Linear(code_dim, math.prod(inner), bias=False), nn.Unflatten(1, inner),
-        BiasAct(2 * channels, "relu", 0.0, backend),  # (B, 2ch, H/4, W/4)
+        BiasAct(2 * channels, "relu", 0.0),  # (B, 2ch, H/4, W/4)
         nn.ConvTranspose2d(2 * channels, channels, 4, 2, 1, bias=False),
-        BiasAct(channels, "relu", 0.0, backend),  # (B, ch, H/2, W/2)
+        BiasAct(channels, "relu", 0.0),  # (B, ch, H/2, W/2)
         nn.ConvTranspose2d(channels, c, 4, 2, 1),  # (B, C, H, W) logits
     )
     return AEModel(encoder, decoder, code_dim, variational)

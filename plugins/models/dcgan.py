@@ -71,25 +71,24 @@ def conv(c_in: int, c_out: int, kernel: int, stride: int, padding: int, *, trans
     return parametrizations.spectral_norm(layer) if spectral else layer
 
 
-def norm_act(channels: int, activation: str, negative_slope: float, batchnorm: bool, backend: str, *,
-             fused: bool) -> nn.Module:
+def norm_act(channels: int, activation: str, negative_slope: float, batchnorm: bool, *, fused: bool) -> nn.Module:
     """BN (gamma ~ N(1, 0.02), beta = 0) + activation, or a bias + activation without BN."""
     if not batchnorm:
-        return BiasAct(channels, activation, negative_slope, backend)
-    layer = BatchNormAct(channels, activation, negative_slope, backend, fused=fused)
+        return BiasAct(channels, activation, negative_slope)
+    layer = BatchNormAct(channels, activation, negative_slope, fused=fused)
     nn.init.normal_(layer.weight, 1.0, 0.02)
     return layer
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, width: int, shape: tuple[int, int, int], batchnorm: bool, backend: str):
+    def __init__(self, z_dim: int, width: int, shape: tuple[int, int, int], batchnorm: bool):
         super().__init__()
         channels, side, _ = shape
         start, n = layout(side)
         widths = [width * 2**i for i in reversed(range(n))]  # [2^(n-1) w, ..., 2w, w]
 
         def relu(c: int) -> nn.Module:  # one fused kernel; a generator is differentiated only once
-            return norm_act(c, "relu", 0.0, batchnorm, backend, fused=True)
+            return norm_act(c, "relu", 0.0, batchnorm, fused=True)
 
         layers = [conv(z_dim, widths[0], start, 1, 0, transpose=True),  # (B, z_dim, 1, 1) -> (B, 2^(n-1) w, s, s)
                   relu(widths[0])]
@@ -104,17 +103,17 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, width: int, shape: tuple[int, int, int], batchnorm: bool, spectral: bool, backend: str):
+    def __init__(self, width: int, shape: tuple[int, int, int], batchnorm: bool, spectral: bool):
         super().__init__()
         channels, side, _ = shape
         start, n = layout(side)
         widths = [width * 2**i for i in range(n)]  # [w, 2w, ..., 2^(n-1) w]
 
         def leaky(c: int) -> nn.Module:  # twice differentiable: penalties differentiate through D
-            return norm_act(c, "leaky_relu", 0.2, batchnorm, backend, fused=False)
+            return norm_act(c, "leaky_relu", 0.2, batchnorm, fused=False)
 
         layers = [conv(channels, width, 4, 2, 1, spectral=spectral),  # (B, C, H, H) -> (B, w, H/2, H/2)
-                  BiasAct(width, "leaky_relu", 0.2, backend)]  # no BN on the input layer
+                  BiasAct(width, "leaky_relu", 0.2)]  # no BN on the input layer
         for c_in, c_out in pairwise(widths):
             layers += [conv(c_in, c_out, 4, 2, 1, spectral=spectral),  # (B, c_in, h, h) -> (B, c_out, h/2, h/2)
                        leaky(c_out)]
@@ -125,14 +124,14 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).view(len(x))  # (B, C, H, W) -> (B,) logits
 
 
-def make_dcgan(info: DataInfo, *, backend: str, width: int = 32, z_dim: int = 100, g_batchnorm: bool = True,
+def make_dcgan(info: DataInfo, *, width: int = 32, z_dim: int = 100, g_batchnorm: bool = True,
                d_batchnorm: bool = True, spectral_norm: bool = False) -> GANModel:
     problem = fits(info)
     if problem:
         raise ValueError(f"dcgan cannot model {info.domain} data of shape {info.shape}: {problem}")
     return GANModel(
-        generator=DCGANGenerator(z_dim, width, info.shape, g_batchnorm, backend),
-        discriminator=DCGANDiscriminator(width, info.shape, d_batchnorm, spectral_norm, backend),
+        generator=DCGANGenerator(z_dim, width, info.shape, g_batchnorm),
+        discriminator=DCGANDiscriminator(width, info.shape, d_batchnorm, spectral_norm),
         z_dim=z_dim,
     )
 

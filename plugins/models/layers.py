@@ -2,7 +2,7 @@
 
 Routing bias + activation through `genbench.kernels.functional.bias_act` (and batch norm +
 activation through `batchnorm_act`) is what makes the kernel backend a suite axis: the same
-model runs eager, compiled or on Triton kernels.
+model runs with whichever backend is active (eager, compiled or Triton kernels).
 """
 
 from __future__ import annotations
@@ -16,32 +16,29 @@ from torch import nn
 class DenseAct(nn.Module):
     """x @ W^T, then bias + activation in one kernel call. (B, n_in) -> (B, n_out)."""
 
-    def __init__(self, n_in: int, n_out: int, activation: str, negative_slope: float, backend: str):
+    def __init__(self, n_in: int, n_out: int, activation: str, negative_slope: float):
         super().__init__()
         self.linear = nn.Linear(n_in, n_out, bias=False)
         self.bias = nn.Parameter(torch.zeros(n_out))
         self.activation = activation
         self.negative_slope = negative_slope
-        self.backend = backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return K.bias_act(self.linear(x), self.bias, activation=self.activation,
-                          negative_slope=self.negative_slope, backend=self.backend)
+                          negative_slope=self.negative_slope)
 
 
 class BiasAct(nn.Module):
     """A learned per-channel bias, then the activation, in one kernel call. (B, C, ...) -> (B, C, ...)."""
 
-    def __init__(self, channels: int, activation: str, negative_slope: float, backend: str):
+    def __init__(self, channels: int, activation: str, negative_slope: float):
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(channels))
         self.activation = activation
         self.negative_slope = negative_slope
-        self.backend = backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return K.bias_act(x, self.bias, activation=self.activation,
-                          negative_slope=self.negative_slope, backend=self.backend)
+        return K.bias_act(x, self.bias, activation=self.activation, negative_slope=self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"{len(self.bias)}, {self.activation}, negative_slope={self.negative_slope}"
@@ -59,8 +56,8 @@ class BatchNormAct(nn.Module):
     penalty needs. Eval mode always takes that second path.
     """
 
-    def __init__(self, channels: int, activation: str, negative_slope: float, backend: str, *,
-                 fused: bool, eps: float = 1e-5, momentum: float = 0.1):
+    def __init__(self, channels: int, activation: str, negative_slope: float, *, fused: bool,
+                 eps: float = 1e-5, momentum: float = 0.1):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(channels))  # gamma
         self.bias = nn.Parameter(torch.zeros(channels))  # beta
@@ -68,7 +65,6 @@ class BatchNormAct(nn.Module):
         self.register_buffer("running_var", torch.ones(channels))
         self.activation = activation
         self.negative_slope = negative_slope
-        self.backend = backend
         self.fused = fused
         self.eps = eps
         self.momentum = momentum
@@ -77,7 +73,7 @@ class BatchNormAct(nn.Module):
         if self.training and self.fused:
             y, mean, var = K.batchnorm_act_with_stats(
                 x, self.weight, self.bias, eps=self.eps, activation=self.activation,
-                negative_slope=self.negative_slope, backend=self.backend)  # (B, C, ...), (C,), (C,)
+                negative_slope=self.negative_slope)  # (B, C, ...), (C,), (C,)
             n = x.numel() // x.shape[1]  # values per channel
             with torch.no_grad():
                 self.running_mean.lerp_(mean, self.momentum)
@@ -86,8 +82,7 @@ class BatchNormAct(nn.Module):
         # training mode: batch statistics, and the running ones updated in place; eval: running ones
         z = F.batch_norm(x, self.running_mean, self.running_var, self.weight, None, self.training,
                          self.momentum, self.eps)  # (B, C, ...), scaled but not shifted
-        return K.bias_act(z, self.bias, activation=self.activation,
-                          negative_slope=self.negative_slope, backend=self.backend)
+        return K.bias_act(z, self.bias, activation=self.activation, negative_slope=self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"{len(self.bias)}, {self.activation}, negative_slope={self.negative_slope}, fused={self.fused}"

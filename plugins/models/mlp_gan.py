@@ -26,11 +26,10 @@ PARAMS = {
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, hidden: int, depth: int, shape: tuple[int, ...], tanh: bool,
-                 backend: str):
+    def __init__(self, z_dim: int, hidden: int, depth: int, shape: tuple[int, ...], tanh: bool):
         super().__init__()
         widths = [z_dim] + [hidden] * depth
-        self.body = nn.Sequential(*[DenseAct(a, b, "relu", 0.0, backend) for a, b in pairwise(widths)])
+        self.body = nn.Sequential(*[DenseAct(a, b, "relu", 0.0) for a, b in pairwise(widths)])
         self.out = nn.Linear(hidden, math.prod(shape))
         self.shape = shape
         self.tanh = tanh
@@ -42,21 +41,21 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, hidden: int, depth: int, shape: tuple[int, ...], backend: str):
+    def __init__(self, hidden: int, depth: int, shape: tuple[int, ...]):
         super().__init__()
         widths = [math.prod(shape)] + [hidden] * depth
-        self.body = nn.Sequential(*[DenseAct(a, b, "leaky_relu", 0.2, backend) for a, b in pairwise(widths)])
+        self.body = nn.Sequential(*[DenseAct(a, b, "leaky_relu", 0.2) for a, b in pairwise(widths)])
         self.out = nn.Linear(hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.body(x.flatten(1))).squeeze(1)  # (B, *shape) -> (B,) logits
 
 
-def make_mlp_gan(info: DataInfo, *, backend: str, hidden: int, depth: int, z_dim: int) -> GANModel:
+def make_mlp_gan(info: DataInfo, *, hidden: int, depth: int, z_dim: int) -> GANModel:
     tanh = info.domain == "image"
     return GANModel(
-        generator=MLPGenerator(z_dim, hidden, depth, info.shape, tanh, backend),
-        discriminator=MLPDiscriminator(hidden, depth, info.shape, backend),
+        generator=MLPGenerator(z_dim, hidden, depth, info.shape, tanh),
+        discriminator=MLPDiscriminator(hidden, depth, info.shape),
         z_dim=z_dim,
     )
 

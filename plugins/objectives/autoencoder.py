@@ -117,41 +117,41 @@ class Contractive:
 class VAE:
     variational = True
 
-    def __init__(self, beta: float, backend: str):
-        self.beta, self.backend = beta, backend
+    def __init__(self, beta: float):
+        self.beta = beta
 
     def loss(self, model, x: torch.Tensor, generator: torch.Generator):
         mu, logvar = model.encode(x)  # (B, Z) each
         eps = torch.randn(mu.shape, generator=generator, device=mu.device)  # the generator is on mu's device
         z = mu + torch.exp(0.5 * logvar) * eps  # (B, Z), differentiable in mu and logvar
         logits = model.decode(z)  # (B, *shape)
-        loss = K.vae_loss(logits, to_unit(x), mu, logvar, beta=self.beta, reduction="mean", backend=self.backend)
+        loss = K.vae_loss(logits, to_unit(x), mu, logvar, beta=self.beta, reduction="mean")
         kl = kl_standard_normal(mu.detach(), logvar.detach()).mean()
         return loss, {"recon": loss.detach() - self.beta * kl, "kl": kl}
 
 
-def make_mse(*, backend: str) -> Reconstruction:
+def make_mse() -> Reconstruction:
     return Reconstruction("mse")
 
 
-def make_bce(*, backend: str) -> Reconstruction:
+def make_bce() -> Reconstruction:
     return Reconstruction("bce")
 
 
-def make_denoising(*, backend: str, noise: str, level: float, recon: str) -> Reconstruction:
+def make_denoising(*, noise: str, level: float, recon: str) -> Reconstruction:
     return Reconstruction(recon, noise, level)
 
 
-def make_sparse(*, backend: str, rho: float, beta: float, recon: str) -> Sparse:
+def make_sparse(*, rho: float, beta: float, recon: str) -> Sparse:
     return Sparse(recon, rho, beta)
 
 
-def make_contractive(*, backend: str, weight: float, recon: str) -> Contractive:
+def make_contractive(*, weight: float, recon: str) -> Contractive:
     return Contractive(recon, weight)
 
 
-def make_vae(*, backend: str, beta: float) -> VAE:
-    return VAE(beta, backend)
+def make_vae(*, beta: float) -> VAE:
+    return VAE(beta)
 
 
 RECON = {"recon": Param("bce", "reconstruction loss", choices=RECONSTRUCTIONS)}
