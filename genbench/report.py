@@ -123,8 +123,10 @@ def _fmt(x: float) -> str:
 def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
                     all_columns: bool = False) -> list[Table]:
     """The summary as tables that fit `width` columns: metrics split across tables as needed,
-    each table repeating the group column (one label per axis)."""
+    each table repeating the group column (one label per axis). Training statistics are headed
+    by their family's display label."""
     columns = column_names(summaries, all_columns)
+    headers = {name: info.get("label") or name for s in summaries for name, info in s.train_stats.items()}
     axes = axis_names(summaries)
     rows = []
     for summary in summaries:
@@ -135,7 +137,7 @@ def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
     label_width = min(max([len(r[0]) for r in rows] + [4]), max(24, width // 3))
     chunks, current, used = [], [], label_width + 16
     for name in columns:
-        cell_width = max([len(name)] + [len(r[3][name]) for r in rows]) + 3
+        cell_width = max([len(headers.get(name, name))] + [len(r[3][name]) for r in rows]) + 3
         if current and used + cell_width > width:
             chunks.append(current)
             current, used = [], label_width + 16
@@ -149,7 +151,7 @@ def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
         table.add_column(" / ".join(axes), overflow="fold", max_width=label_width)
         table.add_column("n", justify="right")
         for name in chunk:
-            table.add_column(name, justify="right", no_wrap=True)
+            table.add_column(headers.get(name, name), justify="right", no_wrap=True)
         if index == 0:
             table.add_column("status", no_wrap=True)
         for label, n, status, values in rows:

@@ -88,3 +88,23 @@ def genbench_cli():
                               text=True, env=env, timeout=timeout)
 
     return run
+
+
+HOST_READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy")
+
+
+@pytest.fixture
+def host_reads(monkeypatch):
+    """The list of (method, calling module) of every read from a tensor to the host from now on."""
+    reads = []
+    for name in HOST_READS:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _name=name, _original=original, **kwargs):
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if not caller.startswith("torch.optim"):
+                reads.append((_name, caller))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return reads

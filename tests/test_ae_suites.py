@@ -37,11 +37,11 @@ def test_ae_smoke_runs_end_to_end(tmp_path, genbench_cli):
 
 def test_shipped_autoencoder_suites_validate(registry):
     variants = plan.expand(config.load("ae-variants", registry), registry)
-    assert {c.dataset.name for c in variants} == {"digits", "mnist5k", "patches32"}
-    assert {c.objective.name for c in variants} == {"mse", "bce", "denoising", "sparse", "contractive", "vae"}
-    assert {c.model.name for c in variants} == {"ae-linear", "ae-deep", "ae-conv"}
+    assert {c.component("dataset").name for c in variants} == {"digits", "mnist5k", "patches32"}
+    assert {c.component("objective").name for c in variants} == {"mse", "bce", "denoising", "sparse", "contractive", "vae"}
+    assert {c.component("model").name for c in variants} == {"ae-linear", "ae-deep", "ae-conv"}
     assert {c.seed for c in variants} == {0, 1, 2}
     study = plan.expand(config.load("pretraining", registry), registry)
-    assert {c.dataset.name for c in study} == {"mnist5k"}
+    assert {c.component("dataset").name for c in study} == {"mnist5k"}
     labels = {dict(m.params)["labels_per_class"] for m in study[0].metrics}
     assert len(study) == len({c.seed for c in study}) and {10, 100, 0} <= labels

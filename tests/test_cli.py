@@ -10,7 +10,7 @@ def test_run_show_export(write_suite, tmp_path, genbench_cli):
     ran = genbench_cli("run", str(suite), "--out", str(out), "--threads", "1")
     assert ran.returncode == 0, ran.stderr
     assert "suite tiny: 4 cells" in ran.stdout
-    for header in ("modes", "hq_pct", "reverse_kl", "g_grad_norm", "samples_per_s"):
+    for header in ("modes", "hq_pct", "reverse_kl", "|grad G|", "D(G(z))", "samples_per_s"):
         assert header in ran.stdout
     assert "2 done" in ran.stdout
 

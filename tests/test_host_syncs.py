@@ -6,7 +6,6 @@ per eval interval. torch.optim's own reads are left out: Adam keeps its step cou
 tensor by design (even for CUDA parameters), so its .item() never waits for the device.
 """
 
-import sys
 
 import pytest
 import torch
@@ -21,25 +20,7 @@ from genbench.plugins.objectives.autoencoder import make_denoising, make_vae
 
 from genbench import TrainSetup
 
-READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy")
 STEPS = 20
-
-
-@pytest.fixture
-def host_reads(monkeypatch):
-    """The list of (method, calling module) of every read from a tensor to the host from now on."""
-    reads = []
-    for name in READS:
-        original = getattr(torch.Tensor, name)
-
-        def counted(self, *args, _name=name, _original=original, **kwargs):
-            caller = sys._getframe(1).f_globals.get("__name__", "")
-            if not caller.startswith("torch.optim"):
-                reads.append((_name, caller))
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(torch.Tensor, name, counted)
-    return reads
 
 
 def adam(parameters):
