@@ -4,7 +4,7 @@ import pytest
 import torch
 from genbench.plugins.datasets.digits import digits
 from genbench.plugins.models.autoencoders import conv_fits, make_conv, make_deep, make_linear
-from genbench.plugins.objectives.autoencoder import make_mse, make_vae
+from genbench.plugins.objectives.autoencoder import make_contractive, make_mse, make_vae
 
 from genbench.plugins.families.autoencoder import STATISTICS, train_autoencoder
 from genbench.plugins.families.common import EVAL_NOISE_OFFSET
@@ -14,12 +14,6 @@ from genbench import DataInfo, TrainSetup, kernels
 
 TRAIN = {"steps": 6, "batch_size": 16, "lr": 1e-3, "device": "cpu"}
 DATA = digits(128)
-
-
-@pytest.fixture(autouse=True)
-def identity_prepare(monkeypatch):
-    """Until the kernels branch lands genbench.kernels.prepare, train the modules as they are."""
-    monkeypatch.setattr(kernels, "prepare", lambda module: module, raising=False)
 
 
 def setup_for(model, objective, seed: int = 0) -> TrainSetup:
@@ -120,3 +114,15 @@ def test_every_part_an_objective_returns_is_a_declared_statistic(registry, name)
     objective = spec.factory(**{key: param.default for key, param in spec.params.items()})
     step = next(train_autoencoder(setup_for(deep(variational=objective.variational), objective)))
     assert set(step.stats) <= set(STATISTICS) and "loss" in step.stats
+
+
+@pytest.mark.compile
+def test_compiled_backend_leaves_a_twice_differentiated_network_uncompiled():
+    """The contractive penalty differentiates the encoder's Jacobian; torch.compile has no double
+    backward, so under `compiled` the trainer trains that network as it is."""
+    from genbench.kernels import compiled
+
+    backend = kernels.Backend("compiled", compiled.OPS, compiled.prepare)
+    with kernels.use(backend):
+        steps = list(train_autoencoder(setup_for(deep(), make_contractive(weight=0.1, recon="bce"))))
+    assert len(steps) == TRAIN["steps"] and all(torch.isfinite(s.stats["loss"]) for s in steps)

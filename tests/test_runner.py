@@ -120,3 +120,16 @@ def test_compiled_kernels_match_eager_end_to_end(write_suite, registry, tmp_path
     for a, b in zip(eager.metrics, compiled.metrics, strict=True):
         assert (a.step, a.name) == (b.step, b.name)
         assert b.value == pytest.approx(a.value, rel=1e-3, abs=1e-4, nan_ok=True), a.name
+
+
+@pytest.mark.compile
+def test_compiled_backend_trains_objectives_that_differentiate_twice(write_suite, registry):
+    """torch.compile has no double backward: a penalised D (WGAN-GP, R1) stays uncompiled under
+    `compiled`, and the cell trains; G and the losses are still compiled."""
+    path = write_suite(objectives='[{ name = "wgan-gp", k = 1 }, { name = "nonsaturating", r1 = 1.0 }]')
+    path.write_text(path.read_text().replace("steps = 20", "steps = 4").replace("every = 10", "every = 4")
+                    + 'kernels = ["compiled"]\n')
+    for cell in [c for c in cells_of(path, registry) if c.seed == 0]:
+        result = run_cell(cell, registry)
+        assert result.status == "done", result.error
+        assert result.env["kernel_ops"]["discriminator_loss"] == "compiled"

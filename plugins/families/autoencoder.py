@@ -64,7 +64,9 @@ def train_autoencoder(setup: TrainSetup) -> Iterator[TrainStep]:
     model: AEModel = setup.model
     objective, device, cfg = setup.objective, setup.device, setup.train
     check_pairing(model, objective)
-    network = kernels.prepare(model.to(device))
+    network = model.to(device)
+    if not getattr(objective, "double_backward", False):  # torch.compile has no double backward
+        network = kernels.prepare(network)
     optimiser = setup.optimizer(network.parameters())
     rng = torch.Generator(device=device).manual_seed(setup.seed)
     batches = Minibatches(setup.data.train.to(device), cfg["batch_size"], rng)

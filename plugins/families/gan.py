@@ -11,10 +11,12 @@ samples new noise as Algorithm 1 does.
 
 The objective object supplies `d_steps` (k), `discriminator_loss(real_logits, fake_logits)`,
 `generator_loss(real_logits, fake_logits)` and optionally `penalty(discriminator, real, fake)`,
-all losses to minimise, `d_is_classifier` (default True) and `generator_needs_real` (default
-False). The generator loss gets D's logits on the last real batch (computed under no_grad by the
-updated D) only when the objective sets `generator_needs_real` (the relativistic losses);
-otherwise real_logits is None and the step costs nothing extra. Everything random (minibatches,
+all losses to minimise, `d_is_classifier` (default True), `generator_needs_real` (default
+False) and `double_backward` (default False: True when a penalty differentiates D twice, so D
+is not handed to kernels.prepare, whose torch.compile has no double backward). The generator
+loss gets D's logits on the last real batch (computed under no_grad by the updated D) only when
+the objective sets `generator_needs_real` (the relativistic losses); otherwise real_logits is
+None and the step costs nothing extra. Everything random (minibatches,
 noise) comes from one generator on the training device, seeded by the cell.
 
 Each step yields, as 0-d tensors left on the device: loss_d (the last D step's), loss_g,
@@ -91,7 +93,9 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     model: GANModel = setup.model
     objective, device, cfg = setup.objective, setup.device, setup.train
     G = kernels.prepare(model.generator.to(device))
-    D = kernels.prepare(model.discriminator.to(device))
+    D = model.discriminator.to(device)
+    if not getattr(objective, "double_backward", False):  # torch.compile has no double backward
+        D = kernels.prepare(D)
     opt_g, opt_d = setup.optimizer(G.parameters()), setup.optimizer(D.parameters())
     rng = torch.Generator(device=device).manual_seed(setup.seed)
     batches = Minibatches(setup.data.train.to(device), cfg["batch_size"], rng)

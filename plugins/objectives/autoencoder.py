@@ -102,6 +102,7 @@ class Sparse:
 
 class Contractive:
     variational = False
+    double_backward = True  # the penalty differentiates the encoder's Jacobian
 
     def __init__(self, recon: str, weight: float):
         self.recon, self.weight = recon, weight

@@ -62,7 +62,8 @@ class GANObjective:
     """What every GAN objective shares: k (`d_steps`) and the penalties added to D's loss.
     Subclasses supply discriminator_loss(real_logits, fake_logits) and
     generator_loss(real_logits, fake_logits); real_logits reaches the generator loss only when
-    `generator_needs_real` is set (else None)."""
+    `generator_needs_real` is set (else None). `double_backward` says D is differentiated twice
+    (a gradient penalty is on), so the trainer must not hand D to a backend that compiles it."""
 
     d_is_classifier = False  # D's output is a critic's score, not the logit of "real"
     generator_needs_real = False
@@ -71,6 +72,7 @@ class GANObjective:
         self.d_steps = k
         self.r1 = r1
         self.gp = gp
+        self.double_backward = gp > 0 or r1 > 0  # a penalty differentiates D twice
 
     def penalty(self, discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """The regularisers added to D's loss (a zero scalar when both are off)."""
