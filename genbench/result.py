@@ -38,6 +38,7 @@ class CellResult:
     wall_time_s: float = 0.0
     train_time_s: float = 0.0  # the training loop only, warm-up included
     warmup_time_s: float = 0.0  # the first step: allocation and compilation (torch.compile)
+    train_cpu_s: float = 0.0  # this process's CPU time over the training loop after warm-up
     eval_time_s: float = 0.0  # metric passes and sample pictures
     samples_per_s: float | None = None  # real examples consumed per second, after warm-up
     steps_per_s: float | None = None  # model updates per second, after warm-up

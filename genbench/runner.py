@@ -115,38 +115,38 @@ class TrainingLoop:
     def run(self, steps: Iterator[TrainStep]) -> None:
         total, evals = self.cell.eval_steps[-1], set(self.cell.eval_steps)
         every = max(1, total // PROGRESS_UPDATES)
-        train_time = warmup_time = 0.0
+        clock, warmup = LoopClock(), (0.0, 0.0)
         examples = warmup_examples = 0
         last_eval = 0
-        clock = time.perf_counter()
         try:
             for step in steps:
                 self.statistics.add(step.stats)
                 examples += step.examples
                 if step.step == 1:  # the warm-up step: allocation, compilation
                     synchronize(self.device)
-                    warmup_time, warmup_examples = time.perf_counter() - clock, examples
+                    warmup, warmup_examples = clock.read(), examples
                 if self.on_event is not None and (step.step % every == 0 or step.step == total):
                     self.on_event(ProgressEvent(self.cell.cell_id, step.step, total))
                 if step.step in evals:
                     synchronize(self.device)
-                    train_time += time.perf_counter() - clock
+                    clock.pause()
                     self.record(step.step, self.statistics.pop(last_eval))
                     self.evaluate(step.context, step.step)
                     last_eval = step.step
-                    clock = time.perf_counter()
+                    clock.resume()
                     if step.step == total:
                         break
         finally:
-            self.result.steps, self.result.train_time_s = last_eval, train_time
-            self.result.warmup_time_s = warmup_time
+            self.result.steps, self.result.train_time_s = last_eval, clock.wall
+            self.result.warmup_time_s = warmup[0]
+            self.result.train_cpu_s = clock.cpu - warmup[1]
             close = getattr(steps, "close", None)
             if close is not None:
                 close()
         if last_eval < total:
             raise RuntimeError(f"the {self.family.name!r} trainer stopped at step {last_eval} of {total}")
         self.result.samples_per_s, self.result.steps_per_s = throughput(
-            total, examples, train_time, warmup_examples, warmup_time)
+            total, examples, clock.wall, warmup_examples, warmup[0])
 
     def record(self, step: int, values: dict[str, float]) -> None:
         """Interval means of the training statistics, with how reports show them."""
@@ -169,6 +169,25 @@ class TrainingLoop:
             for name, value in scored.values.items():
                 self.result.metrics.append(MetricRow(step, name, float(value), provenance))
         self.result.eval_time_s += time.perf_counter() - started
+
+
+class LoopClock:
+    """Wall-clock and process CPU time of the training loop, paused while evaluating."""
+
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+        self.resume()
+
+    def resume(self) -> None:
+        self.started = (time.perf_counter(), time.process_time())
+
+    def pause(self) -> None:
+        self.wall, self.cpu = self.read()
+
+    def read(self) -> tuple[float, float]:
+        """(wall, cpu) seconds so far, the running segment included."""
+        return (self.wall + time.perf_counter() - self.started[0],
+                self.cpu + time.process_time() - self.started[1])
 
 
 class IntervalStatistics:

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS cells (
     cell_id TEXT PRIMARY KEY, seed INTEGER NOT NULL, config TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'diverged')),
     started_at REAL, finished_at REAL, steps INTEGER, wall_time_s REAL, train_time_s REAL,
-    warmup_time_s REAL, eval_time_s REAL, samples_per_s REAL, steps_per_s REAL,
+    warmup_time_s REAL, train_cpu_s REAL, eval_time_s REAL, samples_per_s REAL, steps_per_s REAL,
     peak_rss_mb REAL, peak_cuda_mb REAL, env TEXT, error TEXT, diverged_step INTEGER);
 CREATE TABLE IF NOT EXISTS cell_axes (
     cell_id TEXT NOT NULL REFERENCES cells(cell_id), axis TEXT NOT NULL, position INTEGER NOT NULL,
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
     path TEXT NOT NULL, PRIMARY KEY (cell_id, step, kind));
 """
 RESULT_COLUMNS = ("status", "finished_at", "steps", "wall_time_s", "train_time_s", "warmup_time_s",
-                  "eval_time_s", "samples_per_s", "steps_per_s", "peak_rss_mb", "peak_cuda_mb", "env",
+                  "train_cpu_s", "eval_time_s", "samples_per_s", "steps_per_s", "peak_rss_mb", "peak_cuda_mb", "env",
                   "error", "diverged_step")
 
 
@@ -139,7 +139,7 @@ class Store:
         values = {
             "status": result.status, "finished_at": time.time(), "steps": result.steps,
             "wall_time_s": result.wall_time_s, "train_time_s": result.train_time_s,
-            "warmup_time_s": result.warmup_time_s,
+            "warmup_time_s": result.warmup_time_s, "train_cpu_s": result.train_cpu_s,
             "eval_time_s": result.eval_time_s, "samples_per_s": result.samples_per_s,
             "steps_per_s": result.steps_per_s, "peak_rss_mb": result.peak_rss_mb,
             "peak_cuda_mb": result.peak_cuda_mb, "env": json.dumps(result.env),
