@@ -294,6 +294,75 @@ def test_cifar10_missing_or_malformed_batches_are_data_errors(registry, cifar_di
     assert f"{test_batch} is not a CIFAR-10 batch" in cifar_error(registry, directory, build=True)
 
 
+class RunsCode:
+    """Unpickled by plain pickle, this calls `function(*args)`: a crafted batch file."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+def test_cifar10_batches_are_data_a_crafted_pickle_never_runs(registry, cifar_dir, tmp_path):
+    import builtins
+    import os
+
+    directory, batches = cifar_dir
+    marker = tmp_path / "pwned"
+    test_batch = directory / "test_batch"
+    for payload in (RunsCode(os.system, f"touch {marker}"), RunsCode(builtins.open, str(marker), "w"),
+                    RunsCode(builtins.exec, f"open({str(marker)!r}, 'w')"),
+                    {**batches["test_batch"], b"data": RunsCode(os.system, f"touch {marker}")}):
+        test_batch.write_bytes(pickle.dumps(payload, protocol=2))
+        message = cifar_error(registry, directory, build=True)
+        assert f"{test_batch} is not a readable CIFAR-10 batch" in message
+        assert "which a CIFAR-10 batch never holds" in message
+        assert not marker.exists()
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_cifar10_reads_batches_of_every_pickle_protocol(registry, cifar_dir, protocol):
+    directory, batches = cifar_dir
+    for name, batch in batches.items():
+        (directory / name).write_bytes(pickle.dumps(batch, protocol=protocol))
+    data = load_dataset(registry, "cifar10", path=str(directory))
+    assert data.test_labels.tolist() == batches["test_batch"][b"labels"]
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({b"extra": b"x"}, "is not a CIFAR-10 batch"),
+    ({b"data": np.zeros((4, 3072), dtype=np.float32)}, "b\"data\" is float32 (4, 3072)"),
+    ({b"data": np.zeros((4, 3071), dtype=np.uint8)}, "(4, 3071)"),
+    ({b"labels": [1, 2, 3]}, "not a list of 4 ints"),
+    ({b"labels": [1, 2, 3, "4"]}, "not a list of 4 ints"),
+    ({b"labels": np.arange(4)}, "not a list of 4 ints"),
+    ({b"labels": [1, 2, 3, 10]}, "labels outside 0..9"),
+    ({b"labels": [1, 2, 3, -1]}, "labels outside 0..9"),
+    ({b"filenames": [b"a.png"]}, "b\"filenames\" is malformed"),
+    ({b"batch_label": 3}, "b\"batch_label\" or"),
+])
+def test_cifar10_batches_hold_only_what_cifar10_has(registry, cifar_dir, change, fragment):
+    directory, batches = cifar_dir
+    test_batch = directory / "test_batch"
+    test_batch.write_bytes(pickle.dumps({**batches["test_batch"], **change}))
+    message = cifar_error(registry, directory, build=True)
+    assert str(test_batch) in message and fragment in message
+
+
+def test_cifar10_batch_sizes_are_checked_before_reading(registry, cifar_dir, monkeypatch):
+    from genbench.plugins.datasets import cifar10
+
+    directory, batches = cifar_dir
+    monkeypatch.setattr(cifar10, "MAX_BATCH_BYTES", 1000)
+    assert "more than a CIFAR-10 batch" in cifar_error(registry, directory, build=True)
+    monkeypatch.setattr(cifar10, "MAX_BATCH_BYTES", 10**6)
+    # an array whose pickle asks numpy for more elements than a batch holds is refused before allocation
+    huge = RunsCode(np.zeros(1).__reduce__()[0], np.ndarray, (10**7, 3072), b"b")
+    (directory / "test_batch").write_bytes(pickle.dumps({b"data": huge}, protocol=2))
+    assert "plain ndarray of bounded size" in cifar_error(registry, directory, build=True)
+
+
 # ---- imagefolder -------------------------------------------------------------------------------
 
 
