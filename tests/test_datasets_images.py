@@ -467,3 +467,43 @@ def test_npz_missing_or_malformed_files_are_data_errors(registry, tmp_path):
     np.savez(tmp_path / "a.npz", x=np.full((2, 4, 4), 2.0))
     registry.get("dataset", "npz").data_info({"path": str(tmp_path / "a.npz"), "n_train": 0})
     assert "holds floats outside [0, 1]" in npz_error(registry, tmp_path / "a.npz", build=True)
+
+
+# ---- every loader treats its file as hostile: sizes are checked before allocation -------------
+
+
+def test_mnist_header_dimensions_are_bounded_before_reading(registry, mnist_dir):
+    directory, _ = mnist_dir(True)
+    images = directory / "train-images-idx3-ubyte.gz"
+    with gzip.open(images, "wb") as stream:  # promises 4e9 x 4e9 x 4e9 bytes, holds a few
+        stream.write(b"\0\0\x08\x03" + struct.pack(">III", 4_000_000_000, 4_000_000_000, 4_000_000_000) + b"\0" * 64)
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz promises .* bytes in its header.*fix: set path"):
+        registry.get("dataset", "mnist").data_info({"path": str(directory), "n_train": 0})
+    with gzip.open(images, "wb") as stream:  # a gzip that holds more than its header promises
+        stream.write(b"\0\0\x08\x03" + struct.pack(">III", 20, 28, 28) + b"\0" * (20 * 28 * 28 + 10))
+    with pytest.raises(DataError, match=r"holds more data bytes, its header promises 15,680"):
+        registry.get("dataset", "mnist").factory(path=str(directory), n_train=0)
+
+
+def test_npz_arrays_are_checked_from_their_headers_before_loading(registry, tmp_path):
+    import zipfile
+
+    file = tmp_path / "data.npz"
+    np.savez(file, x=np.zeros((4, 8, 8), dtype=np.uint8), y=np.array([0, 1, None, 2], dtype=object))
+    with pytest.raises(DataError, match=r"array y holds Python objects.*fix: set path"):
+        registry.get("dataset", "npz").data_info({"path": str(file), "n_train": 0})
+    header = b"\x93NUMPY\x01\x00" + b"v\x00" + (
+        "{'descr': '|u1', 'fortran_order': False, 'shape': (100000000, 64, 64), }".ljust(117) + "\n").encode()
+    with zipfile.ZipFile(file, "w") as archive:  # a header that promises 400 GB in a tiny file
+        archive.writestr("x.npy", header + b"\0" * 64)
+    with pytest.raises(DataError, match=r"header declares 409,600,000,000 bytes, more than the file holds"):
+        registry.get("dataset", "npz").data_info({"path": str(file), "n_train": 0})
+
+
+def test_imagefolder_image_size_is_checked_before_decoding(registry, image_tree, monkeypatch):
+    from genbench.plugins.datasets import imagefolder
+
+    monkeypatch.setattr(imagefolder, "MAX_PIXELS", 20 * 40 - 1)
+    with pytest.raises(DataError, match=r"0.png is 40 x 20 pixels, more than 799; shrink it.*fix: set path"):
+        registry.get("dataset", "imagefolder").factory(path=str(image_tree), size=8, channels=3,
+                                                       test_fraction=0.0, n_train=0)
