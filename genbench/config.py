@@ -123,7 +123,8 @@ def parse(path: Path) -> dict:
         with open(path, "rb") as stream:
             data = stream.read(MAX_SUITE_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); fix: pass a readable .toml suite file.") from None
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); "
+                          "fix: pass a readable .toml suite file.") from None
     if len(data) > MAX_SUITE_BYTES:
         raise ConfigError(f"{path}: larger than {MAX_SUITE_BYTES:,} bytes, not a suite file; "
                           "fix: pass a .toml suite file.")
