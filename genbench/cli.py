@@ -31,7 +31,8 @@ def main() -> None:
     try:
         cli(standalone_mode=False)
     except GenbenchError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        errors.print("[bold red]error:[/]", end=" ")
+        errors.print(str(exc), markup=False, highlight=False)  # "[[matrix]]" stays as written
         sys.exit(2)
     except click.exceptions.Abort:  # Ctrl-C: finished cells are already in the store
         errors.print("[yellow]interrupted[/]: every finished cell is saved; run the same command "

@@ -23,9 +23,15 @@ from .errors import ConfigError, DataError, GenbenchError, close_matches
 from .registry import Registry
 from .specs import Param
 
+MAX_STEPS = 10**9  # a step budget beyond any real run; bounds what a schedule may allocate
+MAX_EVAL_POINTS = 10**5  # steps / every: evaluations of one cell
+MAX_SEED = 2**32  # seeds are 0 <= seed < 2**32, the range every RNG genbench seeds accepts
+MAX_SUITE_BYTES = 1 << 20  # suite files are small text files
+MAX_DEPTH = 16  # nesting of tables and arrays; a real suite needs 4
+
 # The train settings every family shares; a family adds its own (FamilySpec.params).
 TRAIN_PARAMS: dict[str, Param] = {
-    "steps": Param(2000, "generator (or model) updates per cell", min=1),
+    "steps": Param(2000, "generator (or model) updates per cell", min=1, max=MAX_STEPS),
     "batch_size": Param(256, "minibatch size m", min=1, max=65536),
     "lr": Param(2e-4, "learning rate of the optimizer", min=0.0, max=1.0),
     "device": Param("auto", "torch device: auto (cuda if present), cpu, cuda, cuda:N"),
@@ -102,11 +108,59 @@ def resolve_suite_path(name_or_path: str) -> Path:
 def load(name_or_path: str, registry: Registry) -> SuiteConfig:
     """Read and validate a suite; ConfigError naming the file, the key and the fix."""
     path = resolve_suite_path(name_or_path)
+    raw = parse(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return _Validator(str(path), registry).suite(raw)
+    except RecursionError:  # parse() bounds the nesting; this is the last line of defence
+        raise ConfigError(f"{path}: tables or arrays nested too deeply; fix: nest at most "
+                          f"{MAX_DEPTH} levels.") from None
+
+
+def parse(path: Path) -> dict:
+    """The TOML document of a suite file: UTF-8 text, at most MAX_SUITE_BYTES, nested at most
+    MAX_DEPTH deep; ConfigError otherwise."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_SUITE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); "
+                          "fix: pass a readable .toml suite file.") from None
+    if len(data) > MAX_SUITE_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_SUITE_BYTES:,} bytes, not a suite file; "
+                          "fix: pass a .toml suite file.")
+    if b"\0" in data:
+        raise ConfigError(f"{path}: a binary file (it holds NUL bytes), not a TOML suite; "
+                          "fix: pass a .toml suite file.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); fix: save the suite "
+                          "as UTF-8 (TOML files are UTF-8).") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}; fix the syntax at that line.") from None
-    return _Validator(str(path), registry).suite(raw)
+    except RecursionError:
+        raise ConfigError(f"{path}: tables or arrays nested too deeply; fix: nest at most "
+                          f"{MAX_DEPTH} levels.") from None
+    if nesting(raw) > MAX_DEPTH:
+        raise ConfigError(f"{path}: tables or arrays nested more than {MAX_DEPTH} levels deep; "
+                          f"fix: nest at most {MAX_DEPTH} levels (a suite needs 4).")
+    return raw
+
+
+def nesting(value: Any) -> int:
+    """How deeply tables and arrays nest in a parsed document (iteratively: no recursion)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 class _Validator:
@@ -175,8 +229,60 @@ class _Validator:
         train = self.params(train_raw, self.train_params(families), "train")
         explicit_train = tuple(sorted((k, train[k]) for k in train_raw))
         self.device(train["device"])
+        self.labels_agree(blocks)
+        self.eval_points(every, dict(train_raw), blocks)
         self.metrics_apply(metrics, blocks)
+        self.metrics_distinct(metrics, blocks)
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks)
+
+    def labels_agree(self, blocks: tuple[MatrixBlock, ...]) -> None:
+        """One label means one configuration of an axis across blocks: reports group by labels."""
+        where = [f"matrix[{i}]" if len(blocks) > 1 else "matrix" for i in range(len(blocks))]
+        for axis in AXES:
+            seen: dict[str, tuple[int, ComponentConfig]] = {}
+            for i, block in enumerate(blocks):
+                for component in block.axis(axis.name):
+                    first = seen.setdefault(component.label, (i, component))
+                    if (first[1].name, first[1].params) != (component.name, component.params):
+                        raise self.fail(
+                            f"{where[first[0]]}.{axis.key} and {where[i]}.{axis.key}",
+                            f"the label {component.label!r} names two different {axis.name} configurations "
+                            f"({first[1].name} {dict(first[1].params)} and {component.name} {dict(component.params)}); "
+                            "reports would average them together",
+                            'give each configuration its own label = "..."')
+
+    def eval_points(self, every: int, suite_train: dict, blocks: tuple[MatrixBlock, ...]) -> None:
+        """Each cell's eval schedule stays small: steps / every <= MAX_EVAL_POINTS."""
+        for i, block in enumerate(blocks):
+            for objective in block.axis("objective"):
+                layers = (self.registry.get("objective", objective.name).train_defaults, suite_train, dict(block.train))
+                steps = TRAIN_PARAMS["steps"].default
+                for layer in layers:
+                    steps = layer.get("steps", steps)
+                if type(steps) is int and steps // every > MAX_EVAL_POINTS:
+                    where = f"matrix[{i}]" if len(blocks) > 1 else "matrix"
+                    raise self.fail("eval.every", f"steps = {steps:,} with every = {every:,} is {steps // every:,} "
+                                    f"evaluations per cell ({where}, objective {objective.label!r}), more than "
+                                    f"{MAX_EVAL_POINTS:,}", f"raise every to at least {-(-steps // MAX_EVAL_POINTS):,}")
+
+    def metrics_distinct(self, metrics: tuple[ComponentConfig, ...], blocks: tuple[MatrixBlock, ...]) -> None:
+        """No two metrics scoring one cell write values of the same name (results are keyed by
+        cell, step and value name)."""
+        cells = [(m, d) for b in blocks for m in b.axis("model") for d in b.axis("dataset")]
+        for j, second in enumerate(metrics):
+            for i, first in enumerate(metrics[:j]):
+                if first.name == second.name:
+                    raise self.fail("eval.metrics", f"metric {first.name!r} is listed twice (eval.metrics[{i}] "
+                                    f"{first.label!r} and eval.metrics[{j}] {second.label!r}); their values would "
+                                    "overwrite each other", "keep one entry per metric (compare parameters in "
+                                    "separate suites)")
+                shared = set(self.registry.get("metric", first.name).outputs) & set(
+                    self.registry.get("metric", second.name).outputs)
+                if shared and any(metric_applies(self.registry, first, m, d) and
+                                  metric_applies(self.registry, second, m, d) for m, d in cells):
+                    raise self.fail("eval.metrics", f"metrics {first.label!r} and {second.label!r} both report "
+                                    f"{', '.join(sorted(shared))}; their values would overwrite each other",
+                                    "keep one of them per suite")
 
     def train_params(self, families) -> dict[str, Param]:
         """The [train] keys cells of these families accept."""
@@ -202,6 +308,9 @@ class _Validator:
         for seed in raw:
             if type(seed) is not int or seed < 0:
                 raise self.fail("suite.seeds", f"seed {seed!r} is not a non-negative integer", "seeds = [0, 1, 2]")
+            if seed >= MAX_SEED:
+                raise self.fail("suite.seeds", f"seed {seed} is not below 2**32 (the range torch.manual_seed "
+                                "and numpy accept)", f"use seeds 0 <= seed < {MAX_SEED}")
         if len(set(raw)) != len(raw):
             raise self.fail("suite.seeds", f"seeds {raw!r} repeat", "list each seed once")
         return tuple(raw)

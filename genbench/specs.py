@@ -8,6 +8,7 @@ are specs too (FamilySpec, DomainSpec, KernelSpec), registered like everything e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,11 @@ class Param:
             value = tuple(value)
         if type(value) is not expected:
             raise ValueError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        if expected is tuple and self.default:  # a list of items like the default's first
+            item = Param(self.default[0], self.help, self.min, self.max)
+            return tuple(item.check(v) for v in value)
+        if expected is float and not math.isfinite(value):  # NaN passes every < and > test
+            raise ValueError(f"{value!r} is not a finite number")
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"{value!r} is not one of {', '.join(map(repr, self.choices))}")
         if self.min is not None and value < self.min:
@@ -65,6 +71,9 @@ class DataInfo:
     domain: str  # a registered domain's name, e.g. "points" or "image"
     shape: tuple[int, ...]  # one example: (2,) for points, (C, H, W) for images
     n_classes: int | None = None
+    # What the loaded Data.extras will hold, e.g. ("modes", "sd") for the 2D mixtures, so a
+    # metric's fits() can refuse a dataset without them before any work.
+    extras: tuple[str, ...] = ()
 
 
 @dataclass

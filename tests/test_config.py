@@ -47,6 +47,18 @@ BAD_INPUTS = [
     ('datasets = ["ring8"]', 'datasets = ["ring8"]\noptimizers = [{ name = "adam", beta1 = 1.5 }]', ["(adam).beta1", "above the maximum 1.0"]),
     ('steps = 10', 'steps = 10\nbeta1 = 0.5', ["train.beta1", "unknown key 'beta1'"]),
     ('steps = 10', 'steps = 10\ng_noise = "stale"', ["train.g_noise", "not one of 'fresh', 'reuse'"]),
+    # bounds that keep a hostile suite from allocating without limit or failing after work began
+    ('steps = 10', 'steps = 9223372036854775807', ["train.steps", "above the maximum 1000000000"]),
+    ('steps = 10', 'steps = 100000000', ["eval.every", "20,000,000 evaluations per cell", "raise every to at least 1,000"]),
+    ('seeds = [0]', 'seeds = [9223372036854775807]', ["suite.seeds", "not below 2**32", "0 <= seed < 4294967296"]),
+    ('seeds = [0]', 'seeds = [4294967296]', ["suite.seeds", "not below 2**32"]),
+    ('steps = 10', 'steps = 10\nlr = nan', ["train.lr", "nan is not a finite number"]),
+    ('steps = 10', 'steps = 10\nlr = inf', ["train.lr", "inf is not a finite number"]),
+    ('objectives = ["nonsaturating"]', 'objectives = [{ name = "nonsaturating", r1 = nan }]',
+     ["(nonsaturating).r1", "not a finite number"]),
+    ('objectives = ["nonsaturating"]', 'objectives = [{ name = "nonsaturating", r1 = -inf }]', ["(nonsaturating).r1"]),
+    ('metrics = ["modes"]', 'metrics = ["modes", { name = "modes", n_samples = 10 }]',
+     ["eval.metrics", "'modes' is listed twice", "one entry per metric"]),
 ]
 
 
@@ -154,3 +166,107 @@ def test_a_metric_that_cannot_score_a_dataset_is_rejected_before_any_work(tmp_pa
     np.savez(tmp_path / "unlabelled.npz", x=np.zeros((16, 8, 8), dtype=np.uint8), y=np.arange(16) % 2)
     if "inception" not in metric:  # labelled: the same suite loads
         load(str(path), registry)
+
+
+def load_text(tmp_path, registry, text: str | bytes):
+    path = tmp_path / "suite.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path, load(str(path), registry)
+
+
+@pytest.mark.parametrize("content, fragments", [
+    (b"\xff\xfe[suite]\n", ["not UTF-8 text", "save the suite as UTF-8"]),
+    (VALID.encode("utf-16"), ["binary file", "NUL bytes"]),
+    (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", ["binary file"]),
+    (b"a = " + b"[" * 100_000 + b"]" * 100_000, ["nested too deeply"]),
+    (b"a = " + b"[" * 40 + b"]" * 40, ["nested more than 16 levels"]),
+    (b"x = " + b"{ y = " * 40 + b"1" + b" }" * 40, ["nested"]),
+    (b"# " + b"x" * (2 << 20), ["larger than 1,048,576 bytes"]),
+])
+def test_unreadable_suite_files_are_config_errors(tmp_path, registry, content, fragments):
+    with pytest.raises(ConfigError) as info:
+        load_text(tmp_path, registry, content)
+    assert str(info.value).startswith(str(tmp_path / "suite.toml"))
+    for fragment in fragments:
+        assert fragment in str(info.value)
+    assert "fix" in str(info.value)
+
+
+TWO_BLOCKS = VALID.replace("[matrix]", "[[matrix]]") + """
+[[matrix]]
+datasets = [{ name = "grid25", label = "ring8" }]
+models = ["mlp"]
+objectives = ["nonsaturating"]
+"""
+
+
+def test_one_label_for_two_configurations_across_blocks_is_refused(tmp_path, registry):
+    with pytest.raises(ConfigError) as info:
+        load_text(tmp_path, registry, TWO_BLOCKS)
+    message = str(info.value)
+    for fragment in ("matrix[0].datasets and matrix[1].datasets", "label 'ring8'", "ring8 {", "grid25 {",
+                     "give each configuration its own label"):
+        assert fragment in message
+    # the same configuration under one label in two blocks is fine (one group in reports)
+    load_text(tmp_path, registry, TWO_BLOCKS.replace('{ name = "grid25", label = "ring8" }', '"ring8"'))
+    # so is one configuration under its own label
+    load_text(tmp_path, registry, TWO_BLOCKS.replace('label = "ring8"', 'label = "grid"'))
+
+
+def test_two_metrics_reporting_the_same_values_are_refused(tmp_path, registry):
+    from genbench import MetricSpec
+
+    modes = registry.get("metric", "modes")
+    registry.add("metric", MetricSpec("modes-copy", "the same outputs", modes.factory, modes.params,
+                                      outputs=modes.outputs, domains=("points",)), "test", "test")
+    try:
+        with pytest.raises(ConfigError, match=r"'modes' and 'modes-copy' both report hq_pct, modes, reverse_kl"):
+            load_text(tmp_path, registry, VALID.replace('metrics = ["modes"]', 'metrics = ["modes", "modes-copy"]'))
+    finally:
+        del registry.tables["metric"]["modes-copy"]
+
+
+def test_modes_on_a_points_dataset_without_modes_is_refused_before_work(tmp_path, registry):
+    from genbench import Data, DataInfo, DatasetSpec
+
+    bare = DataInfo(domain="points", shape=(2,))
+    registry.add("dataset", DatasetSpec("bare-points", "points without modes", lambda: Data(bare, None), info=bare),
+                 "test", "test")
+    try:
+        with pytest.raises(ConfigError) as info:
+            load_text(tmp_path, registry, VALID.replace('"ring8"', '"bare-points"'))
+        for fragment in ("metric 'modes' cannot score dataset 'bare-points'", "does not provide modes and sd",
+                         "DataInfo.extras: none"):
+            assert fragment in str(info.value)
+        load_text(tmp_path, registry, VALID.replace('"ring8"', '"bare-points"').replace('metrics = ["modes"]', ""))
+    finally:
+        del registry.tables["dataset"]["bare-points"]
+
+
+def test_tuple_parameters_check_their_items(tmp_path, registry):
+    from genbench import Param
+
+    widths = Param((256, 128), "widths", min=1)
+    assert widths.check([3, 4]) == (3, 4) and widths.check([]) == ()
+    for bad, fragment in (([3, "x"], "expected int, got str"), ([3, 0], "below the minimum 1"),
+                          ([[3]], "expected int, got list")):
+        with pytest.raises(ValueError, match=fragment):
+            widths.check(bad)
+    assert Param(0.5, "f").check(1) == 1.0
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match="not a finite number"):
+            Param(0.5, "f").check(bad)
+
+
+def test_config_errors_print_brackets_as_written(tmp_path, genbench_cli):
+    """Rich would read "[suite]" in an error as markup and drop it: the CLI prints it verbatim."""
+    path = tmp_path / "bad.toml"
+    path.write_text("suite = 3\n" + VALID[VALID.index("[train]"):])
+    result = genbench_cli("run", str(path), "--out", str(tmp_path / "results"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "fix: write [suite]" in result.stderr and "error:" in result.stderr
+    two = tmp_path / "two.toml"
+    two.write_text(TWO_BLOCKS)
+    result = genbench_cli("run", str(two), "--out", str(tmp_path / "results"))
+    assert result.returncode == 2 and "matrix[0].datasets and matrix[1].datasets" in result.stderr
+    assert not (tmp_path / "results").exists()

@@ -294,6 +294,75 @@ def test_cifar10_missing_or_malformed_batches_are_data_errors(registry, cifar_di
     assert f"{test_batch} is not a CIFAR-10 batch" in cifar_error(registry, directory, build=True)
 
 
+class RunsCode:
+    """Unpickled by plain pickle, this calls `function(*args)`: a crafted batch file."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+def test_cifar10_batches_are_data_a_crafted_pickle_never_runs(registry, cifar_dir, tmp_path):
+    import builtins
+    import os
+
+    directory, batches = cifar_dir
+    marker = tmp_path / "pwned"
+    test_batch = directory / "test_batch"
+    for payload in (RunsCode(os.system, f"touch {marker}"), RunsCode(builtins.open, str(marker), "w"),
+                    RunsCode(builtins.exec, f"open({str(marker)!r}, 'w')"),
+                    {**batches["test_batch"], b"data": RunsCode(os.system, f"touch {marker}")}):
+        test_batch.write_bytes(pickle.dumps(payload, protocol=2))
+        message = cifar_error(registry, directory, build=True)
+        assert f"{test_batch} is not a readable CIFAR-10 batch" in message
+        assert "which a CIFAR-10 batch never holds" in message
+        assert not marker.exists()
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_cifar10_reads_batches_of_every_pickle_protocol(registry, cifar_dir, protocol):
+    directory, batches = cifar_dir
+    for name, batch in batches.items():
+        (directory / name).write_bytes(pickle.dumps(batch, protocol=protocol))
+    data = load_dataset(registry, "cifar10", path=str(directory))
+    assert data.test_labels.tolist() == batches["test_batch"][b"labels"]
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({b"extra": b"x"}, "is not a CIFAR-10 batch"),
+    ({b"data": np.zeros((4, 3072), dtype=np.float32)}, "b\"data\" is float32 (4, 3072)"),
+    ({b"data": np.zeros((4, 3071), dtype=np.uint8)}, "(4, 3071)"),
+    ({b"labels": [1, 2, 3]}, "not a list of 4 ints"),
+    ({b"labels": [1, 2, 3, "4"]}, "not a list of 4 ints"),
+    ({b"labels": np.arange(4)}, "not a list of 4 ints"),
+    ({b"labels": [1, 2, 3, 10]}, "labels outside 0..9"),
+    ({b"labels": [1, 2, 3, -1]}, "labels outside 0..9"),
+    ({b"filenames": [b"a.png"]}, "b\"filenames\" is malformed"),
+    ({b"batch_label": 3}, "b\"batch_label\" or"),
+])
+def test_cifar10_batches_hold_only_what_cifar10_has(registry, cifar_dir, change, fragment):
+    directory, batches = cifar_dir
+    test_batch = directory / "test_batch"
+    test_batch.write_bytes(pickle.dumps({**batches["test_batch"], **change}))
+    message = cifar_error(registry, directory, build=True)
+    assert str(test_batch) in message and fragment in message
+
+
+def test_cifar10_batch_sizes_are_checked_before_reading(registry, cifar_dir, monkeypatch):
+    from genbench.plugins.datasets import cifar10
+
+    directory, batches = cifar_dir
+    monkeypatch.setattr(cifar10, "MAX_BATCH_BYTES", 1000)
+    assert "more than a CIFAR-10 batch" in cifar_error(registry, directory, build=True)
+    monkeypatch.setattr(cifar10, "MAX_BATCH_BYTES", 10**6)
+    # an array whose pickle asks numpy for more elements than a batch holds is refused before allocation
+    huge = RunsCode(np.zeros(1).__reduce__()[0], np.ndarray, (10**7, 3072), b"b")
+    (directory / "test_batch").write_bytes(pickle.dumps({b"data": huge}, protocol=2))
+    assert "plain ndarray of bounded size" in cifar_error(registry, directory, build=True)
+
+
 # ---- imagefolder -------------------------------------------------------------------------------
 
 
@@ -398,3 +467,43 @@ def test_npz_missing_or_malformed_files_are_data_errors(registry, tmp_path):
     np.savez(tmp_path / "a.npz", x=np.full((2, 4, 4), 2.0))
     registry.get("dataset", "npz").data_info({"path": str(tmp_path / "a.npz"), "n_train": 0})
     assert "holds floats outside [0, 1]" in npz_error(registry, tmp_path / "a.npz", build=True)
+
+
+# ---- every loader treats its file as hostile: sizes are checked before allocation -------------
+
+
+def test_mnist_header_dimensions_are_bounded_before_reading(registry, mnist_dir):
+    directory, _ = mnist_dir(True)
+    images = directory / "train-images-idx3-ubyte.gz"
+    with gzip.open(images, "wb") as stream:  # promises 4e9 x 4e9 x 4e9 bytes, holds a few
+        stream.write(b"\0\0\x08\x03" + struct.pack(">III", 4_000_000_000, 4_000_000_000, 4_000_000_000) + b"\0" * 64)
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz promises .* bytes in its header.*fix: set path"):
+        registry.get("dataset", "mnist").data_info({"path": str(directory), "n_train": 0})
+    with gzip.open(images, "wb") as stream:  # a gzip that holds more than its header promises
+        stream.write(b"\0\0\x08\x03" + struct.pack(">III", 20, 28, 28) + b"\0" * (20 * 28 * 28 + 10))
+    with pytest.raises(DataError, match=r"holds more data bytes, its header promises 15,680"):
+        registry.get("dataset", "mnist").factory(path=str(directory), n_train=0)
+
+
+def test_npz_arrays_are_checked_from_their_headers_before_loading(registry, tmp_path):
+    import zipfile
+
+    file = tmp_path / "data.npz"
+    np.savez(file, x=np.zeros((4, 8, 8), dtype=np.uint8), y=np.array([0, 1, None, 2], dtype=object))
+    with pytest.raises(DataError, match=r"array y holds Python objects.*fix: set path"):
+        registry.get("dataset", "npz").data_info({"path": str(file), "n_train": 0})
+    header = b"\x93NUMPY\x01\x00" + b"v\x00" + (
+        "{'descr': '|u1', 'fortran_order': False, 'shape': (100000000, 64, 64), }".ljust(117) + "\n").encode()
+    with zipfile.ZipFile(file, "w") as archive:  # a header that promises 400 GB in a tiny file
+        archive.writestr("x.npy", header + b"\0" * 64)
+    with pytest.raises(DataError, match=r"header declares 409,600,000,000 bytes, more than the file holds"):
+        registry.get("dataset", "npz").data_info({"path": str(file), "n_train": 0})
+
+
+def test_imagefolder_image_size_is_checked_before_decoding(registry, image_tree, monkeypatch):
+    from genbench.plugins.datasets import imagefolder
+
+    monkeypatch.setattr(imagefolder, "MAX_PIXELS", 20 * 40 - 1)
+    with pytest.raises(DataError, match=r"0.png is 40 x 20 pixels, more than 799; shrink it.*fix: set path"):
+        registry.get("dataset", "imagefolder").factory(path=str(image_tree), size=8, channels=3,
+                                                       test_fraction=0.0, n_train=0)

@@ -19,6 +19,7 @@ from genbench import Data, DataError, DataInfo, DatasetSpec, Param, hookimpl
 from .images import N_TRAIN_PARAM, image_data, path_param, required_path, stratified_split
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
+MAX_PIXELS = 1 << 26  # 67 million pixels (8192 x 8192): checked from the header, before decoding
 SOURCE = "a directory with one subdirectory of .png/.jpg/.jpeg images per class"
 PARAMS = {
     "path": path_param("root directory, one subdirectory per class"),
@@ -56,10 +57,14 @@ def folder_info(path: str, size: int, channels: int, test_fraction: float, n_tra
 def read_image(file: Path, size: int, channels: int) -> np.ndarray:
     """(channels, size, size) uint8: the image scaled so its shorter side is `size`, centre-cropped."""
     try:
-        with Image.open(file) as image:
+        with Image.open(file) as image:  # lazy: reads the header, decodes nothing yet
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise folder_error(f"{file} is {width} x {height} pixels, more than {MAX_PIXELS:,}; "
+                                   "shrink it (or remove it)")
             image = ImageOps.fit(image.convert("L" if channels == 1 else "RGB"), (size, size),
                                  Image.Resampling.BICUBIC)
-    except OSError as exc:  # PIL.UnidentifiedImageError, truncated files
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:  # unidentified, truncated, bombs
         raise folder_error(f"{file} is not a readable image ({exc})") from None
     pixels = np.asarray(image)  # (size, size) or (size, size, 3)
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)

@@ -11,6 +11,7 @@ the data. Train 60,000 / test 10,000 as distributed; images (1, 28, 28), pixels 
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ SOURCE = (
 )
 UNSIGNED_BYTE = 0x08  # the IDX type code MNIST uses
 HEADER_BYTES = {3: 16, 1: 8}  # ndim -> magic number + dimensions
+MAX_BYTES = 1 << 30  # data bytes one IDX file may promise (MNIST's largest holds 47 MB)
 
 
 def mnist_error(problem: str) -> DataError:
@@ -60,7 +62,11 @@ def read_header(stream, file: Path, ndim: int) -> tuple[int, ...]:
     dims = read_bytes(stream, file, 4 * ndim)
     if len(dims) < 4 * ndim:
         raise mnist_error(f"{file} is truncated inside its header")
-    return tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
+    dims = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
+    if math.prod(dims) > MAX_BYTES:
+        raise mnist_error(f"{file} promises {' x '.join(map(str, dims))} = {math.prod(dims):,} bytes in its header, "
+                          f"more than an image set of this kind holds ({MAX_BYTES:,} at most; corrupt)")
+    return dims
 
 
 def open_idx(file: Path):
@@ -71,20 +77,21 @@ def idx_dims(file: Path, ndim: int) -> tuple[int, ...]:
     """The dimensions of an IDX file, from its header (and, for a plain file, its size)."""
     with open_idx(file) as stream:
         dims = read_header(stream, file, ndim)
-    if file.suffix != ".gz" and file.stat().st_size != HEADER_BYTES[ndim] + np.prod(dims):
+    if file.suffix != ".gz" and file.stat().st_size != HEADER_BYTES[ndim] + math.prod(dims):
         raise mnist_error(f"{file} has {file.stat().st_size:,} bytes, its header promises "
-                          f"{HEADER_BYTES[ndim] + np.prod(dims):,} (truncated or corrupt)")
+                          f"{HEADER_BYTES[ndim] + math.prod(dims):,} (truncated or corrupt)")
     return dims
 
 
 def read_idx(file: Path, ndim: int) -> np.ndarray:
-    """The uint8 array of an IDX file, of the dimensions its header gives."""
+    """The uint8 array of an IDX file, of the dimensions its header gives (checked against a
+    bound before anything is read: a gzip file is not read past what its header promises)."""
     with open_idx(file) as stream:
         dims = read_header(stream, file, ndim)
-        body = read_bytes(stream, file)
-    if len(body) != np.prod(dims):
-        raise mnist_error(f"{file} holds {len(body):,} data bytes, its header promises {np.prod(dims):,} "
-                          "(truncated or corrupt)")
+        body = read_bytes(stream, file, math.prod(dims) + 1)
+    if len(body) != math.prod(dims):
+        raise mnist_error(f"{file} holds {'more' if len(body) > math.prod(dims) else f'{len(body):,}'} data bytes, "
+                          f"its header promises {math.prod(dims):,} (truncated or corrupt)")
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 

@@ -9,6 +9,7 @@ taken as 0..255 and float as [0, 1] (anything outside is an error), both scaled 
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from genbench import Data, DataError, DataInfo, DatasetSpec, hookimpl
 from .images import N_TRAIN_PARAM, image_data, path_param, required_path
 
 ARRAYS = ("x", "y", "x_test", "y_test")
+MAX_ARRAY_BYTES = 8 << 30  # one array, as its header declares it (checked before numpy allocates it)
 SOURCE = (
     "an .npz file (numpy.savez) with images x: (N, H, W), (N, H, W, C) or (N, C, H, W), C = 1 or 3, "
     "uint8 0..255 or float in [0, 1]; optional integer labels y (N,); optional x_test, y_test"
@@ -41,11 +43,18 @@ def layout(shape: tuple[int, ...], file: Path, name: str) -> tuple[str, tuple[in
 
 
 def npy_header(archive: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    """(shape, dtype) of array `name` in an open .npz, from its .npy header alone."""
+    """(shape, dtype) of array `name` in an open .npz, from its .npy header alone; the bytes it
+    declares are checked against the archive's own size of the entry and a bound."""
     with archive.open(f"{name}.npy") as stream:
         major, _ = np.lib.format.read_magic(stream)
         read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
         shape, _, dtype = read(stream)
+    if dtype.hasobject:
+        raise ValueError(f"array {name} holds Python objects (a pickle), which genbench never loads")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > min(MAX_ARRAY_BYTES, archive.getinfo(f"{name}.npy").file_size):
+        raise ValueError(f"array {name}'s header declares {declared:,} bytes, more than the file holds "
+                         f"or {MAX_ARRAY_BYTES:,}")
     return shape, dtype
 
 
@@ -83,7 +92,7 @@ def npz_info(path: str, n_train: int) -> DataInfo:
     label_arrays = [y for y in ("y", "y_test") if y in found]
     if not label_arrays:
         return DataInfo(domain="image", shape=shape)
-    with np.load(file) as arrays:  # labels are small: read them to count the classes
+    with np.load(file, allow_pickle=False) as arrays:  # labels are small: read them to count the classes
         labels = np.concatenate([arrays[y] for y in label_arrays])
     if labels.min() < 0:
         raise npz_error(f"{file} holds negative labels; labels are class indices 0..K-1")
@@ -105,7 +114,7 @@ def images(x: np.ndarray, file: Path, name: str) -> np.ndarray:
 def npz(path: str, n_train: int) -> Data:
     info = npz_info(path, n_train)
     file, found = headers(path)
-    with np.load(file) as arrays:
+    with np.load(file, allow_pickle=False) as arrays:
         x = images(arrays["x"], file, "x")
         x_test = images(arrays["x_test"], file, "x_test") if "x_test" in found else None
         y, y_test = (arrays[name] if name in found else None for name in ("y", "y_test"))

@@ -13,7 +13,7 @@ import torch
 
 from genbench import Data, DataInfo, DatasetSpec, Param, hookimpl
 
-INFO = DataInfo(domain="points", shape=(2,))
+INFO = DataInfo(domain="points", shape=(2,), extras=("modes", "sd"))
 PARAMS = {
     "n_train": Param(50_000, "training points", min=1),
     "n_test": Param(2_500, "held-out points", min=1),

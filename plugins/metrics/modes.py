@@ -58,6 +58,16 @@ class ModeCoverage:
         return MetricResult(values, provenance)
 
 
+def has_modes(info, **params) -> str | None:
+    """Why the dataset cannot be scored: it does not declare the mixture's modes and sd."""
+    missing = [key for key in ("modes", "sd") if key not in info.extras]
+    if missing:
+        return (f"the dataset does not provide {' and '.join(missing)} (its DataInfo.extras: "
+                f"{', '.join(info.extras) or 'none'}); mode coverage needs a mixture with known modes, "
+                "e.g. ring8 or grid25")
+    return None
+
+
 def make_modes(*, n_samples: int) -> ModeCoverage:
     return ModeCoverage(n_samples)
 
@@ -65,4 +75,5 @@ def make_modes(*, n_samples: int) -> ModeCoverage:
 @hookimpl
 def register_metrics(register):
     register(MetricSpec("modes", "modes covered, % high-quality samples, reverse KL (2D mixtures)",
-                        make_modes, PARAMS, outputs=OUTPUTS, domains=("points",), needs=("samples",)))
+                        make_modes, PARAMS, outputs=OUTPUTS, domains=("points",), needs=("samples",),
+                        fits=has_modes))
