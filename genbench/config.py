@@ -11,7 +11,6 @@ names every kernel backend usable on this machine, a plugin's included.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,12 +21,11 @@ from .axes import AXES
 from .errors import ConfigError, DataError, GenbenchError, close_matches
 from .registry import Registry
 from .specs import Param
+from .suite_file import MAX_DEPTH, parse
 
 MAX_STEPS = 10**9  # a step budget beyond any real run; bounds what a schedule may allocate
 MAX_EVAL_POINTS = 10**5  # steps / every: evaluations of one cell
 MAX_SEED = 2**32  # seeds are 0 <= seed < 2**32, the range every RNG genbench seeds accepts
-MAX_SUITE_BYTES = 1 << 20  # suite files are small text files
-MAX_DEPTH = 16  # nesting of tables and arrays; a real suite needs 4
 
 # The train settings every family shares; a family adds its own (FamilySpec.params).
 TRAIN_PARAMS: dict[str, Param] = {
@@ -114,53 +112,6 @@ def load(name_or_path: str, registry: Registry) -> SuiteConfig:
     except RecursionError:  # parse() bounds the nesting; this is the last line of defence
         raise ConfigError(f"{path}: tables or arrays nested too deeply; fix: nest at most "
                           f"{MAX_DEPTH} levels.") from None
-
-
-def parse(path: Path) -> dict:
-    """The TOML document of a suite file: UTF-8 text, at most MAX_SUITE_BYTES, nested at most
-    MAX_DEPTH deep; ConfigError otherwise."""
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_SUITE_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); "
-                          "fix: pass a readable .toml suite file.") from None
-    if len(data) > MAX_SUITE_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_SUITE_BYTES:,} bytes, not a suite file; "
-                          "fix: pass a .toml suite file.")
-    if b"\0" in data:
-        raise ConfigError(f"{path}: a binary file (it holds NUL bytes), not a TOML suite; "
-                          "fix: pass a .toml suite file.")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); fix: save the suite "
-                          "as UTF-8 (TOML files are UTF-8).") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}; fix the syntax at that line.") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: tables or arrays nested too deeply; fix: nest at most "
-                          f"{MAX_DEPTH} levels.") from None
-    if nesting(raw) > MAX_DEPTH:
-        raise ConfigError(f"{path}: tables or arrays nested more than {MAX_DEPTH} levels deep; "
-                          f"fix: nest at most {MAX_DEPTH} levels (a suite needs 4).")
-    return raw
-
-
-def nesting(value: Any) -> int:
-    """How deeply tables and arrays nest in a parsed document (iteratively: no recursion)."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        elif not isinstance(item, list):
-            continue
-        deepest = max(deepest, depth + 1)
-        stack.extend((child, depth + 1) for child in item)
-    return deepest
 
 
 class _Validator:
@@ -271,11 +222,13 @@ class _Validator:
         cells = [(m, d) for b in blocks for m in b.axis("model") for d in b.axis("dataset")]
         for j, second in enumerate(metrics):
             for i, first in enumerate(metrics[:j]):
-                if first.name == second.name:
+                if first.name == second.name and not self.registry.get("metric", first.name).repeatable:
                     raise self.fail("eval.metrics", f"metric {first.name!r} is listed twice (eval.metrics[{i}] "
                                     f"{first.label!r} and eval.metrics[{j}] {second.label!r}); their values would "
                                     "overwrite each other", "keep one entry per metric (compare parameters in "
                                     "separate suites)")
+                if first.name == second.name:
+                    continue  # a repeatable metric: its values' names differ by parameters
                 shared = set(self.registry.get("metric", first.name).outputs) & set(
                     self.registry.get("metric", second.name).outputs)
                 if shared and any(metric_applies(self.registry, first, m, d) and

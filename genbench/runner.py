@@ -105,6 +105,7 @@ class TrainingLoop:
     result: CellResult
     on_event: Callable[[ProgressEvent], None] | None
     statistics: IntervalStatistics = field(init=False)
+    scored: dict[tuple[int, str], str] = field(init=False, default_factory=dict)  # (step, value) -> metric
 
     def __post_init__(self):
         schedule = (0, *self.cell.eval_steps)
@@ -167,6 +168,11 @@ class TrainingLoop:
             provenance = {"metric": config.name, "params": config.kwargs(), "seed": self.cell.seed,
                           "step": step, **scored.provenance}
             for name, value in scored.values.items():
+                if (step, name) in self.scored:
+                    raise ValueError(f"metric {config.name!r} reported {name!r} at step {step}, which "
+                                     f"metric {self.scored[step, name]!r} already reported; fix: give "
+                                     f"each entry differently named values, or keep one of them")
+                self.scored[step, name] = config.name
                 self.result.metrics.append(MetricRow(step, name, float(value), provenance))
         self.result.eval_time_s += time.perf_counter() - started
 

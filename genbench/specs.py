@@ -208,6 +208,9 @@ class MetricSpec(_Spec):
     domains: tuple[str, ...] = ()  # the data domains it scores; () = any
     needs: tuple[str, ...] = ("samples",)  # of: samples, real, labels, reconstructions, model
     fits: Callable[..., str | None] | None = None  # fits(info, **params): why it cannot score this data
+    # True when entries with different parameters report differently named values (so a suite
+    # may list the metric more than once), e.g. names suffixed with a parameter's value
+    repeatable: bool = False
 
 
 def always_available() -> str | None:

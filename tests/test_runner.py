@@ -133,3 +133,22 @@ def test_compiled_backend_trains_objectives_that_differentiate_twice(write_suite
         result = run_cell(cell, registry)
         assert result.status == "done", result.error
         assert result.env["kernel_ops"]["discriminator_loss"] == "compiled"
+
+
+def test_two_metric_entries_reporting_one_value_name_fail_the_cell_not_the_store(write_suite, tmp_path):
+    """A repeatable metric whose entries report the same value name would overwrite each other:
+    the cell fails with the reason, and the store records it (no row left `running`)."""
+    from genbench import MetricOutput, MetricResult, MetricSpec
+
+    registry = load_plugins(entry_points=False)
+    registry.add("metric", MetricSpec("same-name", "reports one fixed name", lambda scale: lambda ctx: MetricResult(
+        {"score": float(scale)}), {"scale": __import__("genbench").Param(1.0, "a number")},
+        outputs={"score": MetricOutput(True, "score")}, repeatable=True), "test", "test")
+    path = write_suite()
+    path.write_text(path.read_text().replace('metrics = [{ name = "modes", n_samples = 200 }]',
+                                             'metrics = [{ name = "same-name", scale = 1.0 }, { name = "same-name", scale = 2.0 }]'))
+    store = Store(tmp_path / "out")
+    outcome = run_suite(cells_of(path, registry)[:1], store, local(registry))
+    [result] = outcome.results
+    assert result.status == "failed" and "already reported" in result.error
+    assert [c.status for c in store.cells()] == ["failed"]

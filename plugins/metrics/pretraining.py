@@ -193,4 +193,5 @@ def register_metrics(register):
         outputs={"acc_pretrained": MetricOutput(True, "test accuracy, pretrained then fine-tuned", "%"),
                  "acc_scratch": MetricOutput(True, "test accuracy, same network from random init", "%"),
                  "gap": MetricOutput(True, "pretrained minus scratch accuracy", "points")},
-        families=("autoencoder",), domains=("image",), needs=("real", "labels"), fits=labelled))
+        families=("autoencoder",), domains=("image",), needs=("real", "labels"), fits=labelled,
+        repeatable=True))  # values are named <output>@<labels_per_class>

@@ -10,7 +10,7 @@ from genbench.plugins.objectives.gan import GANLoss
 
 from genbench import Data, DataInfo, DatasetSpec, ObjectiveSpec, Param, hookimpl
 
-INFO = DataInfo(domain="points", shape=(2,))
+INFO = DataInfo(domain="points", shape=(2,), extras=("modes", "sd"))
 
 
 def blobs(n: int) -> Data:
