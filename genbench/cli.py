@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import config as config_module
 from . import plan
 from .errors import ConfigError, GenbenchError
 from .executors import ExecutorOptions
+from .lock import StoreLock
 from .progress import SuiteProgress
 from .registry import Registry, load_plugins
 from .report import ReportView
@@ -90,8 +92,10 @@ def list_command(kind: str | None, params: bool) -> None:
               help="torch threads per worker (default: torch's own choice with one worker, "
                    "cores / workers with several). Tiny models on a busy machine run far faster with 1.")
 @click.option("--dry-run", is_flag=True, help="Validate and list the cells; run nothing.")
+@click.option("--wait", is_flag=True, help="If another run is writing to --out, wait for it to finish "
+              "instead of stopping (one run writes to a results folder at a time).")
 def run_command(suite: str, out_dir: str, workers: int, executor_name: str | None, patterns: tuple[str, ...],
-                threads: int | None, dry_run: bool) -> None:
+                threads: int | None, dry_run: bool, wait: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
@@ -109,14 +113,22 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
             console.print(f"{cell.cell_id}  {cell.path}", highlight=False)
         console.print(f"{len(cells)} cells", highlight=False)
         return
-    store = Store(out_dir)
-    store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
-    console.print(f"suite [bold]{suite_config.name}[/]: {len(cells)} cells -> {store.path}")
-    outcome = _run(cells, store, registry, executor_spec, workers, threads)
-    if outcome.skipped:
-        console.print(f"skipped {outcome.skipped} cells already in the store")
-    _print_failures(outcome.results, cells)
-    _print_report(registry, "table", ReportView(store, suite_config.name, console.width))
+    def waiting(holder: str) -> None:
+        errors.print(f"waiting: {escape(out_dir)} is being written by another genbench run ({holder}); "
+                     f"this run starts when it finishes.", highlight=False)
+
+    with StoreLock(out_dir).hold(wait=wait, on_wait=waiting):
+        store = Store(out_dir)
+        try:
+            store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
+            console.print(f"suite [bold]{suite_config.name}[/]: {len(cells)} cells -> {escape(str(store.path))}")
+            outcome = _run(cells, store, registry, executor_spec, workers, threads)
+            if outcome.skipped:
+                console.print(f"skipped {outcome.skipped} cells already in the store")
+            _print_failures(outcome.results, cells)
+            _print_report(registry, "table", ReportView(store, suite_config.name, console.width))
+        finally:
+            store.close()
     if outcome.count("failed"):
         sys.exit(1)
 
@@ -130,7 +142,7 @@ def _run(cells, store: Store, registry: Registry, executor_spec, workers: int, t
         executor = executor_spec.factory(ExecutorOptions(registry, workers, threads, bars.update))
         try:
             outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id))
-        except KeyboardInterrupt:
+        except BaseException:  # Ctrl-C, or a store that cannot be written (disk full): stop the workers
             executor.shutdown(cancel=True)
             raise
         executor.shutdown()

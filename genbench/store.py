@@ -6,15 +6,26 @@ finished cell intact and the interrupted one marked `running` (re-run on resume)
 axis values (genbench.axes) are rows of `cell_axes`, so a new axis needs no schema change.
 Artifacts arrive as bytes inside the result; the store writes each file (to a temporary name,
 then renamed) before the transaction that records it.
+
+A store checks what it opens before writing anything: a file that is not SQLite, a SQLite
+database that is not genbench's, a store of another schema version or one missing a table or
+column is refused with a DataError, and left as it was. Disk-full and permission errors while
+writing become DataErrors too; the failed transaction rolls back whole. `Store(dir,
+create=False)` is the read-only path (show, export): it never writes, creates no file, and
+works in a directory it cannot write to. Runs use WAL; closing a writer switches the file back
+to a rollback journal, so readers of a finished store need no -wal/-shm files beside it.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import math
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +33,10 @@ from typing import Any
 from .errors import DataError
 from .result import CellResult
 
+log = logging.getLogger(__name__)
+
 DB_NAME = "results.sqlite"
+SQLITE_HEADER = b"SQLite format 3\x00"
 ARTIFACTS = "artifacts"
 SCHEMA_VERSION = "2"
 SCHEMA = """
@@ -72,40 +86,91 @@ class Store:
     """The results database of one output directory."""
 
     def __init__(self, directory: str | Path, create: bool = True):
+        """Open (with `create`, also create) the store in `directory`; create=False is read-only."""
         self.directory = Path(directory)
-        path = self.directory / DB_NAME
-        if not path.exists() and not create:
+        self.path = path = self.directory / DB_NAME
+        self.read_only = not create
+        if self.directory.exists() and not self.directory.is_dir():
+            raise DataError(f"{self.directory} is a file, not a results directory; fix: pass a directory "
+                            f"as --out (a new name is created).")
+        if path.exists() and not path.is_file():
+            raise DataError(f"{path} is not a file, so it cannot be a genbench results store; fix: move "
+                            f"it away, or pass another --out directory.")
+        holds_data = path.exists() and path.stat().st_size > 0
+        if not holds_data and not create:
             raise DataError(f"no results in {self.directory} (expected {path}); fix: run a suite "
                             f"with `genbench run SUITE --out {self.directory}` first, or pass the "
                             f"directory you ran it with.")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        with self.transaction():
-            for statement in _statements(SCHEMA):
-                self.db.execute(statement)
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            version = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            self.db.close()
-            raise DataError(f"{path} holds results of store schema version {version}, and this genbench "
-                            f"reads version {SCHEMA_VERSION}; fix: pass a new --out directory (or run the "
-                            f"genbench version that wrote it to export them).")
+        if holds_data:  # check it all through a read-only connection before writing anything
+            reader = _connect_read_only(path)
+            try:
+                is_new = _check_schema(reader, path)
+                if not create and is_new:
+                    raise DataError(f"no results in {path} (an empty database); fix: run a suite with "
+                                    f"`genbench run SUITE --out {self.directory}` first.")
+            except BaseException:
+                reader.close()
+                raise
+            if not create:
+                self.db = reader
+                return
+            reader.close()
+        with self._writing("create the results store"):
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            with self.transaction():
+                for statement in _statements(SCHEMA):
+                    self.db.execute(statement)
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
+        """Close; a writer first switches the file back to a rollback journal (best effort: it
+        stays in WAL while a reader has it open), so later readers create no -wal/-shm files."""
+        if not self.read_only:
+            try:
+                self.db.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.Error:
+                pass
         self.db.close()
 
     def transaction(self):
         return _Transaction(self.db)
 
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """Turn disk-full and permission errors into a DataError naming the store and the fix."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "full" in text:
+                raise DataError(f"cannot {what} in {self.path}: the disk is full ({text}); nothing recorded "
+                                f"before is lost. Fix: free space (or pass another --out), then run the "
+                                f"same command again to resume.") from None
+            if "readonly" in text or "unable to open" in text or "I/O error" in text:
+                raise DataError(f"cannot {what} in {self.path}: {text}; fix: make {self.directory} and "
+                                f"the files in it writable (or pass another --out), then run the same "
+                                f"command again to resume.") from None
+            raise
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DataError(f"cannot {what}: {exc.filename or self.directory}: the disk is full; nothing "
+                                f"recorded before is lost. Fix: free space (or pass another --out), then run "
+                                f"the same command again to resume.") from None
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise DataError(f"cannot {what}: {exc.filename or self.directory}: {exc.strerror}; fix: make "
+                                f"{self.directory} writable (or pass another --out), then run the same "
+                                f"command again to resume.") from None
+            raise
+
     # -- writing (the driver only) --------------------------------------------------------
 
     def record_suite(self, name: str, path: str, description: str, cells: Iterable) -> None:
-        with self.transaction():
+        with self._writing(f"record suite {name!r}"), self.transaction():
             self.db.execute("INSERT INTO suites VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
                             "path=excluded.path, description=excluded.description, "
                             "updated_at=excluded.updated_at", (name, path, description, time.time()))
@@ -127,14 +192,18 @@ class Store:
         return {r["cell_id"]: r["status"] for r in self.db.execute("SELECT cell_id, status FROM cells")}
 
     def mark_started(self, cell) -> None:
-        with self.transaction():
+        with self._writing(f"mark cell {cell.cell_id} started"), self.transaction():
             self._insert_cell(cell)
             self.db.execute("UPDATE cells SET status='running', started_at=?, error=NULL WHERE cell_id=?",
                             (time.time(), cell.cell_id))
 
     def record_result(self, result: CellResult) -> None:
         """Write the cell's artifact files, then replace its status, metrics and artifact rows
-        in one transaction."""
+        in one transaction: a failure leaves everything recorded before as it was."""
+        with self._writing(f"record the result of cell {result.cell_id}"):
+            self._record_result(result)
+
+    def _record_result(self, result: CellResult) -> None:
         paths = [self._write_artifact(result.cell_id, a.filename, a.data) for a in result.artifacts]
         values = {
             "status": result.status, "finished_at": time.time(), "steps": result.steps,
@@ -168,8 +237,11 @@ class Store:
         target = self.directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{filename}.partial")
-        partial.write_bytes(data)
-        partial.replace(target)
+        try:
+            partial.write_bytes(data)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)  # only left when writing failed (a disk full)
         return str(relative)
 
     # -- reading --------------------------------------------------------------------------
@@ -208,8 +280,83 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
+def _expected_columns() -> dict[str, list[str]]:
+    """table -> its columns, as SCHEMA creates them."""
+    db = sqlite3.connect(":memory:")
+    for statement in _statements(SCHEMA):
+        db.execute(statement)
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    columns = {t: [r[1] for r in db.execute(f"PRAGMA table_info({t})")] for t in tables}
+    db.close()
+    return columns
+
+
+EXPECTED_COLUMNS = _expected_columns()
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes: mode=ro, or immutable=1 where mode=ro would have to
+    create -wal/-shm files (a WAL file with no writer open) or cannot (a read-only directory)."""
+    uri = path.resolve().as_uri()
+    with open(path, "rb") as file:
+        header = file.read(100)
+    if header[:16] != SQLITE_HEADER:
+        raise DataError(f"{path} is not a SQLite database, so not a genbench results store; it is left as "
+                        f"it is. Fix: move it away, or pass another --out directory.")
+    wal_mode = header[18:20] == b"\x02\x02"
+    wal_file = path.with_name(path.name + "-wal")
+    attempts = ["immutable=1"] if wal_mode and not wal_file.exists() else ["mode=ro", "immutable=1"]
+    for attempt in attempts:
+        db = sqlite3.connect(f"{uri}?{attempt}", uri=True, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                raise DataError(f"{path} is not a readable SQLite database ({exc}); it is left as it is. "
+                                f"Fix: move it away, or pass another --out directory.") from None
+            if attempt == attempts[-1]:
+                raise DataError(f"cannot read {path}: {exc}; fix: make it readable.") from None
+            log.warning("opening %s read-only failed (%s); reading it as immutable", path, exc)
+    raise AssertionError("unreachable")
+
+
+def _check_schema(db: sqlite3.Connection, path: Path) -> bool:
+    """Raise a DataError unless `db` is a genbench store of this schema version with every table
+    and column; True when it is an empty database (genbench may create its tables there)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return True
+    if "meta" not in tables:
+        raise DataError(f"{path} is a SQLite database that is not a genbench results store (its tables: "
+                        f"{', '.join(sorted(tables))}); it is left as it is. Fix: pass another --out "
+                        f"directory, or move the file away.")
+    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    if row is None:
+        raise DataError(f"{path} has a `meta` table without a schema_version, so it is not a genbench "
+                        f"results store; it is left as it is. Fix: pass another --out directory.")
+    if row[0] != SCHEMA_VERSION:
+        raise DataError(f"{path} holds results of store schema version {row[0]}, and this genbench "
+                        f"reads version {SCHEMA_VERSION}; fix: pass a new --out directory (or run the "
+                        f"genbench version that wrote it to export them).")
+    for table, columns in EXPECTED_COLUMNS.items():
+        if table not in tables:
+            raise DataError(f"{path} is a damaged genbench store: it has no `{table}` table; fix: pass a "
+                            f"new --out directory (export what it holds first if you need it).")
+        present = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in columns if c not in present]
+        if missing:
+            raise DataError(f"{path} is a damaged genbench store: table `{table}` lacks column(s) "
+                            f"{', '.join(missing)}; fix: pass a new --out directory (export what it "
+                            f"holds first if you need it).")
+    return False
+
+
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (KeyboardInterrupt included)."""
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (KeyboardInterrupt included) and
+    when COMMIT itself fails (a disk full at commit)."""
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
@@ -219,5 +366,16 @@ class _Transaction:
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+                return False
+            except BaseException:
+                self._rollback()
+                raise
+        self._rollback()
         return False
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
