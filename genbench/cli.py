@@ -113,6 +113,7 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
             console.print(f"{cell.cell_id}  {cell.path}", highlight=False)
         console.print(f"{len(cells)} cells", highlight=False)
         return
+
     def waiting(holder: str) -> None:
         errors.print(f"waiting: {escape(out_dir)} is being written by another genbench run ({holder}); "
                      f"this run starts when it finishes.", highlight=False)
@@ -121,7 +122,8 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
         store = Store(out_dir)
         try:
             store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
-            console.print(f"suite [bold]{suite_config.name}[/]: {len(cells)} cells -> {escape(str(store.path))}")
+            console.print(f"suite [bold]{escape(suite_config.name)}[/]: {len(cells)} cells -> "
+                          f"{escape(str(store.path))}")
             outcome = _run(cells, store, registry, executor_spec, workers, threads)
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
