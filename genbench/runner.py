@@ -28,7 +28,7 @@ from .executors import CellExecutor, ProgressEvent
 from .plan import Cell
 from .registry import Registry
 from .result import Artifact, CellResult, MetricRow
-from .specs import EvalContext, FamilySpec, Statistic, TrainingDiverged, TrainSetup, TrainStep
+from .specs import DomainSpec, EvalContext, FamilySpec, Statistic, TrainingDiverged, TrainSetup, TrainStep
 from .store import Store
 
 SKIP_STATUSES = ("done", "diverged")  # results; `running` (interrupted) and `failed` re-run
@@ -99,7 +99,7 @@ class TrainingLoop:
 
     cell: Cell
     family: FamilySpec
-    domain: object  # the data's DomainSpec: draws the sample pictures
+    domain: DomainSpec  # the data's domain: draws the sample pictures
     metrics: list
     device: torch.device
     result: CellResult
