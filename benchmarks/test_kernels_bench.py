@@ -54,7 +54,7 @@ def test_memcpy(benchmark, size):
 @pytest.mark.parametrize("op", BENCH_OPS)
 def test_kernel(benchmark, op, spec, size):
     benchmark.group = f"n{size}"
-    with kernels.use(kernels.Backend(spec.name, spec.ops, spec.prepare)):
+    with kernels.use(spec.backend()):
         case = make_case(op, size, DEVICE)
         case.step()  # compile and warm up outside the timing
         benchmark(_timed(case.step))

@@ -179,7 +179,6 @@ def _int_list(text: str) -> list[int]:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write the rows as CSV.")
 def kernels_command(sizes: str, backends: str, ops: str, repeats: int, csv_path: str | None) -> None:
     """Benchmark the fused ops: forward+backward time per backend against a same-size memcpy."""
-    from . import kernels
     from .kernels.bench import format_table, run_kernel_benchmarks
 
     registry = load_plugins()
@@ -189,7 +188,7 @@ def kernels_command(sizes: str, backends: str, ops: str, repeats: int, csv_path:
         spec = registry.get("kernel", name)  # UnknownComponentError names the registered ones
         reason = spec.available()
         if reason is None:
-            runnable.append(kernels.Backend(spec.name, spec.ops, spec.prepare))
+            runnable.append(spec.backend())
         else:
             errors.print(f"[yellow]skipping {name}:[/] {reason}", highlight=False)
     try:

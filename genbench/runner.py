@@ -52,7 +52,7 @@ def run_cell(cell: Cell, registry: Registry,
         torch.cuda.reset_peak_memory_stats(device)
     try:
         spec = registry.get("kernel", cell.component("kernel").name)
-        with kernels.use(kernels.Backend(spec.name, dict(spec.ops), spec.prepare)) as usage:
+        with kernels.use(spec.backend()) as usage:
             try:
                 _train_and_evaluate(cell, registry, device, result, on_event)
             finally:

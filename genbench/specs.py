@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from .kernels import Backend
+
 
 @dataclass(frozen=True)
 class Param:
@@ -233,6 +235,10 @@ class KernelSpec:
     available: Callable[[], str | None] = always_available
     prepare: Callable[[torch.nn.Module], torch.nn.Module] | None = None
     params: Mapping[str, Param] = field(default_factory=dict)  # backends take none
+
+    def backend(self) -> Backend:
+        """What genbench.kernels.use() makes active."""
+        return Backend(self.name, dict(self.ops), self.prepare)
 
 
 @dataclass(frozen=True)
