@@ -82,6 +82,17 @@ def train_params(registry: Registry, family: str) -> dict[str, Param]:
     return {**TRAIN_PARAMS, **registry.get("family", family).params}
 
 
+def cell_train(registry: Registry, objective: str, suite_train: Mapping, block_train: Mapping) -> dict[str, Any]:
+    """Defaults < the objective's published settings < the suite's [train] < the block's train,
+    over the train settings of the objective's family (other families' keys are dropped)."""
+    ospec = registry.get("objective", objective)
+    params = train_params(registry, ospec.family)
+    train = {key: param.default for key, param in params.items()}
+    for layer in (ospec.train_defaults, suite_train, block_train):
+        train.update({k: v for k, v in layer.items() if k in params})
+    return train
+
+
 def builtin_suites() -> dict[str, Path]:
     """Suites shipped inside the package, by name."""
     folder = resources.files("genbench") / "suites"
@@ -206,10 +217,7 @@ class _Validator:
         """Each cell's eval schedule stays small: steps / every <= MAX_EVAL_POINTS."""
         for i, block in enumerate(blocks):
             for objective in block.axis("objective"):
-                layers = (self.registry.get("objective", objective.name).train_defaults, suite_train, dict(block.train))
-                steps = TRAIN_PARAMS["steps"].default
-                for layer in layers:
-                    steps = layer.get("steps", steps)
+                steps = cell_train(self.registry, objective.name, suite_train, dict(block.train))["steps"]
                 if type(steps) is int and steps // every > MAX_EVAL_POINTS:
                     where = f"matrix[{i}]" if len(blocks) > 1 else "matrix"
                     raise self.fail("eval.every", f"steps = {steps:,} with every = {every:,} is {steps // every:,} "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .axes import AXIS_NAMES
-from .config import ComponentConfig, MatrixBlock, SuiteConfig, metric_applies, train_params
+from .config import ComponentConfig, SuiteConfig, cell_train, metric_applies
 from .registry import Registry
 
 
@@ -87,7 +87,7 @@ def expand(config: SuiteConfig, registry: Registry) -> list[Cell]:
             dataset, model, objective = values["dataset"], values["model"], values["objective"]
             metrics = tuple(m for m in config.metrics if metric_applies(registry, m, model, dataset))
             ospec = registry.get("objective", objective.name)
-            train = _train_for(config, block, registry, ospec)
+            train = cell_train(registry, objective.name, dict(config.train), dict(block.train))
             values["optimizer"] = _optimizer_for(values["optimizer"], registry, ospec.train_defaults)
             schedule = eval_schedule(train["steps"], config.eval_every)
             for seed in config.seeds:
@@ -105,16 +105,6 @@ def _product(axes: tuple[tuple[ComponentConfig, ...], ...]) -> list[tuple[Compon
     for options in axes:
         combinations = [(*done, option) for done in combinations for option in options]
     return combinations
-
-
-def _train_for(config: SuiteConfig, block: MatrixBlock, registry: Registry, ospec) -> dict[str, Any]:
-    """Defaults < the objective's published settings < the suite's [train] < the block's train,
-    over the train settings of the objective's family (other families' keys are dropped)."""
-    params = train_params(registry, ospec.family)
-    train = {key: param.default for key, param in params.items()}
-    for layer in (ospec.train_defaults, dict(config.train), dict(block.train)):
-        train.update({k: v for k, v in layer.items() if k in params})
-    return train
 
 
 def _optimizer_for(optimizer: ComponentConfig, registry: Registry, defaults) -> ComponentConfig:
