@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import config as config_module
-from . import plan
+from . import cpu_policy, plan
 from .errors import ConfigError, GenbenchError
 from .executors import ExecutorOptions
 from .lock import StoreLock
@@ -80,8 +80,8 @@ def list_command(kind: str | None, params: bool) -> None:
 @click.argument("suite", default="quick")
 @click.option("--out", "out_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(file_okay=False),
               help="Results directory (created if needed; re-running resumes).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Run N cells at once (in worker processes unless --executor says otherwise).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Run N cells at once (default: one per free core, at most one per cell).")
 @click.option("--executor", "executor_name",
               help="How cells run: a registered executor (`genbench list --kind executor`); "
                    "default: local with one worker, process with several.")
@@ -89,21 +89,21 @@ def list_command(kind: str | None, params: bool) -> None:
               help="Only cells whose path (axis labels and seedN, joined by /) contains this "
                    "(or matches it as a glob). Repeatable.")
 @click.option("--threads", type=click.IntRange(min=1),
-              help="torch threads per worker (default: torch's own choice with one worker, "
-                   "cores / workers with several). Tiny models on a busy machine run far faster with 1.")
+              help="torch intra-op threads per worker (default: 1, or the free cores the cells "
+                   "leave idle, shared among the workers).")
 @click.option("--dry-run", is_flag=True, help="Validate and list the cells; run nothing.")
 @click.option("--wait", is_flag=True, help="If another run is writing to --out, wait for it to finish "
               "instead of stopping (one run writes to a results folder at a time).")
-def run_command(suite: str, out_dir: str, workers: int, executor_name: str | None, patterns: tuple[str, ...],
+def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str | None, patterns: tuple[str, ...],
                 threads: int | None, dry_run: bool, wait: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
-    executor_name = executor_name or ("local" if workers == 1 else "process")
-    try:
-        executor_spec = registry.get("executor", executor_name)
-    except GenbenchError as exc:
-        raise ConfigError(f"--executor: {exc}") from None
+    if executor_name is not None:
+        try:
+            registry.get("executor", executor_name)
+        except GenbenchError as exc:
+            raise ConfigError(f"--executor: {exc}") from None
     cells = plan.select(plan.expand(suite_config, registry), patterns)
     if not cells:
         raise GenbenchError(f"--only {' '.join(patterns)!r} matches no cell of suite "
@@ -111,7 +111,8 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
     if dry_run:
         for cell in cells:
             console.print(f"{cell.cell_id}  {cell.path}", highlight=False)
-        console.print(f"{len(cells)} cells", highlight=False)
+        console.print(f"{len(cells)} cells; CPU: {cpu_policy.choose(len(cells), workers, threads).describe()}",
+                      highlight=False)
         return
 
     def waiting(holder: str) -> None:
@@ -124,7 +125,12 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
             store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
             console.print(f"suite [bold]{escape(suite_config.name)}[/]: {len(cells)} cells -> "
                           f"{escape(str(store.path))}")
-            outcome = _run(cells, store, registry, executor_spec, workers, threads)
+            statuses = store.statuses()
+            to_run = sum(statuses.get(cell.cell_id) not in SKIP_STATUSES for cell in cells)
+            policy = cpu_policy.choose(to_run, workers, threads)
+            console.print(f"CPU: {escape(policy.describe())}", highlight=False)
+            executor_spec = registry.get("executor", executor_name or ("local" if policy.workers == 1 else "process"))
+            outcome = _run(cells, store, registry, executor_spec, policy)
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
             _print_failures(outcome.results, cells)
@@ -135,15 +141,16 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
         sys.exit(1)
 
 
-def _run(cells, store: Store, registry: Registry, executor_spec, workers: int, threads: int | None):
+def _run(cells, store: Store, registry: Registry, executor_spec, policy: cpu_policy.CpuPolicy):
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
         statuses = store.statuses()
         done_already = sum(statuses.get(cell.cell_id) in SKIP_STATUSES for cell in cells)
         bars.progress.advance(bars.suite_task, done_already)
-        executor = executor_spec.factory(ExecutorOptions(registry, workers, threads, bars.update))
+        executor = executor_spec.factory(ExecutorOptions(registry, policy.workers, policy.threads, bars.update))
         try:
-            outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id))
+            outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id),
+                                run_env={"cpu_policy": policy.record()})
         except BaseException:  # Ctrl-C, or a store that cannot be written (disk full): stop the workers
             executor.shutdown(cancel=True)
             raise

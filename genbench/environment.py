@@ -1,4 +1,4 @@
-"""What a cell ran on: versions, machine, device, and the process's peak memory."""
+"""What a cell ran on: versions, machine, device, the machine's load, and the process's peak memory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import psutil
 import torch
 
 from . import __version__
@@ -48,9 +49,15 @@ def environment(device: torch.device) -> dict:
     env = dict(_static_environment())
     env["torch_threads"] = torch.get_num_threads()
     env["device"] = str(device)
+    env["load_start"] = load_average()
     if device.type == "cuda":
         env["cuda_device"] = torch.cuda.get_device_name(device)
     return env
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (runnable processes, averaged)."""
+    return psutil.getloadavg()[0]
 
 
 def peak_rss_mb() -> float:

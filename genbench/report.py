@@ -4,7 +4,8 @@ Reporters (registered through `register_reporters`) render from these, reading t
 A cell's value for a metric is the one at its last recorded step (for a diverged cell, the last
 eval before it diverged). Training statistics carry their display label and whether they are a
 default column in their provenance (from the family's FamilySpec.statistics), so no family's
-statistics are named here. Throughput comes from the cells table, training loop time only.
+statistics are named here. Throughput comes from the cells table, training loop time only;
+a cell that ran starved of CPU (genbench.cpu_policy.overload) is flagged beside it.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from rich.console import Console
 from rich.table import Table
 
 from .axes import AXIS_NAMES
+from .cpu_policy import overload
 from .store import Store
 
 THROUGHPUT = ("samples_per_s", "steps_per_s", "warmup_time_s")
+OVERLOADED = "!"  # marks a throughput value with a cell measured on an overloaded machine
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class GroupSummary:
     statuses: Counter = field(default_factory=Counter)
     values: dict[str, list[float]] = field(default_factory=dict)  # name -> one value per cell
     train_stats: dict[str, dict] = field(default_factory=dict)  # name -> label, unit, column
+    overloaded: list[str] = field(default_factory=list)  # "seedN: why" of cells starved of CPU
 
     @property
     def group(self) -> tuple[str, ...]:
@@ -81,6 +85,9 @@ def summarize(store: Store, suite: str | None = None) -> list[GroupSummary]:
         for name in THROUGHPUT:
             if cell.row[name] is not None:
                 summary.add(name, cell.row[name])
+        starved = overload(cell.row, json.loads(cell.row["env"] or "{}"))
+        if starved is not None:
+            summary.overloaded.append(f"seed{cell.seed}: {starved}")
     return list(groups.values())
 
 
@@ -133,7 +140,10 @@ def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
         n = summary.statuses["done"] + summary.statuses["diverged"]
         status = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
         label = " / ".join(summary.axes.get(a, "-") for a in axes)
-        rows.append((label, str(n), status, {name: format_stat(*summary.stats(name), n) for name in columns}))
+        values = {name: format_stat(*summary.stats(name), n) for name in columns}
+        if summary.overloaded:
+            values.update({name: values[name] + OVERLOADED for name in THROUGHPUT if name in values})
+        rows.append((label, str(n), status, values))
     label_width = min(max([len(r[0]) for r in rows] + [4]), max(24, width // 3))
     chunks, current, used = [], [], label_width + 16
     for name in columns:
@@ -176,7 +186,8 @@ def summary_records(summaries: list[GroupSummary]) -> list[dict]:
         for name in summary.values:
             mean, std, n = summary.stats(name)
             records.append({**{a: summary.axes.get(a) for a in axes}, "metric": name, "mean": mean,
-                            "std": std, "n": n, "cells": sum(summary.statuses.values())})
+                            "std": std, "n": n, "cells": sum(summary.statuses.values()),
+                            "overloaded": len(summary.overloaded) if name in THROUGHPUT else 0})
     return records
 
 
@@ -217,6 +228,11 @@ def kernel_op_lines(store: Store, suite: str | None = None) -> list[str]:
     return [f"{label}: " + "; ".join(f"{backend} ran {', '.join(sorted(ops))}"
                                      for backend, ops in sorted(where.items()))
             for label, where in sorted(ran.items()) if where]
+
+
+def overload_lines(summaries: list[GroupSummary]) -> list[str]:
+    """'<axis labels>/seedN: why' of each cell whose throughput was measured starved of CPU."""
+    return [f"{'/'.join(s.group)}/{line}" for s in summaries for line in s.overloaded]
 
 
 def picture_lines(store: Store, suite: str | None = None) -> list[str]:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from . import kernels
-from .environment import environment, peak_rss_mb, resolve_device, synchronize
+from .environment import environment, load_average, peak_rss_mb, resolve_device, synchronize
 from .executors import CellExecutor, ProgressEvent
 from .plan import Cell
 from .registry import Registry
@@ -64,6 +64,7 @@ def run_cell(cell: Cell, registry: Registry,
         result.status, result.error = "failed", traceback.format_exc()
     result.wall_time_s = time.perf_counter() - started
     result.peak_rss_mb = peak_rss_mb()
+    result.env["load_end"] = load_average()
     if device.type == "cuda":
         result.peak_cuda_mb = torch.cuda.max_memory_allocated(device) / 2**20
     return result
@@ -268,8 +269,10 @@ class SuiteOutcome:
 
 
 def run_suite(cells: list[Cell], store: Store, executor: CellExecutor,
-              on_result: Callable[[Cell, CellResult], None] | None = None) -> SuiteOutcome:
-    """Run the cells the store does not hold as done; record each result as it finishes."""
+              on_result: Callable[[Cell, CellResult], None] | None = None,
+              run_env: Mapping | None = None) -> SuiteOutcome:
+    """Run the cells the store does not hold as done; record each result as it finishes, with
+    `run_env` (what the driver knows of the run, e.g. its CPU policy) added to its env."""
     statuses = store.statuses()
     pending = [c for c in cells if statuses.get(c.cell_id) not in SKIP_STATUSES]
     outcome = SuiteOutcome(skipped=len(cells) - len(pending))
@@ -292,6 +295,7 @@ def run_suite(cells: list[Cell], store: Store, executor: CellExecutor,
                 result = future.result()
             except Exception:  # the worker itself died or could not pickle: still recorded
                 result = CellResult(cell.cell_id, "failed", error=traceback.format_exc())
+            result.env.update(run_env or {})
             store.record_result(result)
             outcome.results.append(result)
             if on_result is not None:

@@ -1,12 +1,15 @@
-"""The terminal table: mean ± std over seeds per group, split to fit the width, which kernel
-ops ran where, and where the latest sample pictures are. What `genbench show` prints."""
+"""The terminal table: mean ± std over seeds per group, split to fit the width, which cells'
+throughput was measured on an overloaded machine, which kernel ops ran where, and where the
+latest sample pictures are. What `genbench show` prints."""
 
 from __future__ import annotations
 
 from genbench import Param, ReporterSpec, hookimpl
 from genbench.report import (
+    OVERLOADED,
     ReportView,
     kernel_op_lines,
+    overload_lines,
     picture_lines,
     render_text,
     summarize,
@@ -17,6 +20,11 @@ from genbench.report import (
 def table(view: ReportView, *, all: bool, pictures: bool) -> str:
     summaries = summarize(view.store, view.suite)
     text = render_text(terminal_tables(summaries, view.title, view.width, all), view.width)
+    starved = overload_lines(summaries)
+    if starved:
+        text += (f"{OVERLOADED} throughput measured while the machine was overloaded (not representative; "
+                 f"re-run on a quieter machine or with fewer --workers):\n")
+        text += "".join(f"  {line}\n" for line in starved)
     text += "".join(f"kernel ops, {line}\n" for line in kernel_op_lines(view.store, view.suite))
     lines = picture_lines(view.store, view.suite) if pictures else []
     if lines:
