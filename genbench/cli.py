@@ -130,7 +130,7 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str, patt
         for cell in cells:
             console.print(f"{cell.cell_id}  {cell.path}", highlight=False)
         console.print(f"{len(cells)} cells", highlight=False)
-        console.print(_describe_limits(limits, limit_sources, executor_name), highlight=False)
+        console.print(_describe_limits(limits, limit_sources, executor_name), highlight=False, markup=False)
         return
 
     def waiting(holder: str) -> None:

@@ -29,7 +29,7 @@ import psutil
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_CHECK_S = 0.5  # how often the watchdog looks for its parent
-LOG_TAIL_LINES = 20
+LOG_TAIL_LINES = 40
 LOG_TAIL_BYTES = 16_384
 
 
@@ -38,7 +38,7 @@ LOG_TAIL_BYTES = 16_384
 def worker_main(conn: Connection, log_path: str, threads: int, parent_pid: int) -> None:
     """A worker's whole life: set up, load the registry, run cells until told to stop."""
     _send_output_to(log_path)
-    faulthandler.enable(all_threads=True)  # a segfault leaves the Python stacks in the log
+    faulthandler.enable(all_threads=False)  # a segfault leaves the crashing thread's Python stack in the log
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the run and kills us
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -105,7 +105,8 @@ class Worker:
         self.handle = psutil.Process(self.process.pid)
         self.descendants: list[psutil.Process] = []  # what it started, as last seen
         self.cell, self.future = None, None
-        self.started = 0.0  # time.monotonic() when the cell was handed over, then when the worker began it
+        self.handed = 0.0  # time.monotonic() when the cell was handed over
+        self.began: float | None = None  # ... when the worker began it (after its own start-up)
         self.log_offset = 0  # where this cell's output begins in the log
         self.peak_memory = 0  # bytes, over this cell
 
@@ -118,7 +119,7 @@ class Worker:
 
     def give(self, cell, future: Future) -> None:
         self.cell, self.future = cell, future
-        self.started, self.peak_memory = time.monotonic(), 0
+        self.handed, self.began, self.peak_memory = time.monotonic(), None, 0
         self.log_offset = self.log_path.stat().st_size
         self.conn.send(cell)
 

@@ -26,6 +26,7 @@ from genbench.result import CellResult
 from genbench.workers import Worker
 
 STOP_GRACE_S = 5.0  # how long idle workers get to exit on their own at the end of a run
+STARTUP_ALLOWANCE_S = 120.0  # a worker's start-up (torch, plugins) is not the cell's time, but is bounded
 
 
 class SupervisedProcessExecutor:
@@ -66,8 +67,8 @@ class SupervisedProcessExecutor:
 
     def _read(self, worker: Worker) -> None:
         for kind, payload in worker.messages():
-            if kind == "started":  # the cell's clock restarts: the worker's own start-up is not the cell's
-                worker.started = time.monotonic()
+            if kind == "started":  # the cell's clock starts: the worker's own start-up is not the cell's
+                worker.began = time.monotonic()
             elif kind == "event":
                 self.options.on_event(payload)
             elif kind == "result":
@@ -82,10 +83,14 @@ class SupervisedProcessExecutor:
                 return None
             return (f"worker died: the worker process running this cell was {worker.death()} "
                     f"(a crash, the out-of-memory killer, or a kill)")
-        elapsed = time.monotonic() - worker.started
-        if elapsed > self.limits.timeout_s:
-            return (f"timeout: the cell ran longer than its limit of {format_duration(self.limits.timeout_s)} "
-                    f"(set by --timeout or the suite's [train] timeout); its worker was killed")
+        now, limit = time.monotonic(), format_duration(self.limits.timeout_s)
+        if worker.began is None and now - worker.handed > self.limits.timeout_s + STARTUP_ALLOWANCE_S:
+            return (f"timeout: the worker did not begin the cell within its limit of {limit} plus "
+                    f"{format_duration(STARTUP_ALLOWANCE_S)} for its start-up (importing torch and the plugins); "
+                    f"its worker was killed")
+        if worker.began is not None and now - worker.began > self.limits.timeout_s:
+            return (f"timeout: the cell ran longer than its limit of {limit} (set by --timeout or the suite's "
+                    f"[train] timeout); its worker was killed")
         memory = worker.memory()
         if memory > self.limits.max_memory_bytes:
             return (f"memory: the cell's worker held {format_bytes(memory)}, over its limit of "
@@ -99,7 +104,7 @@ class SupervisedProcessExecutor:
         cell, future = worker.release()
         error = f"{reason}\nlast lines of the worker's output:\n{worker.log_tail()}"
         future.set_result(CellResult(cell.cell_id, "failed", error=error,
-                                     wall_time_s=time.monotonic() - worker.started,
+                                     wall_time_s=time.monotonic() - (worker.began or worker.handed),
                                      peak_rss_mb=worker.peak_memory / 2**20 or None))
 
     def shutdown(self, cancel: bool = False) -> None:

@@ -26,8 +26,9 @@ class Misbehaving(torch.nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, z_dim) -> (B, *shape)
         if self.pidfile:
-            with open(self.pidfile, "w") as file:
+            with open(self.pidfile + ".tmp", "w") as file:
                 file.write(str(os.getpid()))
+            os.replace(self.pidfile + ".tmp", self.pidfile)  # whole, or not there yet
         print(f"misbehaving: {self.how}", flush=True)
         if self.how == "crash":
             os.kill(os.getpid(), signal.SIGSEGV)
