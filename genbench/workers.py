@@ -98,8 +98,9 @@ class Worker:
         self.log_path = log_path
         log_path.touch()
         self.conn, child_conn = context.Pipe()
+        # not a daemon: a cell may start processes of its own (a DataLoader's workers)
         self.process = context.Process(target=worker_main, args=(child_conn, str(log_path), threads, os.getpid()),
-                                       name=f"genbench-{log_path.stem}", daemon=True)
+                                       name=f"genbench-{log_path.stem}")
         self.process.start()
         child_conn.close()
         self.handle = psutil.Process(self.process.pid)
@@ -121,7 +122,10 @@ class Worker:
         self.cell, self.future = cell, future
         self.handed, self.began, self.peak_memory = time.monotonic(), None, 0
         self.log_offset = self.log_path.stat().st_size
-        self.conn.send(cell)
+        try:
+            self.conn.send(cell)
+        except OSError:  # it died just now: the next poll finds it dead and fails the cell with the cause
+            pass
 
     def messages(self):
         """(kind, payload) messages that have arrived: ("started", None) when the worker begins the

@@ -38,8 +38,12 @@ class SupervisedProcessExecutor:
         self.log_dir = Path(tempfile.mkdtemp(prefix="genbench-workers-"))
         self.started = 0  # workers started so far, replacements included (names their logs)
         self.workers: list[Worker] = []
-        for _ in range(self.slots):
-            self.workers.append(self._start_worker())
+        try:
+            for _ in range(self.slots):
+                self.workers.append(self._start_worker())
+        except BaseException:  # e.g. a stop signal while starting them: leave none behind
+            self.shutdown(cancel=True)
+            raise
 
     def _start_worker(self) -> Worker:
         self.started += 1
