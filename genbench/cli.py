@@ -12,8 +12,10 @@ from rich.table import Table
 
 from . import config as config_module
 from . import cpu_policy, plan
+from . import limits as limits_module
 from .errors import ConfigError, GenbenchError
 from .executors import ExecutorOptions
+from .interrupt import Interrupted, stop_on_signals
 from .lock import StoreLock
 from .progress import SuiteProgress
 from .registry import Registry, load_plugins
@@ -40,6 +42,10 @@ def main() -> None:
         errors.print("[yellow]interrupted[/]: every finished cell is saved; run the same command "
                      "again to resume (interrupted cells re-run).")
         sys.exit(130)
+    except Interrupted as exc:  # SIGINT, SIGTERM, SIGHUP during a run: the workers are killed
+        errors.print(f"[yellow]interrupted[/] by {exc.signal_name}: every finished cell is saved; run the "
+                     "same command again to resume (interrupted cells re-run).")
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -82,28 +88,40 @@ def list_command(kind: str | None, params: bool) -> None:
               help="Results directory (created if needed; re-running resumes).")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Run N cells at once (default: one per free core, at most one per cell).")
-@click.option("--executor", "executor_name",
-              help="How cells run: a registered executor (`genbench list --kind executor`); "
-                   "default: local with one worker, process with several.")
+@click.option("--executor", "executor_name", default="process", show_default=True,
+              help="How cells run: a registered executor (`genbench list --kind executor`). `process` "
+                   "isolates each cell in a worker process and enforces the limits; `local` runs cells in "
+                   "this process (for debugging: no isolation, no limits).")
 @click.option("--only", "patterns", multiple=True,
               help="Only cells whose path (axis labels and seedN, joined by /) contains this "
                    "(or matches it as a glob). Repeatable.")
 @click.option("--threads", type=click.IntRange(min=1),
               help="torch intra-op threads per worker (default: 1, or the free cores the cells "
                    "leave idle, shared among the workers).")
-@click.option("--dry-run", is_flag=True, help="Validate and list the cells; run nothing.")
+@click.option("--timeout", "timeout_text", metavar="DURATION",
+              help="Fail a cell that runs longer than this: seconds, or e.g. 90s, 30m, 2h (default: the "
+                   "suite's [train] timeout, else 12h).")
+@click.option("--max-memory", "max_memory_text", metavar="SIZE",
+              help="Fail a cell whose worker holds more memory than this: MiB, or e.g. 512MiB, 4GiB (default: "
+                   "the suite's [train] max_memory, else 80% of physical memory / workers).")
+@click.option("--dry-run", is_flag=True, help="Validate and list the cells, the CPU policy and the limits; "
+              "run nothing.")
 @click.option("--wait", is_flag=True, help="If another run is writing to --out, wait for it to finish "
               "instead of stopping (one run writes to a results folder at a time).")
-def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str | None, patterns: tuple[str, ...],
-                threads: int | None, dry_run: bool, wait: bool) -> None:
+def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str, patterns: tuple[str, ...],
+                threads: int | None, timeout_text: str | None, max_memory_text: str | None, dry_run: bool,
+                wait: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
-    if executor_name is not None:
-        try:
-            registry.get("executor", executor_name)
-        except GenbenchError as exc:
-            raise ConfigError(f"--executor: {exc}") from None
+    limit_flags = {
+        "timeout": _parse_flag("--timeout", timeout_text, limits_module.parse_timeout, limits_module.TIMEOUT_HELP),
+        "max_memory": _parse_flag("--max-memory", max_memory_text, limits_module.parse_memory,
+                                  limits_module.MEMORY_HELP)}
+    try:
+        executor_spec = registry.get("executor", executor_name)
+    except GenbenchError as exc:
+        raise ConfigError(f"--executor: {exc}") from None
     cells = plan.select(plan.expand(suite_config, registry), patterns)
     if not cells:
         raise GenbenchError(f"--only {' '.join(patterns)!r} matches no cell of suite "
@@ -111,15 +129,17 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
     if dry_run:
         for cell in cells:
             console.print(f"{cell.cell_id}  {cell.path}", highlight=False)
-        console.print(f"{len(cells)} cells; CPU: {cpu_policy.choose(len(cells), workers, threads).describe()}",
-                      highlight=False)
+        policy = cpu_policy.choose(len(cells), workers, threads)
+        limits, limit_sources = limits_module.resolve(limit_flags, dict(suite_config.limits), policy.workers)
+        console.print(f"{len(cells)} cells; CPU: {policy.describe()}", highlight=False, markup=False)
+        console.print(_describe_limits(limits, limit_sources, executor_name), highlight=False, markup=False)
         return
 
     def waiting(holder: str) -> None:
         errors.print(f"waiting: {escape(out_dir)} is being written by another genbench run ({holder}); "
                      f"this run starts when it finishes.", highlight=False)
 
-    with StoreLock(out_dir).hold(wait=wait, on_wait=waiting):
+    with stop_on_signals(), StoreLock(out_dir).hold(wait=wait, on_wait=waiting):
         store = Store(out_dir)
         try:
             store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
@@ -128,9 +148,10 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
             statuses = store.statuses()
             to_run = sum(statuses.get(cell.cell_id) not in SKIP_STATUSES for cell in cells)
             policy = cpu_policy.choose(to_run, workers, threads)
-            console.print(f"CPU: {escape(policy.describe())}", highlight=False)
-            executor_spec = registry.get("executor", executor_name or ("local" if policy.workers == 1 else "process"))
-            outcome = _run(cells, store, registry, executor_spec, policy)
+            limits, limit_sources = limits_module.resolve(limit_flags, dict(suite_config.limits), policy.workers)
+            console.print(f"CPU: {policy.describe()}; {_describe_limits(limits, limit_sources, executor_name)}",
+                          highlight=False, markup=False)
+            outcome = _run(cells, store, registry, executor_spec, policy, limits)
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
             _print_failures(outcome.results, cells)
@@ -141,17 +162,36 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
         sys.exit(1)
 
 
-def _run(cells, store: Store, registry: Registry, executor_spec, policy: cpu_policy.CpuPolicy):
+def _parse_flag(flag: str, text: str | None, parse, expected: str):
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: {exc}; fix: give {expected}") from None
+
+
+def _describe_limits(limits: limits_module.CellLimits, sources: dict[str, str], executor_name: str) -> str:
+    text = (f"limits per cell: timeout {limits_module.format_duration(limits.timeout_s)} ({sources['timeout']}), "
+            f"max_memory {limits_module.format_bytes(limits.max_memory_bytes)} ({sources['max_memory']})")
+    if executor_name == "local":
+        text += "; not enforced by the local executor (use --executor process)"
+    return text
+
+
+def _run(cells, store: Store, registry: Registry, executor_spec, policy: cpu_policy.CpuPolicy,
+         limits: limits_module.CellLimits):
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
         statuses = store.statuses()
         done_already = sum(statuses.get(cell.cell_id) in SKIP_STATUSES for cell in cells)
         bars.progress.advance(bars.suite_task, done_already)
-        executor = executor_spec.factory(ExecutorOptions(registry, policy.workers, policy.threads, bars.update))
+        executor = executor_spec.factory(ExecutorOptions(registry, policy.workers, policy.threads, bars.update,
+                                                         limits))
         try:
             outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id),
                                 run_env={"cpu_policy": policy.record()})
-        except BaseException:  # Ctrl-C, or a store that cannot be written (disk full): stop the workers
+        except BaseException:  # a stop signal, or a store that cannot be written (disk full): kill the workers
             executor.shutdown(cancel=True)
             raise
         executor.shutdown()
@@ -162,10 +202,17 @@ def _print_failures(results, cells) -> None:
     paths = {cell.cell_id: cell.path for cell in cells}
     for result in results:
         if result.status == "failed":
-            last_line = (result.error or "").strip().splitlines()[-1:] or ["?"]
-            errors.print(f"[bold red]failed:[/] {paths[result.cell_id]}: {last_line[0]}", highlight=False)
+            errors.print(f"[bold red]failed:[/] {escape(paths[result.cell_id])}: {escape(_headline(result.error))}",
+                         highlight=False)
         elif result.status == "diverged":
             errors.print(f"[yellow]diverged:[/] {paths[result.cell_id]}: {result.error}", highlight=False)
+
+
+def _headline(error: str | None) -> str:
+    """The line that says why a cell failed: a traceback's last line (the exception), else the
+    first (an executor's cause: `timeout: ...`, `memory: ...`, `worker died: ...`)."""
+    lines = (error or "").strip().splitlines() or ["?"]
+    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
 
 
 def _int_list(text: str) -> list[int]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from .axes import AXES
 from .errors import ConfigError, DataError, GenbenchError, close_matches
+from .limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
 from .registry import Registry
 from .specs import Param
 from .suite_file import MAX_DEPTH, parse
@@ -75,6 +76,7 @@ class SuiteConfig:
     eval_every: int
     metrics: tuple[ComponentConfig, ...]
     blocks: tuple[MatrixBlock, ...]
+    limits: tuple[tuple[str, float | int], ...] = ()  # [train] timeout (s) / max_memory (bytes) if set
 
 
 def train_params(registry: Registry, family: str) -> dict[str, Param]:
@@ -186,7 +188,8 @@ class _Validator:
         blocks = tuple(self.block(b, f"matrix[{i}]" if len(blocks_raw) > 1 else "matrix")
                        for i, b in enumerate(blocks_raw))
 
-        train_raw = self.table(raw.get("train", {}), "train")
+        train_raw = dict(self.table(raw.get("train", {}), "train"))
+        limits = self.limits(train_raw)
         families = {self.registry.get("model", m.name).family for b in blocks for m in b.axis("model")}
         train = self.params(train_raw, self.train_params(families), "train")
         explicit_train = tuple(sorted((k, train[k]) for k in train_raw))
@@ -195,7 +198,19 @@ class _Validator:
         self.eval_points(every, dict(train_raw), blocks)
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
-        return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks)
+        return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits)
+
+    def limits(self, train_raw: dict) -> tuple[tuple[str, float | int], ...]:
+        """Pops and parses [train] timeout / max_memory: limits of the run, not cell settings."""
+        limits = []
+        for key, parse_limit, expected in (("timeout", parse_timeout, TIMEOUT_HELP),
+                                           ("max_memory", parse_memory, MEMORY_HELP)):
+            if key in train_raw:
+                try:
+                    limits.append((key, parse_limit(train_raw.pop(key))))
+                except ValueError as exc:
+                    raise self.fail(f"train.{key}", str(exc), f"give {expected}") from None
+        return tuple(limits)
 
     def labels_agree(self, blocks: tuple[MatrixBlock, ...]) -> None:
         """One label means one configuration of an axis across blocks: reports group by labels."""
@@ -332,6 +347,10 @@ class _Validator:
         block = MatrixBlock(tuple(components))
         families = self.check_combinations(block, where)
         block_train = self.table(raw.pop("train", {}), f"{where}.train")
+        for key in LIMIT_KEYS:
+            if key in block_train:
+                raise self.fail(f"{where}.train.{key}", f"{key} is a limit of the whole run, not of one block",
+                                f"set {key} in the suite's [train] table (or pass --{key.replace('_', '-')})")
         checked = self.params(block_train, self.train_params(families), f"{where}.train")
         return MatrixBlock(block.components, tuple(sorted((k, checked[k]) for k in block_train)))
 

@@ -6,6 +6,10 @@ or in a pool of worker processes ("process"); a cluster executor fits the same p
 get everything through the Cell and return everything in the CellResult, so no executor needs
 a shared file system; progress comes back as ProgressEvents, which the executor hands to
 `options.on_event` on the driver's thread (inline, or from `poll()`).
+
+An executor that isolates cells also enforces `options.limits` (genbench.limits): a cell past
+its time or memory limit, or whose worker died, comes back as a `failed` CellResult whose error
+starts with the cause (`timeout:`, `memory:`, `worker died:`); it never fails other cells.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
+from .limits import CellLimits
 from .registry import Registry
 
 
@@ -33,6 +38,7 @@ class ExecutorOptions:
     workers: int  # cells in flight at once
     threads: int | None  # torch intra-op threads per worker; None = the executor's choice
     on_event: Callable[[ProgressEvent], None]  # called on the driver's thread
+    limits: CellLimits | None = None  # per-cell time and memory limits; None = genbench.limits defaults
 
 
 class CellExecutor(Protocol):
@@ -47,4 +53,5 @@ class CellExecutor(Protocol):
         """Deliver the progress events that arrived since the last call to options.on_event."""
 
     def shutdown(self, cancel: bool = False) -> None:
-        """Release workers; with cancel, drop cells not started yet."""
+        """Release workers; with cancel, stop now: drop cells not started yet and end running ones
+        (a process executor kills its workers) without waiting for them."""
