@@ -12,15 +12,17 @@ from rich.table import Table
 
 from . import config as config_module
 from . import plan
+from .code_version import cell_code_versions
 from .errors import ConfigError, GenbenchError
 from .executors import ExecutorOptions
 from .lock import StoreLock
 from .progress import SuiteProgress
 from .registry import Registry, load_plugins
 from .report import ReportView
-from .runner import SKIP_STATUSES, run_suite
+from .resume import pending_cells
+from .runner import run_suite
 from .specs import SPEC_KINDS
-from .store import Store
+from .store import SCHEMA_VERSION, Store
 
 DEFAULT_OUT = "genbench-results"
 KIND_ORDER = tuple(SPEC_KINDS)
@@ -94,8 +96,10 @@ def list_command(kind: str | None, params: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and list the cells; run nothing.")
 @click.option("--wait", is_flag=True, help="If another run is writing to --out, wait for it to finish "
               "instead of stopping (one run writes to a results folder at a time).")
+@click.option("--reuse-stale", is_flag=True, help="Keep finished cells computed with other plugin code "
+              "(another version, or changed source of an editable install) instead of re-running them.")
 def run_command(suite: str, out_dir: str, workers: int, executor_name: str | None, patterns: tuple[str, ...],
-                threads: int | None, dry_run: bool, wait: bool) -> None:
+                threads: int | None, dry_run: bool, wait: bool, reuse_stale: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
@@ -121,10 +125,15 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
     with StoreLock(out_dir).hold(wait=wait, on_wait=waiting):
         store = Store(out_dir)
         try:
+            if store.backup is not None:
+                console.print(f"migrated {store.path} from store schema {store.migrated_from} to "
+                              f"{SCHEMA_VERSION}; backup of the original at {store.backup}", markup=False,
+                              highlight=False)
             store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
             console.print(f"suite [bold]{escape(suite_config.name)}[/]: {len(cells)} cells -> "
                           f"{escape(str(store.path))}")
-            outcome = _run(cells, store, registry, executor_spec, workers, threads)
+            code = {cell.cell_id: cell_code_versions(cell, registry) for cell in cells}
+            outcome = _run(cells, store, registry, executor_spec, workers, threads, code, reuse_stale)
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
             _print_failures(outcome.results, cells)
@@ -135,15 +144,18 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
         sys.exit(1)
 
 
-def _run(cells, store: Store, registry: Registry, executor_spec, workers: int, threads: int | None):
+def _run(cells, store: Store, registry: Registry, executor_spec, workers: int, threads: int | None, code: dict,
+         reuse_stale: bool):
     labels = {cell.cell_id: cell.path for cell in cells}
+    pending = pending_cells(cells, store, code, reuse_stale)
+    for notice in pending.notices():
+        console.print(notice, markup=False, highlight=False)
     with SuiteProgress(console, len(cells), labels) as bars:
-        statuses = store.statuses()
-        done_already = sum(statuses.get(cell.cell_id) in SKIP_STATUSES for cell in cells)
-        bars.progress.advance(bars.suite_task, done_already)
+        bars.progress.advance(bars.suite_task, len(cells) - len(pending.run))
         executor = executor_spec.factory(ExecutorOptions(registry, workers, threads, bars.update))
         try:
-            outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id))
+            outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id),
+                                code, reuse_stale)
         except BaseException:  # Ctrl-C, or a store that cannot be written (disk full): stop the workers
             executor.shutdown(cancel=True)
             raise
@@ -219,6 +231,10 @@ def _report(registry: Registry, reporter: str, view: ReportView, **params) -> st
 
 def _open_view(out_dir: str, suite: str | None) -> ReportView:
     store = Store(out_dir, create=False)
+    if store.migrated_from is not None:
+        errors.print(f"note: {store.path} is a store of schema {store.migrated_from}; read through an "
+                     f"in-memory migration to schema {SCHEMA_VERSION} (the file is unchanged; `genbench run` "
+                     f"on it migrates it, keeping a backup).", markup=False, highlight=False)
     suites = store.suites()
     if suite is not None and suite not in suites:
         raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")

@@ -23,15 +23,16 @@ import numpy as np
 import torch
 
 from . import kernels
+from .code_version import CodeVersions
 from .environment import environment, peak_rss_mb, resolve_device, synchronize
 from .executors import CellExecutor, ProgressEvent
 from .plan import Cell
 from .registry import Registry
+from .resume import pending_cells
 from .result import Artifact, CellResult, MetricRow
 from .specs import DomainSpec, EvalContext, FamilySpec, Statistic, TrainingDiverged, TrainSetup, TrainStep
 from .store import Store
 
-SKIP_STATUSES = ("done", "diverged")  # results; `running` (interrupted) and `failed` re-run
 PROGRESS_UPDATES = 100  # progress events per cell
 
 
@@ -268,10 +269,12 @@ class SuiteOutcome:
 
 
 def run_suite(cells: list[Cell], store: Store, executor: CellExecutor,
-              on_result: Callable[[Cell, CellResult], None] | None = None) -> SuiteOutcome:
-    """Run the cells the store does not hold as done; record each result as it finishes."""
-    statuses = store.statuses()
-    pending = [c for c in cells if statuses.get(c.cell_id) not in SKIP_STATUSES]
+              on_result: Callable[[Cell, CellResult], None] | None = None,
+              code: Mapping[str, CodeVersions] | None = None, reuse_stale: bool = False) -> SuiteOutcome:
+    """Run the cells the store does not hold as done (nor, given each cell's current code
+    versions, as done with other code unless `reuse_stale`: genbench.resume); record each
+    result, with its code versions, as it finishes."""
+    pending = pending_cells(cells, store, code, reuse_stale).run
     outcome = SuiteOutcome(skipped=len(cells) - len(pending))
     queue = iter(pending)
     in_flight: dict[Future, Cell] = {}
@@ -292,7 +295,7 @@ def run_suite(cells: list[Cell], store: Store, executor: CellExecutor,
                 result = future.result()
             except Exception:  # the worker itself died or could not pickle: still recorded
                 result = CellResult(cell.cell_id, "failed", error=traceback.format_exc())
-            store.record_result(result)
+            store.record_result(result, code=None if code is None else code[cell.cell_id])
             outcome.results.append(result)
             if on_result is not None:
                 on_result(cell, result)

@@ -1,11 +1,13 @@
 """The terminal table: mean ± std over seeds per group, split to fit the width, which kernel
-ops ran where, and where the latest sample pictures are. What `genbench show` prints."""
+ops ran where, which code versions computed the cells, and where the latest sample pictures are.
+What `genbench show` prints."""
 
 from __future__ import annotations
 
 from genbench import Param, ReporterSpec, hookimpl
 from genbench.report import (
     ReportView,
+    code_lines,
     kernel_op_lines,
     picture_lines,
     render_text,
@@ -18,6 +20,7 @@ def table(view: ReportView, *, all: bool, pictures: bool) -> str:
     summaries = summarize(view.store, view.suite)
     text = render_text(terminal_tables(summaries, view.title, view.width, all), view.width)
     text += "".join(f"kernel ops, {line}\n" for line in kernel_op_lines(view.store, view.suite))
+    text += "".join(f"code, {line}\n" for line in code_lines(view.store, view.suite))
     lines = picture_lines(view.store, view.suite) if pictures else []
     if lines:
         text += "sample pictures (latest step; earlier steps in the same folder):\n"
