@@ -13,6 +13,7 @@ from rich.table import Table
 from . import config as config_module
 from . import cpu_policy, plan
 from . import limits as limits_module
+from .code_version import cell_code_versions
 from .errors import ConfigError, GenbenchError
 from .executors import ExecutorOptions
 from .interrupt import Interrupted, stop_on_signals
@@ -20,9 +21,10 @@ from .lock import StoreLock
 from .progress import SuiteProgress
 from .registry import Registry, load_plugins
 from .report import ReportView
-from .runner import SKIP_STATUSES, run_suite
+from .resume import pending_cells
+from .runner import run_suite
 from .specs import SPEC_KINDS
-from .store import Store
+from .store import SCHEMA_VERSION, Store
 
 DEFAULT_OUT = "genbench-results"
 KIND_ORDER = tuple(SPEC_KINDS)
@@ -108,9 +110,11 @@ def list_command(kind: str | None, params: bool) -> None:
               "run nothing.")
 @click.option("--wait", is_flag=True, help="If another run is writing to --out, wait for it to finish "
               "instead of stopping (one run writes to a results folder at a time).")
+@click.option("--reuse-stale", is_flag=True, help="Keep finished cells computed with other plugin code "
+              "(another version, or changed source of an editable install) instead of re-running them.")
 def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str, patterns: tuple[str, ...],
                 threads: int | None, timeout_text: str | None, max_memory_text: str | None, dry_run: bool,
-                wait: bool) -> None:
+                wait: bool, reuse_stale: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
@@ -142,16 +146,23 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
     with stop_on_signals(), StoreLock(out_dir).hold(wait=wait, on_wait=waiting):
         store = Store(out_dir)
         try:
+            if store.backup is not None:
+                console.print(f"migrated {store.path} from store schema {store.migrated_from} to "
+                              f"{SCHEMA_VERSION}; backup of the original at {store.backup}", markup=False,
+                              highlight=False)
             store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
             console.print(f"suite [bold]{escape(suite_config.name)}[/]: {len(cells)} cells -> "
                           f"{escape(str(store.path))}")
-            statuses = store.statuses()
-            to_run = sum(statuses.get(cell.cell_id) not in SKIP_STATUSES for cell in cells)
-            policy = cpu_policy.choose(to_run, workers, threads)
+            code = {cell.cell_id: cell_code_versions(cell, registry) for cell in cells}
+            pending = pending_cells(cells, store, code, reuse_stale)
+            for notice in pending.notices():
+                console.print(notice, markup=False, highlight=False)
+            policy = cpu_policy.choose(len(pending.run), workers, threads)
             limits, limit_sources = limits_module.resolve(limit_flags, dict(suite_config.limits), policy.workers)
             console.print(f"CPU: {policy.describe()}; {_describe_limits(limits, limit_sources, executor_name)}",
                           highlight=False, markup=False)
-            outcome = _run(cells, store, registry, executor_spec, policy, limits)
+            outcome = _run(cells, len(pending.run), store, registry, executor_spec, policy, limits, code,
+                           reuse_stale)
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
             _print_failures(outcome.results, cells)
@@ -179,18 +190,16 @@ def _describe_limits(limits: limits_module.CellLimits, sources: dict[str, str], 
     return text
 
 
-def _run(cells, store: Store, registry: Registry, executor_spec, policy: cpu_policy.CpuPolicy,
-         limits: limits_module.CellLimits):
+def _run(cells, to_run: int, store: Store, registry: Registry, executor_spec, policy: cpu_policy.CpuPolicy,
+         limits: limits_module.CellLimits, code: dict, reuse_stale: bool):
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
-        statuses = store.statuses()
-        done_already = sum(statuses.get(cell.cell_id) in SKIP_STATUSES for cell in cells)
-        bars.progress.advance(bars.suite_task, done_already)
+        bars.progress.advance(bars.suite_task, len(cells) - to_run)
         executor = executor_spec.factory(ExecutorOptions(registry, policy.workers, policy.threads, bars.update,
                                                          limits))
         try:
             outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id),
-                                run_env={"cpu_policy": policy.record()})
+                                code, reuse_stale, run_env={"cpu_policy": policy.record()})
         except BaseException:  # a stop signal, or a store that cannot be written (disk full): kill the workers
             executor.shutdown(cancel=True)
             raise
@@ -273,6 +282,10 @@ def _report(registry: Registry, reporter: str, view: ReportView, **params) -> st
 
 def _open_view(out_dir: str, suite: str | None) -> ReportView:
     store = Store(out_dir, create=False)
+    if store.migrated_from is not None:
+        errors.print(f"note: {store.path} is a store of schema {store.migrated_from}; read through an "
+                     f"in-memory migration to schema {SCHEMA_VERSION} (the file is unchanged; `genbench run` "
+                     f"on it migrates it, keeping a backup).", markup=False, highlight=False)
     suites = store.suites()
     if suite is not None and suite not in suites:
         raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")

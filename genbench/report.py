@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .axes import AXIS_NAMES
+from .code_version import describe
 from .cpu_policy import overload
 from .store import Store
 
@@ -192,13 +193,15 @@ def summary_records(summaries: list[GroupSummary]) -> list[dict]:
 
 
 def raw_records(store: Store, suite: str | None = None) -> list[dict]:
-    """Every stored metric row of every cell, with its provenance (for --raw exports)."""
+    """Every stored metric row of every cell, with its provenance and the code versions the
+    cell ran (JSON; null for a cell stored before they were recorded), for --raw exports."""
     records = []
     for cell in store.cells(suite):
         for row in store.metrics(cell.cell_id):
             records.append({"cell_id": cell.cell_id, **cell.axes, "seed": cell.seed,
                             "status": cell.status, "step": row["step"], "metric": row["name"],
-                            "value": row["value"], "provenance": json.dumps(row["provenance"])})
+                            "value": row["value"], "provenance": json.dumps(row["provenance"]),
+                            "code": cell.row.get("code")})
     return records
 
 
@@ -233,6 +236,26 @@ def kernel_op_lines(store: Store, suite: str | None = None) -> list[str]:
 def overload_lines(summaries: list[GroupSummary]) -> list[str]:
     """'<axis labels>/seedN: why' of each cell whose throughput was measured starved of CPU."""
     return [f"{'/'.join(s.group)}/{line}" for s in summaries for line in s.overloaded]
+
+
+def code_lines(store: Store, suite: str | None = None) -> list[str]:
+    """'<distribution>: <version> (n cells), ...' of the finished cells' recorded code versions,
+    so mixed code in one table shows; then how many recorded none."""
+    seen: dict[str, Counter] = {}
+    unrecorded = 0
+    for cell in store.cells(suite):
+        if cell.status not in ("done", "diverged"):
+            continue
+        if cell.row.get("code") is None:
+            unrecorded += 1
+            continue
+        for name, entry in json.loads(cell.row["code"]).items():
+            seen.setdefault(name, Counter())[describe(entry)] += 1
+    lines = [f"{name}: " + ", ".join(f"{version} ({n} cells)" for version, n in sorted(versions.items()))
+             for name, versions in sorted(seen.items())]
+    if unrecorded:
+        lines.append(f"not recorded: {unrecorded} cells (stored by an older genbench)")
+    return lines
 
 
 def picture_lines(store: Store, suite: str | None = None) -> list[str]:

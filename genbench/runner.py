@@ -23,15 +23,16 @@ import numpy as np
 import torch
 
 from . import kernels
+from .code_version import CodeVersions
 from .environment import environment, load_average, peak_rss_mb, resolve_device, synchronize
 from .executors import CellExecutor, ProgressEvent
 from .plan import Cell
 from .registry import Registry
+from .resume import pending_cells
 from .result import Artifact, CellResult, MetricRow
 from .specs import DomainSpec, EvalContext, FamilySpec, Statistic, TrainingDiverged, TrainSetup, TrainStep
 from .store import Store
 
-SKIP_STATUSES = ("done", "diverged")  # results; `running` (interrupted) and `failed` re-run
 PROGRESS_UPDATES = 100  # progress events per cell
 
 
@@ -270,11 +271,13 @@ class SuiteOutcome:
 
 def run_suite(cells: list[Cell], store: Store, executor: CellExecutor,
               on_result: Callable[[Cell, CellResult], None] | None = None,
+              code: Mapping[str, CodeVersions] | None = None, reuse_stale: bool = False,
               run_env: Mapping | None = None) -> SuiteOutcome:
-    """Run the cells the store does not hold as done; record each result as it finishes, with
-    `run_env` (what the driver knows of the run, e.g. its CPU policy) added to its env."""
-    statuses = store.statuses()
-    pending = [c for c in cells if statuses.get(c.cell_id) not in SKIP_STATUSES]
+    """Run the cells the store does not hold as done (nor, given each cell's current code
+    versions, as done with other code unless `reuse_stale`: genbench.resume); record each
+    result, with its code versions and `run_env` (what the driver knows of the run, e.g. its
+    CPU policy) added to its env, as it finishes."""
+    pending = pending_cells(cells, store, code, reuse_stale).run
     outcome = SuiteOutcome(skipped=len(cells) - len(pending))
     queue = iter(pending)
     in_flight: dict[Future, Cell] = {}
@@ -296,7 +299,7 @@ def run_suite(cells: list[Cell], store: Store, executor: CellExecutor,
             except Exception:  # the worker itself died or could not pickle: still recorded
                 result = CellResult(cell.cell_id, "failed", error=traceback.format_exc())
             result.env.update(run_env or {})
-            store.record_result(result)
+            store.record_result(result, code=None if code is None else code[cell.cell_id])
             outcome.results.append(result)
             if on_result is not None:
                 on_result(cell, result)

@@ -8,8 +8,12 @@ Artifacts arrive as bytes inside the result; the store writes each file (to a te
 then renamed) before the transaction that records it.
 
 A store checks what it opens before writing anything: a file that is not SQLite, a SQLite
-database that is not genbench's, a store of another schema version or one missing a table or
-column is refused with a DataError, and left as it was. Disk-full and permission errors while
+database that is not genbench's, a store of a newer schema version or one missing a table or
+column is refused with a DataError, and left as it was. A store of an older schema version
+(genbench.store_migrations) is migrated in place when opened for writing: first a backup copy
+`results.sqlite.v<N>.bak` beside it, then every step in one transaction (a failure leaves the
+file as it was and removes the backup); a read-only open migrates an in-memory copy instead, so
+`show` and `export` read old stores without writing. Disk-full and permission errors while
 writing become DataErrors too; the failed transaction rolls back whole. `Store(dir,
 create=False)` is the read-only path (show, export): it never writes, creates no file, and
 works in a directory it cannot write to. Runs use WAL; closing a writer switches the file back
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import store_migrations
 from .errors import DataError
 from .result import CellResult
 
@@ -38,7 +43,7 @@ log = logging.getLogger(__name__)
 DB_NAME = "results.sqlite"
 SQLITE_HEADER = b"SQLite format 3\x00"
 ARTIFACTS = "artifacts"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS suites (
@@ -48,7 +53,7 @@ CREATE TABLE IF NOT EXISTS cells (
     status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'diverged')),
     started_at REAL, finished_at REAL, steps INTEGER, wall_time_s REAL, train_time_s REAL,
     warmup_time_s REAL, train_cpu_s REAL, eval_time_s REAL, samples_per_s REAL, steps_per_s REAL,
-    peak_rss_mb REAL, peak_cuda_mb REAL, env TEXT, error TEXT, diverged_step INTEGER);
+    peak_rss_mb REAL, peak_cuda_mb REAL, env TEXT, error TEXT, diverged_step INTEGER, code TEXT);
 CREATE TABLE IF NOT EXISTS cell_axes (
     cell_id TEXT NOT NULL REFERENCES cells(cell_id), axis TEXT NOT NULL, position INTEGER NOT NULL,
     label TEXT NOT NULL, PRIMARY KEY (cell_id, axis));
@@ -64,7 +69,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
 """
 RESULT_COLUMNS = ("status", "finished_at", "steps", "wall_time_s", "train_time_s", "warmup_time_s",
                   "train_cpu_s", "eval_time_s", "samples_per_s", "steps_per_s", "peak_rss_mb", "peak_cuda_mb", "env",
-                  "error", "diverged_step")
+                  "error", "diverged_step", "code")
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class Store:
         self.directory = Path(directory)
         self.path = path = self.directory / DB_NAME
         self.read_only = not create
+        self.migrated_from: int | None = None  # the schema version an older store was migrated from
+        self.backup: Path | None = None  # the copy made before migrating the file
         if self.directory.exists() and not self.directory.is_dir():
             raise DataError(f"{self.directory} is a file, not a results directory; fix: pass a directory "
                             f"as --out (a new name is created).")
@@ -104,10 +111,18 @@ class Store:
         if holds_data:  # check it all through a read-only connection before writing anything
             reader = _connect_read_only(path)
             try:
-                is_new = _check_schema(reader, path)
-                if not create and is_new:
+                version = _stored_version(reader, path)
+                if not create and version is None:
                     raise DataError(f"no results in {path} (an empty database); fix: run a suite with "
                                     f"`genbench run SUITE --out {self.directory}` first.")
+                if version == CURRENT_VERSION:
+                    _check_tables(reader, path)
+                elif version is not None:
+                    self.migrated_from = version
+                    if create:
+                        self._migrate_file(reader, version)
+                    else:
+                        reader = _migrated_copy(reader, version, path)
             except BaseException:
                 reader.close()
                 raise
@@ -126,6 +141,28 @@ class Store:
                 for statement in _statements(SCHEMA):
                     self.db.execute(statement)
                 self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    def _migrate_file(self, reader: sqlite3.Connection, version: int) -> None:
+        """Back the store up beside it, then migrate it to this schema in one transaction; on any
+        failure the file is as it was and the backup is removed."""
+        self.backup = backup = _backup_path(self.path, version)
+        what = f"migrate the store from schema {version} to {SCHEMA_VERSION}"
+        try:
+            with self._writing(f"back up the store to {backup.name} before migrating it"):
+                _copy_database(reader, backup)
+            with self._writing(what), _migration_errors(what, self.path):
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                try:
+                    with _Transaction(db):  # foreign keys stay off (the default): tables are rebuilt
+                        store_migrations.migrate(db, version, CURRENT_VERSION)
+                        _check_tables(db, self.path)
+                finally:
+                    db.close()
+        except BaseException:
+            if backup.exists():  # (a read-only file system refuses even to unlink a missing file)
+                backup.unlink()
+            self.backup = None
+            raise
 
     def close(self) -> None:
         """Close; a writer first switches the file back to a rollback journal (best effort: it
@@ -191,19 +228,27 @@ class Store:
         """cell_id -> status of every cell with a row; `running` with no start means never begun."""
         return {r["cell_id"]: r["status"] for r in self.db.execute("SELECT cell_id, status FROM cells")}
 
+    def code_versions(self) -> dict[str, dict | None]:
+        """cell_id -> the code versions its result was computed with; None where none were
+        recorded (no result yet, or stored by an older genbench)."""
+        return {r["cell_id"]: None if r["code"] is None else json.loads(r["code"])
+                for r in self.db.execute("SELECT cell_id, code FROM cells")}
+
     def mark_started(self, cell) -> None:
         with self._writing(f"mark cell {cell.cell_id} started"), self.transaction():
             self._insert_cell(cell)
-            self.db.execute("UPDATE cells SET status='running', started_at=?, error=NULL WHERE cell_id=?",
+            self.db.execute("UPDATE cells SET status='running', started_at=?, error=NULL, code=NULL "
+                            "WHERE cell_id=?",
                             (time.time(), cell.cell_id))
 
-    def record_result(self, result: CellResult) -> None:
+    def record_result(self, result: CellResult, code: dict | None = None) -> None:
         """Write the cell's artifact files, then replace its status, metrics and artifact rows
-        in one transaction: a failure leaves everything recorded before as it was."""
+        (and the code versions it ran, genbench.code_version) in one transaction: a failure
+        leaves everything recorded before as it was."""
         with self._writing(f"record the result of cell {result.cell_id}"):
-            self._record_result(result)
+            self._record_result(result, code)
 
-    def _record_result(self, result: CellResult) -> None:
+    def _record_result(self, result: CellResult, code: dict | None) -> None:
         paths = [self._write_artifact(result.cell_id, a.filename, a.data) for a in result.artifacts]
         values = {
             "status": result.status, "finished_at": time.time(), "steps": result.steps,
@@ -213,6 +258,7 @@ class Store:
             "steps_per_s": result.steps_per_s, "peak_rss_mb": result.peak_rss_mb,
             "peak_cuda_mb": result.peak_cuda_mb, "env": json.dumps(result.env),
             "error": result.error, "diverged_step": result.diverged_step,
+            "code": None if code is None else json.dumps(code, sort_keys=True),
         }
         assignments = ", ".join(f"{c}=?" for c in RESULT_COLUMNS)
         with self.transaction():
@@ -292,6 +338,7 @@ def _expected_columns() -> dict[str, list[str]]:
 
 
 EXPECTED_COLUMNS = _expected_columns()
+CURRENT_VERSION = int(SCHEMA_VERSION)
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -323,24 +370,33 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     raise AssertionError("unreachable")
 
 
-def _check_schema(db: sqlite3.Connection, path: Path) -> bool:
-    """Raise a DataError unless `db` is a genbench store of this schema version with every table
-    and column; True when it is an empty database (genbench may create its tables there)."""
+def _stored_version(db: sqlite3.Connection, path: Path) -> int | None:
+    """The schema version of the genbench store `db` (None for an empty database), or a
+    DataError for a database that is not a genbench store or is newer than this genbench."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not tables:
-        return True
+        return None
     if "meta" not in tables:
         raise DataError(f"{path} is a SQLite database that is not a genbench results store (its tables: "
                         f"{', '.join(sorted(tables))}); it is left as it is. Fix: pass another --out "
                         f"directory, or move the file away.")
     row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    if row is None:
-        raise DataError(f"{path} has a `meta` table without a schema_version, so it is not a genbench "
-                        f"results store; it is left as it is. Fix: pass another --out directory.")
-    if row[0] != SCHEMA_VERSION:
-        raise DataError(f"{path} holds results of store schema version {row[0]}, and this genbench "
-                        f"reads version {SCHEMA_VERSION}; fix: pass a new --out directory (or run the "
-                        f"genbench version that wrote it to export them).")
+    version = row[0] if row is not None else None
+    if not (isinstance(version, str) and version.isdigit() and int(version) >= store_migrations.OLDEST):
+        raise DataError(f"{path} has a `meta` table without a genbench schema version (found "
+                        f"{version!r}), so it is not a genbench results store; it is left as it is. Fix: "
+                        f"pass another --out directory.")
+    if int(version) > CURRENT_VERSION:
+        raise DataError(f"{path} holds results of store schema version {version}, newer than this genbench "
+                        f"(which reads versions up to {SCHEMA_VERSION}); it is left as it is. Fix: upgrade "
+                        f"genbench (`pip install -U genbench`, or the version that wrote it) to read it, or "
+                        f"pass a new --out directory.")
+    return int(version)
+
+
+def _check_tables(db: sqlite3.Connection, path: Path) -> None:
+    """Raise a DataError unless `db` has every table and column of this schema version."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     for table, columns in EXPECTED_COLUMNS.items():
         if table not in tables:
             raise DataError(f"{path} is a damaged genbench store: it has no `{table}` table; fix: pass a "
@@ -351,7 +407,65 @@ def _check_schema(db: sqlite3.Connection, path: Path) -> bool:
             raise DataError(f"{path} is a damaged genbench store: table `{table}` lacks column(s) "
                             f"{', '.join(missing)}; fix: pass a new --out directory (export what it "
                             f"holds first if you need it).")
-    return False
+
+
+def _migrated_copy(reader: sqlite3.Connection, version: int, path: Path) -> sqlite3.Connection:
+    """An in-memory copy of the store behind `reader`, migrated to this schema (for read-only
+    opens: the file is never written); closes `reader`."""
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    memory.row_factory = sqlite3.Row
+    try:
+        reader.backup(memory)
+        reader.close()
+        what = f"read the store (schema {version}) as schema {SCHEMA_VERSION}"
+        with _migration_errors(what, path), _Transaction(memory):
+            store_migrations.migrate(memory, version, CURRENT_VERSION)
+            _check_tables(memory, path)
+    except BaseException:
+        memory.close()
+        raise
+    return memory
+
+
+@contextmanager
+def _migration_errors(what: str, path: Path) -> Iterator[None]:
+    """A migration step that fails on the store's contents (a damaged store) -> DataError."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc) or "readonly" in str(exc) or "unable to open" in str(exc) or "I/O" in str(exc):
+            raise  # the store's _writing says what to fix
+        raise DataError(f"cannot {what} in {path}: {exc}; the file is left as it was. Fix: pass a new --out "
+                        f"directory (or export its results with the genbench version that wrote it).") from None
+    except sqlite3.DatabaseError as exc:
+        raise DataError(f"cannot {what} in {path}: {exc}; the file is left as it was. Fix: pass a new --out "
+                        f"directory (or export its results with the genbench version that wrote it).") from None
+
+
+def _backup_path(path: Path, version: int) -> Path:
+    """results.sqlite.v<N>.bak beside the store (.v<N>-2.bak, ... when that is taken)."""
+    candidate, number = path.with_name(f"{path.name}.v{version}.bak"), 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}.v{version}-{number}.bak")
+    return candidate
+
+
+def _copy_database(source: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of `source` (WAL contents included) at `target`, written whole or not
+    at all, in rollback-journal mode."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        copy = sqlite3.connect(partial, isolation_level=None)
+        try:
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+        partial.replace(target)
+    finally:
+        if partial.exists():  # only when copying failed
+            partial.unlink()
 
 
 class _Transaction:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,20 +21,26 @@ torch.set_num_threads(1)  # the test models are tiny: more threads only contend 
 
 @pytest.fixture
 def install_plugin(tmp_path, monkeypatch):
-    """install_plugin(module, dist=...) writes a *.dist-info with a `genbench` entry point for
-    tests/plugins/<module>.py into a directory on sys.path, as pip would. Returns the directory
-    (for PYTHONPATH in subprocesses)."""
+    """install_plugin(module, dist=..., version="0.1", editable=False) writes a *.dist-info with a
+    `genbench` entry point for tests/plugins/<module>.py into a directory on sys.path, as pip
+    would (replacing an earlier version of it; editable: with PEP 610's direct_url.json). Returns
+    the directory (for PYTHONPATH in subprocesses; it comes before tests/plugins)."""
     site = tmp_path / "site"
     site.mkdir()
     monkeypatch.syspath_prepend(str(PLUGIN_DIR))
     monkeypatch.syspath_prepend(str(site))
 
-    def install(module: str, dist: str | None = None) -> Path:
+    def install(module: str, dist: str | None = None, version: str = "0.1", editable: bool = False) -> Path:
         dist = dist or module.replace("_", "-")
-        info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
+        for earlier in site.glob(f"{dist.replace('-', '_')}-*.dist-info"):
+            shutil.rmtree(earlier)
+        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
         (info / "entry_points.txt").write_text(f"[genbench]\n{module} = {module}\n")
+        if editable:
+            url = {"url": site.as_uri(), "dir_info": {"editable": True}}
+            (info / "direct_url.json").write_text(json.dumps(url))
         return site
 
     return install

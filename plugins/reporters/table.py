@@ -1,6 +1,6 @@
 """The terminal table: mean ± std over seeds per group, split to fit the width, which cells'
-throughput was measured on an overloaded machine, which kernel ops ran where, and where the
-latest sample pictures are. What `genbench show` prints."""
+throughput was measured on an overloaded machine, which kernel ops ran where, which code
+versions computed the cells, and where the latest sample pictures are. What `genbench show` prints."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from genbench import Param, ReporterSpec, hookimpl
 from genbench.report import (
     OVERLOADED,
     ReportView,
+    code_lines,
     kernel_op_lines,
     overload_lines,
     picture_lines,
@@ -26,6 +27,7 @@ def table(view: ReportView, *, all: bool, pictures: bool) -> str:
                  f"re-run on a quieter machine or with fewer --workers):\n")
         text += "".join(f"  {line}\n" for line in starved)
     text += "".join(f"kernel ops, {line}\n" for line in kernel_op_lines(view.store, view.suite))
+    text += "".join(f"code, {line}\n" for line in code_lines(view.store, view.suite))
     lines = picture_lines(view.store, view.suite) if pictures else []
     if lines:
         text += "sample pictures (latest step; earlier steps in the same folder):\n"
