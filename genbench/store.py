@@ -145,11 +145,11 @@ class Store:
     def _migrate_file(self, reader: sqlite3.Connection, version: int) -> None:
         """Back the store up beside it, then migrate it to this schema in one transaction; on any
         failure the file is as it was and the backup is removed."""
-        self.backup = backup = _backup_path(self.path, version)
+        self.backup = backup = store_migrations.backup_path(self.path, version)
         what = f"migrate the store from schema {version} to {SCHEMA_VERSION}"
         try:
             with self._writing(f"back up the store to {backup.name} before migrating it"):
-                _copy_database(reader, backup)
+                store_migrations.copy_database(reader, backup)
             with self._writing(what), _migration_errors(what, self.path):
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
                 try:
@@ -440,32 +440,6 @@ def _migration_errors(what: str, path: Path) -> Iterator[None]:
     except sqlite3.DatabaseError as exc:
         raise DataError(f"cannot {what} in {path}: {exc}; the file is left as it was. Fix: pass a new --out "
                         f"directory (or export its results with the genbench version that wrote it).") from None
-
-
-def _backup_path(path: Path, version: int) -> Path:
-    """results.sqlite.v<N>.bak beside the store (.v<N>-2.bak, ... when that is taken)."""
-    candidate, number = path.with_name(f"{path.name}.v{version}.bak"), 1
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.name}.v{version}-{number}.bak")
-    return candidate
-
-
-def _copy_database(source: sqlite3.Connection, target: Path) -> None:
-    """A consistent copy of `source` (WAL contents included) at `target`, written whole or not
-    at all, in rollback-journal mode."""
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        copy = sqlite3.connect(partial, isolation_level=None)
-        try:
-            source.backup(copy)
-            copy.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            copy.close()
-        partial.replace(target)
-    finally:
-        if partial.exists():  # only when copying failed
-            partial.unlink()
 
 
 class _Transaction:

@@ -1,4 +1,5 @@
-"""Stores of older genbench schema versions, upgraded one version at a time: 1 -> 2 -> 3.
+"""Stores of older genbench schema versions, upgraded one version at a time: 1 -> 2 -> 3, and
+the backup copy made before.
 
 Each step is SQL run on an open connection inside the caller's transaction (genbench.store runs
 them all in one, after a backup copy, or on an in-memory copy for read-only opens), with
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 V2_CELLS = """
 CREATE TABLE cells_v2 (
@@ -55,6 +57,32 @@ def _v2_to_v3(db: sqlite3.Connection) -> None:
 
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}  # from -> from + 1
 OLDEST = min(STEPS)
+
+
+def backup_path(path: Path, version: int) -> Path:
+    """results.sqlite.v<N>.bak beside the store (.v<N>-2.bak, ... when that is taken)."""
+    candidate, number = path.with_name(f"{path.name}.v{version}.bak"), 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}.v{version}-{number}.bak")
+    return candidate
+
+
+def copy_database(source: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of `source` (WAL contents included) at `target`, written whole or not
+    at all, in rollback-journal mode."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        copy = sqlite3.connect(partial, isolation_level=None)
+        try:
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+        partial.replace(target)
+    finally:
+        if partial.exists():  # only when copying failed
+            partial.unlink()
 
 
 def migrate(db: sqlite3.Connection, version: int, target: int) -> None:
