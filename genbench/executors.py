@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
+from .checkpoints import Checkpoints
 from .registry import Registry
 
 
@@ -33,6 +34,7 @@ class ExecutorOptions:
     workers: int  # cells in flight at once
     threads: int | None  # torch intra-op threads per worker; None = the executor's choice
     on_event: Callable[[ProgressEvent], None]  # called on the driver's thread
+    checkpoints: Checkpoints | None = None  # pass to run_cell (its folder must be reachable from workers)
 
 
 class CellExecutor(Protocol):

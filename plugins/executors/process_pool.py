@@ -27,8 +27,8 @@ def _start_worker(threads: int) -> None:
     _worker_registry = load_plugins()
 
 
-def _run_in_worker(cell, events) -> object:
-    return run_cell(cell, _worker_registry, events.put)
+def _run_in_worker(cell, events, checkpoints) -> object:
+    return run_cell(cell, _worker_registry, events.put, checkpoints)
 
 
 class ProcessPoolCellExecutor:
@@ -42,7 +42,7 @@ class ProcessPoolCellExecutor:
                                         initargs=(threads,))
 
     def submit(self, cell) -> Future:
-        return self.pool.submit(_run_in_worker, cell, self.events)
+        return self.pool.submit(_run_in_worker, cell, self.events, self.options.checkpoints)
 
     def poll(self) -> None:
         while True:
