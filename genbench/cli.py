@@ -12,6 +12,8 @@ from rich.table import Table
 
 from . import config as config_module
 from . import plan
+from . import rescore as rescore_module
+from .checkpoints import RETENTION, Checkpoints
 from .errors import ConfigError, GenbenchError
 from .executors import ExecutorOptions
 from .lock import StoreLock
@@ -94,8 +96,12 @@ def list_command(kind: str | None, params: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and list the cells; run nothing.")
 @click.option("--wait", is_flag=True, help="If another run is writing to --out, wait for it to finish "
               "instead of stopping (one run writes to a results folder at a time).")
+@click.option("--checkpoints", "retention", type=click.Choice(RETENTION), default="last", show_default=True,
+              help="Checkpoints written at each eval step to OUT/checkpoints (an interrupted cell resumes "
+                   "from its newest; `genbench rescore` reads a finished cell's): keep the last of each "
+                   "cell, all of them, or none (and resume nothing from them).")
 def run_command(suite: str, out_dir: str, workers: int, executor_name: str | None, patterns: tuple[str, ...],
-                threads: int | None, dry_run: bool, wait: bool) -> None:
+                threads: int | None, dry_run: bool, wait: bool, retention: str) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
@@ -124,7 +130,8 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
             store.record_suite(suite_config.name, suite_config.path, suite_config.description, cells)
             console.print(f"suite [bold]{escape(suite_config.name)}[/]: {len(cells)} cells -> "
                           f"{escape(str(store.path))}")
-            outcome = _run(cells, store, registry, executor_spec, workers, threads)
+            checkpoints = None if retention == "none" else Checkpoints.of_results(out_dir, retention)
+            outcome = _run(cells, store, registry, executor_spec, workers, threads, checkpoints)
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
             _print_failures(outcome.results, cells)
@@ -135,13 +142,14 @@ def run_command(suite: str, out_dir: str, workers: int, executor_name: str | Non
         sys.exit(1)
 
 
-def _run(cells, store: Store, registry: Registry, executor_spec, workers: int, threads: int | None):
+def _run(cells, store: Store, registry: Registry, executor_spec, workers: int, threads: int | None,
+         checkpoints: Checkpoints | None):
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
         statuses = store.statuses()
         done_already = sum(statuses.get(cell.cell_id) in SKIP_STATUSES for cell in cells)
         bars.progress.advance(bars.suite_task, done_already)
-        executor = executor_spec.factory(ExecutorOptions(registry, workers, threads, bars.update))
+        executor = executor_spec.factory(ExecutorOptions(registry, workers, threads, bars.update, checkpoints))
         try:
             outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id))
         except BaseException:  # Ctrl-C, or a store that cannot be written (disk full): stop the workers
@@ -253,3 +261,61 @@ def export_command(out_dir: str, fmt: str, suite: str | None, raw: bool, output:
         console.print(f"wrote {output}", highlight=False)
     else:
         sys.stdout.write(text)
+
+
+@cli.command("rescore")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--metric", "metric_spec", required=True,
+              help='A metric name, or an inline TOML table as in a suite\'s eval.metrics, e.g. '
+                   '\'{ name = "modes", n_samples = 500 }\' (parameters checked as a suite file\'s).')
+@click.option("--suite", help="Only this suite's cells (default: every cell in the store).")
+@click.option("--only", "patterns", multiple=True,
+              help="Only cells whose path contains this (or matches it as a glob). Repeatable.")
+@click.option("--replace", "overwrite", is_flag=True,
+              help="Overwrite values the cells already have (default: refuse).")
+@click.option("--wait", is_flag=True, help="If a run is writing to OUT_DIR, wait for it to finish.")
+def rescore_command(out_dir: str, metric_spec: str, suite: str | None, patterns: tuple[str, ...],
+                    overwrite: bool, wait: bool) -> None:
+    """Add a metric to the finished cells of OUT_DIR, scored at their final step from their
+    checkpoints, without retraining."""
+    registry = load_plugins()
+    metric = rescore_module.parse_metric(metric_spec, registry)
+    checkpoints = Checkpoints.of_results(out_dir)
+    reader = _open_view(out_dir, suite).store
+    try:
+        selected = [(stored, rescore_module.stored_cell(stored, suite or "")) for stored in reader.cells(suite)]
+        if patterns:
+            chosen = {c.cell_id for c in plan.select([c for _, c in selected if c is not None], patterns)}
+            selected = [(s, c) for s, c in selected if c is not None and c.cell_id in chosen]
+        existing = {s.cell_id: {(r["step"], r["name"]) for r in reader.metrics(s.cell_id)} for s, _ in selected}
+    finally:
+        reader.close()
+    todo = rescore_module.plan_rescore(selected, metric, registry, checkpoints, existing, overwrite)
+    for where, reason in todo.skipped:
+        errors.print(f"[yellow]skipped:[/] {escape(where)}: {escape(reason)}", highlight=False)
+
+    def waiting(holder: str) -> None:
+        errors.print(f"waiting: {escape(out_dir)} is being written by another genbench run ({holder}).",
+                     highlight=False)
+
+    failed = 0
+    with StoreLock(out_dir).hold(wait=wait, on_wait=waiting):
+        store = Store(out_dir)
+        try:
+            for cell in todo.todo:
+                try:
+                    rows = rescore_module.rescore_cell(cell, metric, registry, checkpoints)
+                    store.add_metrics(cell.cell_id, rows, overwrite)
+                except Exception as exc:  # one cell's failure is reported; the others are still scored
+                    failed += 1
+                    errors.print(f"[bold red]failed:[/] {escape(cell.path)}: {escape(str(exc))}", highlight=False)
+                    continue
+                values = ", ".join(f"{r.name} = {r.value:.6g}" for r in rows)
+                console.print(f"rescored {escape(cell.path)} at step {cell.eval_steps[-1]}: {escape(values)}",
+                              highlight=False)
+        finally:
+            store.close()
+    console.print(f"{len(todo.todo) - failed} cells rescored with {escape(metric.label)}, "
+                  f"{len(todo.skipped)} skipped, {failed} failed", highlight=False)
+    if failed:
+        sys.exit(1)
