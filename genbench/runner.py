@@ -155,9 +155,9 @@ class TrainingLoop:
         try:
             for step in steps:
                 if step.step <= self.last_eval:
-                    raise RuntimeError(f"the {self.family.name!r} trainer yielded step {step.step} after resuming "
-                                       f"from step {self.last_eval}; fix the family: continue from "
-                                       f"TrainSetup.resume")
+                    raise RuntimeError(f"the {self.family.name!r} trainer yielded step {step.step} after step "
+                                       f"{self.last_eval}; fix the family: count steps up from 1, or from "
+                                       f"TrainSetup.resume.step + 1 when resuming")
                 self.statistics.add(step.stats)
                 self.examples += step.examples
                 if step.step == 1:  # the warm-up step: allocation, compilation

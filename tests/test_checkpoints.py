@@ -126,6 +126,13 @@ def test_retention_all_keeps_every_eval_step_and_last_only_the_newest(tmp_path, 
     assert run_cell(cell, registry, checkpoints=last).status == "done"
     assert last.steps(cell.cell_id) == [30]
     assert not list((tmp_path / "last" / cell.cell_id).glob(".*")), "no temporary file is left behind"
+    # killed after the cell finished but before the driver stored it: the final checkpoint has it all
+    again = run_cell(cell, registry, checkpoints=last)
+    assert again.status == "done" and again.env["checkpoints"]["resumed_from_step"] == 30
+    assert again.env["checkpoints"]["saved_steps"] == []
+    assert [(m.step, m.name, repr(m.value)) for m in again.metrics] == \
+        [(m.step, m.name, repr(m.value)) for m in result.metrics]
+    assert [a.data for a in again.artifacts] == [a.data for a in result.artifacts]
 
 
 def test_run_with_checkpoints_none_writes_none(tmp_path, write_suite, genbench_cli):
