@@ -24,6 +24,7 @@ from .specs import (
     OptimizerSpec,
     Param,
     ReporterSpec,
+    Resume,
     Statistic,
     TrainingDiverged,
     TrainSetup,
@@ -39,6 +40,6 @@ __all__ = [
     "ConfigError", "Data", "DataError", "DataInfo", "DatasetSpec", "DomainSpec", "EvalContext",
     "ExecutorSpec", "FamilySpec", "GenbenchError", "KernelSpec", "MetricOutput", "MetricResult",
     "MetricSpec", "ModelSpec", "ObjectiveSpec", "OptimizerSpec", "Param", "PluginError",
-    "ReporterSpec", "Statistic", "TrainSetup", "TrainStep", "TrainingDiverged",
+    "ReporterSpec", "Resume", "Statistic", "TrainSetup", "TrainStep", "TrainingDiverged",
     "UnknownComponentError", "__version__", "hookimpl",
 ]

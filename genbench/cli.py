@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -13,6 +14,8 @@ from rich.table import Table
 from . import config as config_module
 from . import cpu_policy, plan
 from . import limits as limits_module
+from . import rescore as rescore_module
+from .checkpoints import RETENTION, Checkpoints
 from .code_version import cell_code_versions
 from .errors import ConfigError, GenbenchError
 from .executors import ExecutorOptions
@@ -112,9 +115,13 @@ def list_command(kind: str | None, params: bool) -> None:
               "instead of stopping (one run writes to a results folder at a time).")
 @click.option("--reuse-stale", is_flag=True, help="Keep finished cells computed with other plugin code "
               "(another version, or changed source of an editable install) instead of re-running them.")
+@click.option("--checkpoints", "retention", type=click.Choice(RETENTION), default="last", show_default=True,
+              help="Checkpoints written at each eval step to OUT/checkpoints (an interrupted cell resumes "
+                   "from its newest; `genbench rescore` reads a finished cell's): keep the last of each "
+                   "cell, all of them, or none (and resume nothing from them).")
 def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str, patterns: tuple[str, ...],
                 threads: int | None, timeout_text: str | None, max_memory_text: str | None, dry_run: bool,
-                wait: bool, reuse_stale: bool) -> None:
+                wait: bool, reuse_stale: bool, retention: str) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry)
@@ -161,8 +168,13 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
             limits, limit_sources = limits_module.resolve(limit_flags, dict(suite_config.limits), policy.workers)
             console.print(f"CPU: {policy.describe()}; {_describe_limits(limits, limit_sources, executor_name)}",
                           highlight=False, markup=False)
-            outcome = _run(cells, len(pending.run), store, registry, executor_spec, policy, limits, code,
-                           reuse_stale)
+            checkpoints = None if retention == "none" else Checkpoints.of_results(out_dir, retention)
+            if checkpoints is not None and not reuse_stale:
+                for cell_id in pending.stale:  # re-run from step 0: their checkpoints are of the old code
+                    checkpoints.discard(cell_id)
+            options = ExecutorOptions(registry, policy.workers, policy.threads, None, limits, checkpoints)
+            outcome = _run(cells, len(pending.run), store, executor_spec, options, code, reuse_stale,
+                           {"cpu_policy": policy.record()})
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
             _print_failures(outcome.results, cells)
@@ -190,16 +202,16 @@ def _describe_limits(limits: limits_module.CellLimits, sources: dict[str, str], 
     return text
 
 
-def _run(cells, to_run: int, store: Store, registry: Registry, executor_spec, policy: cpu_policy.CpuPolicy,
-         limits: limits_module.CellLimits, code: dict, reuse_stale: bool):
+def _run(cells, to_run: int, store: Store, executor_spec, options: ExecutorOptions, code: dict,
+         reuse_stale: bool, run_env: dict):
+    """Run the cells through the executor `options` describe (its on_event: the progress bars)."""
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
         bars.progress.advance(bars.suite_task, len(cells) - to_run)
-        executor = executor_spec.factory(ExecutorOptions(registry, policy.workers, policy.threads, bars.update,
-                                                         limits))
+        executor = executor_spec.factory(replace(options, on_event=bars.update))
         try:
             outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id),
-                                code, reuse_stale, run_env={"cpu_policy": policy.record()})
+                                code, reuse_stale, run_env)
         except BaseException:  # a stop signal, or a store that cannot be written (disk full): kill the workers
             executor.shutdown(cancel=True)
             raise
@@ -320,3 +332,61 @@ def export_command(out_dir: str, fmt: str, suite: str | None, raw: bool, output:
         console.print(f"wrote {output}", highlight=False)
     else:
         sys.stdout.write(text)
+
+
+@cli.command("rescore")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--metric", "metric_spec", required=True,
+              help='A metric name, or an inline TOML table as in a suite\'s eval.metrics, e.g. '
+                   '\'{ name = "modes", n_samples = 500 }\' (parameters checked as a suite file\'s).')
+@click.option("--suite", help="Only this suite's cells (default: every cell in the store).")
+@click.option("--only", "patterns", multiple=True,
+              help="Only cells whose path contains this (or matches it as a glob). Repeatable.")
+@click.option("--replace", "overwrite", is_flag=True,
+              help="Overwrite values the cells already have (default: refuse).")
+@click.option("--wait", is_flag=True, help="If a run is writing to OUT_DIR, wait for it to finish.")
+def rescore_command(out_dir: str, metric_spec: str, suite: str | None, patterns: tuple[str, ...],
+                    overwrite: bool, wait: bool) -> None:
+    """Add a metric to the finished cells of OUT_DIR, scored at their final step from their
+    checkpoints, without retraining."""
+    registry = load_plugins()
+    metric = rescore_module.parse_metric(metric_spec, registry)
+    checkpoints = Checkpoints.of_results(out_dir)
+    reader = _open_view(out_dir, suite).store
+    try:
+        selected = [(stored, rescore_module.stored_cell(stored, suite or "")) for stored in reader.cells(suite)]
+        if patterns:
+            chosen = {c.cell_id for c in plan.select([c for _, c in selected if c is not None], patterns)}
+            selected = [(s, c) for s, c in selected if c is not None and c.cell_id in chosen]
+        existing = {s.cell_id: {(r["step"], r["name"]) for r in reader.metrics(s.cell_id)} for s, _ in selected}
+    finally:
+        reader.close()
+    todo = rescore_module.plan_rescore(selected, metric, registry, checkpoints, existing, overwrite)
+    for where, reason in todo.skipped:
+        errors.print(f"[yellow]skipped:[/] {escape(where)}: {escape(reason)}", highlight=False)
+
+    def waiting(holder: str) -> None:
+        errors.print(f"waiting: {escape(out_dir)} is being written by another genbench run ({holder}).",
+                     highlight=False)
+
+    failed = 0
+    with StoreLock(out_dir).hold(wait=wait, on_wait=waiting):
+        store = Store(out_dir)
+        try:
+            for cell in todo.todo:
+                try:
+                    rows = rescore_module.rescore_cell(cell, metric, registry, checkpoints)
+                    store.add_metrics(cell.cell_id, rows, overwrite)
+                except Exception as exc:  # one cell's failure is reported; the others are still scored
+                    failed += 1
+                    errors.print(f"[bold red]failed:[/] {escape(cell.path)}: {escape(str(exc))}", highlight=False)
+                    continue
+                values = ", ".join(f"{r.name} = {r.value:.6g}" for r in rows)
+                console.print(f"rescored {escape(cell.path)} at step {cell.eval_steps[-1]}: {escape(values)}",
+                              highlight=False)
+        finally:
+            store.close()
+    console.print(f"{len(todo.todo) - failed} cells rescored with {escape(metric.label)}, "
+                  f"{len(todo.skipped)} skipped, {failed} failed", highlight=False)
+    if failed:
+        sys.exit(1)

@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
+from .checkpoints import Checkpoints
 from .limits import CellLimits
 from .registry import Registry
 
@@ -39,6 +40,7 @@ class ExecutorOptions:
     threads: int | None  # torch intra-op threads per worker; None = the executor's choice
     on_event: Callable[[ProgressEvent], None]  # called on the driver's thread
     limits: CellLimits | None = None  # per-cell time and memory limits; None = genbench.limits defaults
+    checkpoints: Checkpoints | None = None  # pass to run_cell (its folder must be reachable from workers)
 
 
 class CellExecutor(Protocol):

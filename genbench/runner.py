@@ -11,6 +11,7 @@ to the store, one transaction per finished cell, as each finishes.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import traceback
@@ -23,14 +24,25 @@ import numpy as np
 import torch
 
 from . import kernels
+from .checkpoints import Checkpoints, global_rng_state, set_global_rng_state
 from .code_version import CodeVersions
 from .environment import environment, load_average, peak_rss_mb, resolve_device, synchronize
+from .errors import DataError
 from .executors import CellExecutor, ProgressEvent
 from .plan import Cell
 from .registry import Registry
 from .resume import pending_cells
 from .result import Artifact, CellResult, MetricRow
-from .specs import DomainSpec, EvalContext, FamilySpec, Statistic, TrainingDiverged, TrainSetup, TrainStep
+from .specs import (
+    DomainSpec,
+    EvalContext,
+    FamilySpec,
+    Resume,
+    Statistic,
+    TrainingDiverged,
+    TrainSetup,
+    TrainStep,
+)
 from .store import Store
 
 PROGRESS_UPDATES = 100  # progress events per cell
@@ -42,20 +54,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def run_cell(cell: Cell, registry: Registry,
-             on_event: Callable[[ProgressEvent], None] | None = None) -> CellResult:
-    """Train and evaluate one cell; always returns a CellResult (done, failed or diverged)."""
+def run_cell(cell: Cell, registry: Registry, on_event: Callable[[ProgressEvent], None] | None = None,
+             checkpoints: Checkpoints | None = None) -> CellResult:
+    """Train and evaluate one cell; always returns a CellResult (done, failed or diverged). With
+    `checkpoints`, it continues from the cell's newest checkpoint and writes one at each eval step."""
     started = time.perf_counter()
     result = CellResult(cell.cell_id, "done")
     device = resolve_device(cell.train_config()["device"])
     result.env = environment(device)
+    result.env["checkpoints"] = {"retention": checkpoints.retention if checkpoints else "none",
+                                 "resumed_from_step": None, "saved_steps": []}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     try:
         spec = registry.get("kernel", cell.component("kernel").name)
         with kernels.use(spec.backend()) as usage:
             try:
-                _train_and_evaluate(cell, registry, device, result, on_event)
+                _train_and_evaluate(cell, registry, device, result, on_event, checkpoints, started)
             finally:
                 result.env["kernel_ops"] = dict(usage.ops)
     except TrainingDiverged as exc:
@@ -63,7 +78,7 @@ def run_cell(cell: Cell, registry: Registry,
         result.steps = exc.step
     except Exception:
         result.status, result.error = "failed", traceback.format_exc()
-    result.wall_time_s = time.perf_counter() - started
+    result.wall_time_s += time.perf_counter() - started  # after the time restored from a checkpoint
     result.peak_rss_mb = peak_rss_mb()
     result.env["load_end"] = load_average()
     if device.type == "cuda":
@@ -71,9 +86,10 @@ def run_cell(cell: Cell, registry: Registry,
     return result
 
 
-def _train_and_evaluate(cell: Cell, registry: Registry, device: torch.device, result: CellResult,
-                        on_event) -> None:
-    """Build the cell's components from the registry, then run the family's trainer."""
+def build_setup(cell: Cell, registry: Registry, device: torch.device,
+                resume: Resume | None = None) -> tuple[FamilySpec, TrainSetup]:
+    """The cell's components built from the registry (global RNGs seeded first), as its family's
+    trainer and evaluator take them."""
     seed_everything(cell.seed)
     train = cell.train_config()
     dataset, model_config = cell.component("dataset"), cell.component("model")
@@ -88,10 +104,22 @@ def _train_and_evaluate(cell: Cell, registry: Registry, device: torch.device, re
     objective = registry.get("objective", objective_config.name).factory(**objective_config.kwargs())
     optimizer = partial(registry.get("optimizer", optimizer_config.name).factory, lr=train["lr"],
                         **optimizer_config.kwargs())
+    return family, TrainSetup(data, model, objective, optimizer, train, cell.seed, device, resume)
+
+
+def _train_and_evaluate(cell: Cell, registry: Registry, device: torch.device, result: CellResult,
+                        on_event, checkpoints: Checkpoints | None, started: float) -> None:
+    """Build the cell's components from the registry, then run the family's trainer (from the
+    newest checkpoint, if any)."""
+    saved_steps = checkpoints.steps(cell.cell_id) if checkpoints else []
+    saved = checkpoints.load(cell.cell_id, saved_steps[-1]) if saved_steps else None
+    family, setup = build_setup(cell, registry, device,
+                                Resume(saved["step"], saved["trainer"]) if saved else None)
     metrics = [(m, registry.get("metric", m.name).factory(**m.kwargs())) for m in cell.metrics]
-    setup = TrainSetup(data, model, objective, optimizer, train, cell.seed, device)
-    loop = TrainingLoop(cell, family, registry.get("domain", data.info.domain), metrics, device, result,
-                        on_event)
+    loop = TrainingLoop(cell, family, registry.get("domain", setup.data.info.domain), metrics, device, result,
+                        on_event, checkpoints, started)
+    if saved is not None:
+        loop.restore(saved, checkpoints.path(cell.cell_id, saved["step"]))
     loop.run(family.factory(setup))
 
 
@@ -106,8 +134,15 @@ class TrainingLoop:
     device: torch.device
     result: CellResult
     on_event: Callable[[ProgressEvent], None] | None
+    checkpoints: Checkpoints | None = None
+    started: float = field(default_factory=time.perf_counter)  # when run_cell began (wall time)
     statistics: IntervalStatistics = field(init=False)
     scored: dict[tuple[int, str], str] = field(init=False, default_factory=dict)  # (step, value) -> metric
+    clock: LoopClock = field(init=False, default_factory=lambda: LoopClock())
+    warmup: tuple[float, float] = field(init=False, default=(0.0, 0.0))  # (wall, cpu) seconds of step 1
+    examples: int = field(init=False, default=0)  # real examples consumed
+    warmup_examples: int = field(init=False, default=0)
+    last_eval: int = field(init=False, default=0)  # the step training continues after (a checkpoint's)
 
     def __post_init__(self):
         schedule = (0, *self.cell.eval_steps)
@@ -118,38 +153,42 @@ class TrainingLoop:
     def run(self, steps: Iterator[TrainStep]) -> None:
         total, evals = self.cell.eval_steps[-1], set(self.cell.eval_steps)
         every = max(1, total // PROGRESS_UPDATES)
-        clock, warmup = LoopClock(), (0.0, 0.0)
-        examples = warmup_examples = 0
-        last_eval = 0
+        self.clock.resume()
         try:
             for step in steps:
+                if step.step <= self.last_eval:
+                    raise RuntimeError(f"the {self.family.name!r} trainer yielded step {step.step} after step "
+                                       f"{self.last_eval}; fix the family: count steps up from 1, or from "
+                                       f"TrainSetup.resume.step + 1 when resuming")
                 self.statistics.add(step.stats)
-                examples += step.examples
+                self.examples += step.examples
                 if step.step == 1:  # the warm-up step: allocation, compilation
                     synchronize(self.device)
-                    warmup, warmup_examples = clock.read(), examples
+                    self.warmup, self.warmup_examples = self.clock.read(), self.examples
                 if self.on_event is not None and (step.step % every == 0 or step.step == total):
                     self.on_event(ProgressEvent(self.cell.cell_id, step.step, total))
                 if step.step in evals:
                     synchronize(self.device)
-                    clock.pause()
-                    self.record(step.step, self.statistics.pop(last_eval))
+                    self.clock.pause()
+                    self.record(step.step, self.statistics.pop(self.last_eval))
+                    rng_at_eval = global_rng_state()
                     self.evaluate(step.context, step.step)
-                    last_eval = step.step
-                    clock.resume()
+                    self.last_eval = step.step
+                    self.checkpoint(step, rng_at_eval)
+                    self.clock.resume()
                     if step.step == total:
                         break
         finally:
-            self.result.steps, self.result.train_time_s = last_eval, clock.wall
-            self.result.warmup_time_s = warmup[0]
-            self.result.train_cpu_s = clock.cpu - warmup[1]
+            self.result.steps, self.result.train_time_s = self.last_eval, self.clock.wall
+            self.result.warmup_time_s = self.warmup[0]
+            self.result.train_cpu_s = self.clock.cpu - self.warmup[1]
             close = getattr(steps, "close", None)
             if close is not None:
                 close()
-        if last_eval < total:
-            raise RuntimeError(f"the {self.family.name!r} trainer stopped at step {last_eval} of {total}")
+        if self.last_eval < total:
+            raise RuntimeError(f"the {self.family.name!r} trainer stopped at step {self.last_eval} of {total}")
         self.result.samples_per_s, self.result.steps_per_s = throughput(
-            total, examples, clock.wall, warmup_examples, warmup[0])
+            total, self.examples, self.clock.wall, self.warmup_examples, self.warmup[0])
 
     def record(self, step: int, values: dict[str, float]) -> None:
         """Interval means of the training statistics, with how reports show them."""
@@ -177,6 +216,60 @@ class TrainingLoop:
                 self.scored[step, name] = config.name
                 self.result.metrics.append(MetricRow(step, name, float(value), provenance))
         self.result.eval_time_s += time.perf_counter() - started
+
+    def checkpoint(self, step: TrainStep, rng_at_eval: dict) -> None:
+        """Save the trainer's and this loop's state at an eval step (if the family provides its
+        state and the run keeps checkpoints)."""
+        if self.checkpoints is None:
+            return
+        record = self.result.env["checkpoints"]
+        if step.state is None:
+            record["unsupported"] = (f"family {self.family.name!r} provides no trainer state "
+                                     f"(TrainStep.state): no checkpoints")
+            return
+        started = time.perf_counter()
+        self.checkpoints.save(self.cell.cell_id, step.step, {
+            "trainer": step.state(), "loop": self.state(), "rng": global_rng_state(), "rng_at_eval": rng_at_eval})
+        record["saved_steps"].append(step.step)
+        record["save_time_s"] = record.get("save_time_s", 0.0) + time.perf_counter() - started
+
+    def state(self) -> dict:
+        """What this loop recorded up to the last eval step, as torch.load(weights_only=True)
+        reads it back (pictures as uint8 tensors, provenance as JSON text)."""
+        result = self.result
+        return {
+            "step": self.last_eval, "examples": self.examples, "warmup_examples": self.warmup_examples,
+            "warmup": list(self.warmup), "clock": [self.clock.wall, self.clock.cpu],
+            "eval_time_s": result.eval_time_s,
+            "wall_time_s": result.wall_time_s + time.perf_counter() - self.started,
+            "metrics": [[m.step, m.name, m.value, json.dumps(m.provenance, default=str)] for m in result.metrics],
+            "artifacts": [{"step": a.step, "kind": a.kind, "filename": a.filename,
+                           "data": torch.frombuffer(bytearray(a.data), dtype=torch.uint8)} for a in result.artifacts],
+        }
+
+    def restore(self, saved: dict, path) -> None:
+        """Continue from a checkpoint: this loop's state, the result so far and the global RNGs;
+        a DataError naming the file when it does not hold what state() writes."""
+        try:
+            loop, result = saved["loop"], self.result
+            if loop["step"] != saved["step"] or saved["step"] not in self.cell.eval_steps:
+                raise ValueError(f"step {loop['step']} is not an eval step of this cell")
+            self.last_eval, self.examples = int(loop["step"]), int(loop["examples"])
+            self.warmup_examples, self.warmup = int(loop["warmup_examples"]), tuple(map(float, loop["warmup"]))
+            self.clock.wall, self.clock.cpu = map(float, loop["clock"])
+            result.eval_time_s, result.wall_time_s = float(loop["eval_time_s"]), float(loop["wall_time_s"])
+            result.metrics = [MetricRow(int(step), str(name), float(value), json.loads(provenance))
+                              for step, name, value, provenance in loop["metrics"]]
+            result.artifacts = [Artifact(int(a["step"]), str(a["kind"]), str(a["filename"]),
+                                         a["data"].numpy().tobytes()) for a in loop["artifacts"]]
+            self.scored = {(m.step, m.name): m.provenance["metric"] for m in result.metrics
+                           if "metric" in m.provenance}
+            set_global_rng_state(saved["rng"])
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+            raise DataError(f"checkpoint {path} does not hold a training loop state genbench can continue "
+                            f"from ({type(exc).__name__}: {exc}); fix: delete it (the cell then trains "
+                            f"from step 0), or run with --checkpoints none") from None
+        result.env["checkpoints"]["resumed_from_step"] = self.last_eval
 
 
 class LoopClock:

@@ -123,6 +123,16 @@ class TrainSetup:
     train: Mapping[str, Any]  # the core's train settings (steps, batch_size, lr, ...) and the family's
     seed: int
     device: torch.device
+    resume: Resume | None = None  # continue after this checkpointed step instead of from step 0
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a trainer continues from: the state its TrainStep.state() returned at `step` (an eval
+    step), as read back from a checkpoint. The trainer loads it and yields step + 1 next."""
+
+    step: int
+    state: Mapping[str, Any]
 
 
 @dataclass
@@ -131,12 +141,17 @@ class TrainStep:
 
     `stats` are 0-d tensors left on the device (no .item(): the runner syncs once per eval
     interval); `examples` counts the real examples the step consumed; `context` is what metrics
-    may use when the runner evaluates at this step (the runner fills in the step)."""
+    may use when the runner evaluates at this step (the runner fills in the step); `state`, if
+    given, returns everything the trainer needs to continue bit-identically from this step (model
+    and optimiser state dicts, its generators' states, the sampler's position) as tensors, dicts,
+    lists, str, int, float, bool and None (what torch.load(weights_only=True) reads). The runner
+    calls it at eval steps only, to write a checkpoint; a trainer without it is not checkpointed."""
 
     step: int  # 1, 2, ..., train["steps"]
     stats: Mapping[str, torch.Tensor]
     examples: int
     context: EvalContext
+    state: Callable[[], dict[str, Any]] | None = None
 
 
 class TrainingDiverged(Exception):
@@ -257,10 +272,13 @@ class FamilySpec(_Spec):
 
     `params` are the family's own train settings (a suite's [train] keys beside the core's);
     `statistics` every statistic the trainer yields; `model_type` the class its model factories
-    return (checked before training)."""
+    return (checked before training). `evaluator(setup, state) -> EvalContext`, if given, loads a
+    trainer state (what TrainStep.state() returned) into setup.model and returns the context its
+    trainer would hand metrics at that step: `genbench rescore` scores finished cells with it."""
 
     statistics: Mapping[str, Statistic] = field(default_factory=dict)
     model_type: type | None = None
+    evaluator: Callable[[TrainSetup, Mapping[str, Any]], EvalContext] | None = None
 
 
 @dataclass(frozen=True)

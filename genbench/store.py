@@ -321,6 +321,23 @@ class Store:
                                (cell_id,))
         return [dict(r) for r in rows]
 
+    # -- rescoring (genbench rescore, under the store lock) ---------------------------------
+
+    def add_metrics(self, cell_id: str, rows: list, overwrite: bool = False) -> None:
+        """Add metric rows (MetricRow) to a recorded cell in one transaction. A row whose cell,
+        step and name the store already holds is a DataError (nothing added), or with `overwrite`
+        replaces it."""
+        verb = "INSERT OR REPLACE" if overwrite else "INSERT"
+        with self._writing(f"add metrics to cell {cell_id}"), self.transaction():
+            try:
+                self.db.executemany(
+                    f"{verb} INTO metrics VALUES (?, ?, ?, ?, ?)",
+                    [(cell_id, m.step, m.name, None if math.isnan(m.value) else m.value,
+                      json.dumps(m.provenance, default=str)) for m in rows])
+            except sqlite3.IntegrityError:
+                names = ", ".join(sorted({m.name for m in rows}))
+                raise DataError(f"cell {cell_id} already has a value named {names} at step "
+                                f"{rows[0].step}; nothing was added. Fix: add --replace to overwrite it.") from None
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]

@@ -35,7 +35,7 @@ LOG_TAIL_BYTES = 16_384
 
 # --- in the worker process -------------------------------------------------------------------
 
-def worker_main(conn: Connection, log_path: str, threads: int, parent_pid: int) -> None:
+def worker_main(conn: Connection, log_path: str, threads: int, parent_pid: int, checkpoints) -> None:
     """A worker's whole life: set up, load the registry, run cells until told to stop."""
     _send_output_to(log_path)
     faulthandler.enable(all_threads=False)  # a segfault leaves the crashing thread's Python stack in the log
@@ -59,7 +59,7 @@ def worker_main(conn: Connection, log_path: str, threads: int, parent_pid: int) 
             return
         conn.send(("started", None))
         print(f"--- cell {cell.cell_id} {cell.path}", flush=True)
-        result = run_cell(cell, registry, lambda event: conn.send(("event", event)))
+        result = run_cell(cell, registry, lambda event: conn.send(("event", event)), checkpoints)
         conn.send(("result", result))
 
 
@@ -94,13 +94,13 @@ def _die_with_parent(parent_pid: int) -> None:
 class Worker:
     """The driver's handle on one worker process and the cell it is running, if any."""
 
-    def __init__(self, context, log_path: Path, threads: int):
+    def __init__(self, context, log_path: Path, threads: int, checkpoints=None):
         self.log_path = log_path
         log_path.touch()
         self.conn, child_conn = context.Pipe()
         # not a daemon: a cell may start processes of its own (a DataLoader's workers)
-        self.process = context.Process(target=worker_main, args=(child_conn, str(log_path), threads, os.getpid()),
-                                       name=f"genbench-{log_path.stem}")
+        self.process = context.Process(target=worker_main, name=f"genbench-{log_path.stem}",
+                                       args=(child_conn, str(log_path), threads, os.getpid(), checkpoints))
         self.process.start()
         child_conn.close()
         self.handle = psutil.Process(self.process.pid)

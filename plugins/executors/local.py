@@ -25,7 +25,8 @@ class LocalExecutor:
     def submit(self, cell) -> Future:
         future: Future = Future()
         try:
-            future.set_result(run_cell(cell, self.options.registry, self.options.on_event))
+            result = run_cell(cell, self.options.registry, self.options.on_event, self.options.checkpoints)
+            future.set_result(result)
         except Exception as exc:
             future.set_exception(exc)
         return future

@@ -47,7 +47,8 @@ class SupervisedProcessExecutor:
 
     def _start_worker(self) -> Worker:
         self.started += 1
-        return Worker(self.context, self.log_dir / f"worker-{self.started}.log", self.threads)
+        return Worker(self.context, self.log_dir / f"worker-{self.started}.log", self.threads,
+                      self.options.checkpoints)
 
     def submit(self, cell) -> Future:
         future: Future = Future()

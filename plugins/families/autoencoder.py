@@ -9,7 +9,9 @@ The objective object supplies `variational` and `loss(model, x, generator) -> (l
 variational). Everything random (minibatches, corruption noise, the VAE's eps) comes from one
 generator on the training device, seeded by the cell. Each step yields `loss` and its parts;
 metrics get `reconstruct` and `model`, and `sample(n)` for a VAE (None for a plain autoencoder:
-it has no prior to sample from, so sample-based metrics skip it).
+it has no prior to sample from, so sample-based metrics skip it). Each step's `state` is the
+model's, optimiser's, generator's and sampler's state; with setup.resume the trainer continues
+after that step, and `evaluate_autoencoder` rebuilds the eval context from it (genbench rescore).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from genbench import EvalContext, FamilySpec, Statistic, TrainSetup, TrainStep, 
 from genbench import kernels
 from genbench.plugins.models.autoencoders import AEModel
 
-from .common import Minibatches, eval_noise, in_eval_mode
+from .common import Minibatches, eval_noise, in_eval_mode, load_modules, load_trainer_state, trainer_state
 
 STATISTICS = {
     "loss": Statistic("loss", column=True, finite=True),
@@ -71,20 +73,42 @@ def train_autoencoder(setup: TrainSetup) -> Iterator[TrainStep]:
     rng = torch.Generator(device=device).manual_seed(setup.seed)
     batches = Minibatches(setup.data.train.to(device), cfg["batch_size"], rng)
     # metrics use the model object: it shares its parameters with the network being trained
-    context = EvalContext(setup.data, setup.seed, 0, device,
-                          sample=make_sampler(model, setup.seed, device) if model.variational else None,
-                          reconstruct=make_reconstructor(model), model=model)
+    context = autoencoder_context(setup)
+    checkpointed = ({"model": model}, {"model": optimiser}, rng, batches)
+    first = 1
+    if setup.resume is not None:
+        load_trainer_state(setup.resume.state, *checkpointed)
+        first = setup.resume.step + 1
 
-    for step in range(1, cfg["steps"] + 1):
+    def state() -> dict:
+        return trainer_state(*checkpointed)
+
+    for step in range(first, cfg["steps"] + 1):
         x = batches.next()  # (m, *shape)
         loss, parts = objective.loss(network, x, rng)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        yield TrainStep(step, {"loss": loss.detach(), **parts}, cfg["batch_size"], context)
+        yield TrainStep(step, {"loss": loss.detach(), **parts}, cfg["batch_size"], context, state)
+
+
+def autoencoder_context(setup: TrainSetup) -> EvalContext:
+    """What metrics get: reconstructions, the model object, and samples for a VAE."""
+    model: AEModel = setup.model
+    return EvalContext(setup.data, setup.seed, 0, setup.device,
+                       sample=make_sampler(model, setup.seed, setup.device) if model.variational else None,
+                       reconstruct=make_reconstructor(model), model=model)
+
+
+def evaluate_autoencoder(setup: TrainSetup, state: dict) -> EvalContext:
+    """The eval context of a trained autoencoder, loaded from a trainer state."""
+    setup.model.to(setup.device)
+    load_modules({"model": setup.model}, state)
+    return autoencoder_context(setup)
 
 
 @hookimpl
 def register_families(register):
     register(FamilySpec("autoencoder", "minibatch descent on a reconstruction, penalised or ELBO loss",
-                        train_autoencoder, statistics=STATISTICS, model_type=AEModel))
+                        train_autoencoder, statistics=STATISTICS, model_type=AEModel,
+                        evaluator=evaluate_autoencoder))

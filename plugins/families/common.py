@@ -1,4 +1,5 @@
-"""What the family trainers share: minibatches, the fixed eval noise, eval-mode forward passes.
+"""What the family trainers share: minibatches, the fixed eval noise, eval-mode forward passes,
+and the checkpointable state of their networks, optimisers and generator.
 
 Training draws everything random from one torch.Generator on the training device, seeded by the
 cell (on the CPU that is the stream torch.Generator() gives), so a step moves nothing between
@@ -32,6 +33,39 @@ class Minibatches:
         index = self.order[self.position:self.position + self.batch_size]  # (m,)
         self.position += self.batch_size
         return self.data[index]  # (m, *shape)
+
+    def state(self) -> dict:
+        """The epoch's order (N,) or (0,) and the position in it."""
+        return {"order": self.order, "position": self.position}
+
+    def load_state(self, state: dict) -> None:
+        self.order, self.position = state["order"].to(self.data.device), int(state["position"])
+
+
+def trainer_state(modules: dict[str, torch.nn.Module], optimisers: dict[str, torch.optim.Optimizer],
+                  generator: torch.Generator, batches: Minibatches) -> dict:
+    """What TrainStep.state returns for a trainer built of these parts: everything it needs to
+    continue bit-identically (state dicts, the generator's state, the sampler's position)."""
+    return {"modules": {name: m.state_dict() for name, m in modules.items()},
+            "optimisers": {name: o.state_dict() for name, o in optimisers.items()},
+            "generator": generator.get_state(), "batches": batches.state()}
+
+
+def load_modules(modules: dict[str, torch.nn.Module], state: dict) -> None:
+    """The modules' parameters and buffers from a trainer_state() (what an evaluator needs)."""
+    for name, module in modules.items():
+        module.load_state_dict(state["modules"][name])
+
+
+def load_trainer_state(state: dict, modules: dict[str, torch.nn.Module],
+                       optimisers: dict[str, torch.optim.Optimizer], generator: torch.Generator,
+                       batches: Minibatches) -> None:
+    """Everything trainer_state() saved, back into freshly built parts."""
+    load_modules(modules, state)
+    for name, optimiser in optimisers.items():
+        optimiser.load_state_dict(state["optimisers"][name])
+    generator.set_state(state["generator"])
+    batches.load_state(state["batches"])
 
 
 def eval_noise(n: int, dim: int, seed: int) -> torch.Tensor:

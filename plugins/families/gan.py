@@ -19,6 +19,10 @@ the objective sets `generator_needs_real` (the relativistic losses); otherwise r
 None and the step costs nothing extra. Everything random (minibatches,
 noise) comes from one generator on the training device, seeded by the cell.
 
+Checkpoints: each step's `state` is the networks', optimisers', generator's and minibatch
+sampler's state (common.trainer_state); with setup.resume the trainer loads it and continues
+after that step. `evaluate_gan` rebuilds the eval context from such a state (genbench rescore).
+
 Each step yields, as 0-d tensors left on the device: loss_d (the last D step's), loss_g,
 g_grad_norm (the L2 norm of the generator's gradient, which shows the saturating objective's
 vanishing gradient), and what D says of real and fake batches. For a classifier D (the
@@ -38,7 +42,7 @@ import torch
 from genbench import EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
 from genbench import kernels
 
-from .common import Minibatches, eval_noise, in_eval_mode
+from .common import Minibatches, eval_noise, in_eval_mode, load_modules, load_trainer_state, trainer_state
 
 
 @dataclass
@@ -104,13 +108,21 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     needs_real = getattr(objective, "generator_needs_real", False)
     reuse_noise = cfg["g_noise"] == "reuse"
     # metrics use the model object: its networks share their parameters with G and D
-    context = EvalContext(setup.data, setup.seed, 0, device,
-                          sample=make_sampler(model.generator, model.z_dim, setup.seed, device), model=model)
+    context = gan_context(setup)
+    checkpointed = ({"generator": model.generator, "discriminator": model.discriminator},
+             {"generator": opt_g, "discriminator": opt_d}, rng, batches)
+    first = 1
+    if setup.resume is not None:
+        load_trainer_state(setup.resume.state, *checkpointed)
+        first = setup.resume.step + 1
 
     def noise() -> torch.Tensor:
         return torch.randn(m, model.z_dim, generator=rng, device=device)  # (m, z_dim)
 
-    for step in range(1, cfg["steps"] + 1):
+    def state() -> dict:
+        return trainer_state(*checkpointed)
+
+    for step in range(first, cfg["steps"] + 1):
         for d_step in range(k):
             real = batches.next()  # (m, *shape)
             keep_graph = reuse_noise and d_step == k - 1  # this fake batch feeds the G step too
@@ -138,10 +150,25 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
 
         stats = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "g_grad_norm": grad_norm,
                  **d_outputs(objective, real_logits.detach(), gen_logits.detach())}
-        yield TrainStep(step, stats, k * m, context)
+        yield TrainStep(step, stats, k * m, context, state)
+
+
+def gan_context(setup: TrainSetup) -> EvalContext:
+    """What metrics get: samples of G from the fixed eval noise, and the model object."""
+    model: GANModel = setup.model
+    return EvalContext(setup.data, setup.seed, 0, setup.device,
+                       sample=make_sampler(model.generator, model.z_dim, setup.seed, setup.device), model=model)
+
+
+def evaluate_gan(setup: TrainSetup, state: dict) -> EvalContext:
+    """The eval context of a trained GAN: G and D loaded from a trainer state."""
+    model: GANModel = setup.model
+    model.generator.to(setup.device), model.discriminator.to(setup.device)
+    load_modules({"generator": model.generator, "discriminator": model.discriminator}, state)
+    return gan_context(setup)
 
 
 @hookimpl
 def register_families(register):
     register(FamilySpec("gan", "Algorithm 1 of Goodfellow et al. 2014: k D steps, then one G step",
-                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel))
+                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan))
