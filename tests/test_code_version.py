@@ -41,6 +41,13 @@ def stored_code(out):
     return {label.split("(")[0]: (json.loads(code), finished) for label, code, finished in rows}
 
 
+def resumed_from(out) -> dict:
+    """dataset name -> the step its stored result resumed from (None: trained from step 0)."""
+    with sqlite3.connect(out / "results.sqlite") as db:
+        rows = db.execute("SELECT label, env FROM cells JOIN cell_axes USING (cell_id) WHERE axis='dataset'")
+        return {label.split("(")[0]: json.loads(env)["checkpoints"]["resumed_from_step"] for label, env in rows}
+
+
 def run(genbench_cli, site, suite, out, *args):
     ran = genbench_cli("run", str(suite), "--out", str(out), "--threads", "1", *args, pythonpath=site)
     assert ran.returncode == 0, ran.stderr
@@ -63,6 +70,7 @@ def test_a_new_plugin_version_re_runs_its_cells_and_reuse_stale_keeps_them(insta
     second = stored_code(out)
     assert second["blobs"][0][DIST]["version"] == "0.2" and second["blobs"][1] > first["blobs"][1]
     assert second["ring8"] == first["ring8"]  # untouched: none of its code changed
+    assert resumed_from(out)["blobs"] is None  # retrained: its old code's final checkpoint was discarded
 
     install_plugin(PLUGIN, version="0.3")
     text = run(genbench_cli, site, suite, out, "--reuse-stale")
