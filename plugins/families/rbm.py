@@ -8,7 +8,8 @@ The objective object (genbench.plugins.objectives.rbm: cd, pcd) supplies `negati
 optimiser gets two parameter groups, the weights and the biases, and the biases have no weight
 decay (Hinton's practical guide applies the weight cost to the weights only). Everything random
 (minibatches, Gibbs chains, the statistics' held-out batch and flipped bits) comes from one
-generator on the training device, seeded by the cell.
+generator on the training device, seeded by the cell. An RBM has no forward network for
+kernels.prepare to compile, so the kernel axis leaves its cells unchanged (use `eager`).
 
 Each step yields, as 0-d tensors on the device:
 - `fe_diff`: the loss, mean F(data) - mean F(negatives) (must stay finite);
@@ -48,6 +49,13 @@ STATISTICS = {
     "fe_gap": Statistic("F(held-out) - F(train)", "nats", column=True),
     "pseudo_ll": Statistic("pseudo-log-likelihood", "nats", column=True),
 }
+
+
+def contrastive_loss(model: RBM, v: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+    """mean F(v) - mean F(negatives) for data v (m, D) and negatives (m', D) held fixed: its
+    gradient is minus the CD estimate of the log-likelihood gradient, e.g. for W
+    -(<p(h|v) v^T>_data - <p(h|v') v'^T>_negatives)."""
+    return model.free_energy(v).mean() - model.free_energy(negatives.detach()).mean()
 
 
 def statistics(model: RBM, v: torch.Tensor, v_held_out: torch.Tensor | None,
@@ -104,7 +112,7 @@ def train_rbm(setup: TrainSetup) -> Iterator[TrainStep]:
     for step in range(1, cfg["steps"] + 1):
         v = batches.next()  # (m, D)
         negatives = objective.negatives(model, v, rng)  # (m', D), no grad
-        loss = model.free_energy(v).mean() - model.free_energy(negatives).mean()
+        loss = contrastive_loss(model, v, negatives)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
