@@ -205,7 +205,8 @@ def test_exact_log_z_is_refused_for_large_models():
         exact_log_z(RBM((4,), 25, 0.01))
 
 
-def test_rbm_smoke_runs_end_to_end(tmp_path, genbench_cli):
+def test_rbm_smoke_runs_end_to_end(tmp_path, genbench_cli, monkeypatch):
+    monkeypatch.setenv("GENBENCH_CACHE", str(tmp_path / "cache"))  # FID's domain classifier trains here
     out = tmp_path / "out"
     ran = genbench_cli("run", "rbm-smoke", "--out", str(out))
     assert ran.returncode == 0, ran.stderr
