@@ -62,18 +62,18 @@ def test_hook_register_objectives(every_hook):
 
 
 def test_hook_register_optimizers(every_hook, tmp_path):
-    assert registered_by_plugin(every_hook, "optimizer", "sgd")
+    assert registered_by_plugin(every_hook, "optimizer", "sgd-lite")
     suite = tmp_path / "s.toml"
     suite.write_text('[matrix]\ndatasets = ["ring8"]\nmodels = ["mlp"]\nobjectives = ["saturating"]\n'
-                     'optimizers = ["adam", { name = "sgd", momentum = 0.5 }]\n')
+                     'optimizers = ["adam", { name = "sgd-lite", momentum = 0.5 }]\n')
     from genbench.plan import expand
 
     cells = expand(load(str(suite), every_hook), every_hook)
-    assert [c.component("optimizer").label for c in cells] == ["adam", "sgd(momentum=0.5)"]
+    assert [c.component("optimizer").label for c in cells] == ["adam", "sgd-lite(momentum=0.5)"]
     import torch
 
     params = [torch.nn.Parameter(torch.zeros(2))]
-    optimizer = every_hook.get("optimizer", "sgd").factory(params, lr=0.1, **cells[1].component("optimizer").kwargs())
+    optimizer = every_hook.get("optimizer", "sgd-lite").factory(params, lr=0.1, **cells[1].component("optimizer").kwargs())
     assert optimizer.defaults["momentum"] == 0.5 and optimizer.defaults["lr"] == 0.1
 
 

@@ -69,6 +69,6 @@ class InceptionScore(ExtractorMetric):
 @hookimpl
 def register_metrics(register):
     register(MetricSpec("is", "Inception Score from the domain classifier's class probabilities, with real "
-                        "images' score", InceptionScore, PARAMS, outputs=OUTPUTS, families=("gan", "autoencoder"),
-                        domains=("image",), needs=("samples", "real", "labels"),
+                        "images' score", InceptionScore, PARAMS, outputs=OUTPUTS,
+                        families=("gan", "autoencoder", "rbm"), domains=("image",), needs=("samples", "real", "labels"),
                         fits=extractor_fits))

@@ -97,5 +97,5 @@ class Parzen:
 def register_metrics(register):
     register(MetricSpec("parzen", "Parzen-window log-likelihood of test images under the samples "
                         "(Goodfellow et al. 2014; a sanity check only, unreliable in high dimensions)",
-                        Parzen, PARAMS, outputs=OUTPUTS, families=("gan", "autoencoder"), domains=("image",),
-                        needs=("samples", "real")))
+                        Parzen, PARAMS, outputs=OUTPUTS,
+                        families=("gan", "autoencoder", "rbm"), domains=("image",), needs=("samples", "real")))

@@ -114,6 +114,6 @@ class PRDC(ExtractorMetric):
 @hookimpl
 def register_metrics(register):
     register(MetricSpec("prdc", "improved precision/recall and density/coverage of domain-classifier features "
-                        "(k-NN balls)", PRDC, PARAMS, outputs=OUTPUTS, families=("gan", "autoencoder"),
-                        domains=("image",), needs=("samples", "real", "labels"),
+                        "(k-NN balls)", PRDC, PARAMS, outputs=OUTPUTS,
+                        families=("gan", "autoencoder", "rbm"), domains=("image",), needs=("samples", "real", "labels"),
                         fits=extractor_fits))

@@ -1,4 +1,5 @@
-"""Adam and RMSprop from torch.optim, the two optimizers Lucic et al. 2018 swept for GANs.
+"""Adam and RMSprop from torch.optim, the two optimizers Lucic et al. 2018 swept for GANs, and
+plain SGD with momentum and weight decay, what the RBM literature uses (Hinton's practical guide).
 
 The learning rate is a [train] setting (`lr`), shared by every optimizer; each optimizer's own
 knobs are its parameters: `optimizers = [{ name = "adam", beta1 = 0.0, beta2 = 0.9 }]`.
@@ -19,6 +20,11 @@ def rmsprop(parameters, *, lr: float, alpha: float, momentum: float, eps: float)
     return torch.optim.RMSprop(parameters, lr=lr, alpha=alpha, momentum=momentum, eps=eps)
 
 
+def sgd(parameters, *, lr: float, momentum: float, weight_decay: float, nesterov: bool) -> torch.optim.Optimizer:
+    return torch.optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                           nesterov=nesterov and momentum > 0)
+
+
 ADAM = {
     "beta1": Param(0.5, "Adam beta1 (DCGAN's 0.5; 0.9 is torch's default)", min=0.0, max=1.0),
     "beta2": Param(0.999, "Adam beta2", min=0.0, max=1.0),
@@ -30,8 +36,15 @@ RMSPROP = {
     "eps": Param(1e-8, "RMSprop epsilon", min=0.0),
 }
 
+SGD = {
+    "momentum": Param(0.0, "momentum factor (Hinton's guide: 0.5 to 0.9)", min=0.0, max=1.0),
+    "weight_decay": Param(0.0, "L2 weight cost; a family may exempt biases (rbm does)", min=0.0),
+    "nesterov": Param(False, "Nesterov momentum (only with momentum > 0)"),
+}
+
 
 @hookimpl
 def register_optimizers(register):
     register(OptimizerSpec("adam", "Adam (Kingma & Ba 2015)", adam, ADAM))
     register(OptimizerSpec("rmsprop", "RMSprop (Tieleman & Hinton 2012)", rmsprop, RMSPROP))
+    register(OptimizerSpec("sgd", "stochastic gradient descent with momentum and weight decay", sgd, SGD))

@@ -90,7 +90,7 @@ def register_objectives(register):
 
 @hookimpl
 def register_optimizers(register):
-    register(OptimizerSpec("sgd", "plain SGD with momentum", sgd, {"momentum": Param(0.9, "momentum", min=0.0)}))
+    register(OptimizerSpec("sgd-lite", "plain SGD with momentum", sgd, {"momentum": Param(0.9, "momentum", min=0.0)}))
 
 
 @hookimpl
