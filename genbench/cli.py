@@ -49,7 +49,7 @@ def main() -> None:
         sys.exit(130)
     except Interrupted as exc:  # SIGINT, SIGTERM, SIGHUP during a run: the workers are killed
         errors.print(f"[yellow]interrupted[/] by {exc.signal_name}: every finished cell is saved; run the "
-                     "same command again to resume (interrupted cells re-run).")
+                     "same command again to resume (interrupted cells re-run).", soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
