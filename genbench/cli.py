@@ -24,7 +24,7 @@ from .lock import StoreLock
 from .progress import SuiteProgress
 from .registry import Registry, load_plugins
 from .report import ReportView
-from .resume import pending_cells
+from .resume import Pending, pending_cells
 from .runner import run_suite
 from .specs import SPEC_KINDS
 from .store import SCHEMA_VERSION, Store
@@ -173,8 +173,7 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
                 for cell_id in pending.stale:  # re-run from step 0: their checkpoints are of the old code
                     checkpoints.discard(cell_id)
             options = ExecutorOptions(registry, policy.workers, policy.threads, None, limits, checkpoints)
-            outcome = _run(cells, len(pending.run), store, executor_spec, options, code, reuse_stale,
-                           {"cpu_policy": policy.record()})
+            outcome = _run(cells, pending, store, executor_spec, options, code, {"cpu_policy": policy.record()})
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
             _print_failures(outcome.results, cells)
@@ -202,16 +201,16 @@ def _describe_limits(limits: limits_module.CellLimits, sources: dict[str, str], 
     return text
 
 
-def _run(cells, to_run: int, store: Store, executor_spec, options: ExecutorOptions, code: dict,
-         reuse_stale: bool, run_env: dict):
+def _run(cells, pending: Pending, store: Store, executor_spec, options: ExecutorOptions, code: dict,
+         run_env: dict):
     """Run the cells through the executor `options` describe (its on_event: the progress bars)."""
     labels = {cell.cell_id: cell.path for cell in cells}
     with SuiteProgress(console, len(cells), labels) as bars:
-        bars.progress.advance(bars.suite_task, len(cells) - to_run)
+        bars.progress.advance(bars.suite_task, len(cells) - len(pending.run))
         executor = executor_spec.factory(replace(options, on_event=bars.update))
         try:
             outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id),
-                                code, reuse_stale, run_env)
+                                code, pending, run_env)
         except BaseException:  # a stop signal, or a store that cannot be written (disk full): kill the workers
             executor.shutdown(cancel=True)
             raise

@@ -31,7 +31,7 @@ from .errors import DataError
 from .executors import CellExecutor, ProgressEvent
 from .plan import Cell
 from .registry import Registry
-from .resume import pending_cells
+from .resume import Pending, pending_cells
 from .result import Artifact, CellResult, MetricRow
 from .specs import (
     DomainSpec,
@@ -364,13 +364,13 @@ class SuiteOutcome:
 
 def run_suite(cells: list[Cell], store: Store, executor: CellExecutor,
               on_result: Callable[[Cell, CellResult], None] | None = None,
-              code: Mapping[str, CodeVersions] | None = None, reuse_stale: bool = False,
+              code: Mapping[str, CodeVersions] | None = None, pending: Pending | None = None,
               run_env: Mapping | None = None) -> SuiteOutcome:
-    """Run the cells the store does not hold as done (nor, given each cell's current code
-    versions, as done with other code unless `reuse_stale`: genbench.resume); record each
+    """Run the `pending` cells (by default those the store does not hold as done, nor, given
+    each cell's current code versions, as done with other code: genbench.resume); record each
     result, with its code versions and `run_env` (what the driver knows of the run, e.g. its
     CPU policy) added to its env, as it finishes."""
-    pending = pending_cells(cells, store, code, reuse_stale).run
+    pending = (pending or pending_cells(cells, store, code)).run
     outcome = SuiteOutcome(skipped=len(cells) - len(pending))
     queue = iter(pending)
     in_flight: dict[Future, Cell] = {}
