@@ -11,10 +11,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from . import compare as compare_module
 from . import config as config_module
 from . import cpu_policy, plan
 from . import limits as limits_module
 from . import rescore as rescore_module
+from .axes import AXIS_NAMES
 from .checkpoints import RETENTION, Checkpoints
 from .code_version import cell_code_versions
 from .errors import ConfigError, GenbenchError
@@ -312,6 +314,31 @@ def show_command(out_dir: str, suite: str | None, all_columns: bool, no_pictures
     """Print results aggregated over seeds from a results directory."""
     _print_report(load_plugins(), "table", _open_view(out_dir, suite), all=all_columns,
                   pictures=not no_pictures)
+
+
+@cli.command("compare")
+@click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
+@click.option("--metric", required=True, help="The value to compare, e.g. fid (its metric says which way is better).")
+@click.option("--baseline", help="Compare every other group with this one (a label of the compared axes); "
+              "default: every pair.")
+@click.option("--suite", help="Only this suite's cells.")
+@click.option("--axis", "axes", multiple=True, type=click.Choice(AXIS_NAMES), default=("objective",),
+              show_default=True, help="The axis groups differ in; the other axes' labels must match. Repeatable.")
+@click.option("--alpha", default=compare_module.ALPHA, show_default=True, type=click.FloatRange(0, 1, min_open=True,
+              max_open=True), help="Significance level, after Holm's correction.")
+def compare_command(out_dir: str, metric: str, baseline: str | None, suite: str | None, axes: tuple[str, ...],
+                    alpha: float) -> None:
+    """Paired comparison of groups over their shared seeds (bootstrap CI, permutation test, Holm),
+    and the best score within k trials of a [search]."""
+    registry = load_plugins()
+    view = _open_view(out_dir, suite)
+    try:
+        found = compare_module.comparisons(view.store, metric, registry, baseline, suite, axes, alpha)
+        curves = compare_module.budget_curves(view.store, metric, registry, suite, axes)
+    finally:
+        view.store.close()
+    for renderable in compare_module.terminal_tables(found, curves):
+        console.print(renderable, highlight=False, markup=False, soft_wrap=isinstance(renderable, str))
 
 
 @cli.command("export")

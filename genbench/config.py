@@ -6,18 +6,21 @@ device, and the model family's own settings), [eval] (schedule and metrics) and 
 objectives x optimizers x kernels), and optionally a `train` table overriding [train] for that
 block; each block is crossed on its own, so GANs and autoencoders can share a suite.
 Components are given as "name" or {name = "...", label = "...", <params>}; `kernels = "*"`
-names every kernel backend usable on this machine, a plugin's included.
+names every kernel backend usable on this machine, a plugin's included. An optional [search]
+samples train and component parameters for N trials per group (genbench.search).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .axes import AXES
+from . import search as search_module
+from .axes import AXES, AXIS_NAMES
 from .errors import ConfigError, DataError, GenbenchError, close_matches
 from .limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
 from .registry import Registry
@@ -40,7 +43,7 @@ EVAL_PARAMS: dict[str, Param] = {
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),
 }
 SUITE_KEYS = {"name", "description", "seeds"}
-TOP_LEVEL = {"suite", "train", "eval", "matrix"}
+TOP_LEVEL = {"suite", "train", "eval", "matrix", "search"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class SuiteConfig:
     metrics: tuple[ComponentConfig, ...]
     blocks: tuple[MatrixBlock, ...]
     limits: tuple[tuple[str, float | int], ...] = ()  # [train] timeout (s) / max_memory (bytes) if set
+    search: search_module.SearchSpace | None = None  # [search]: sampled trials per group
 
 
 def train_params(registry: Registry, family: str) -> dict[str, Param]:
@@ -198,7 +202,36 @@ class _Validator:
         self.eval_points(every, dict(train_raw), blocks)
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
-        return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits)
+        search = None if "search" not in raw else self.search(raw["search"], blocks, dict(explicit_train), families)
+        return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits,
+                           search)
+
+    def search(self, raw: Any, blocks: tuple[MatrixBlock, ...], suite_train: dict,
+               families) -> search_module.SearchSpace:
+        """[search]: every parameter it names exists in the suite and every value it can draw is
+        valid; each trial's model still fits its dataset."""
+        known: dict[str, dict[str, list[Param]]] = {"train": {k: [p] for k, p in self.train_params(families).items()}}
+        for section in search_module.SECTIONS[1:]:
+            for block in blocks:
+                for component in block.axis(section):
+                    for key, param in self.registry.get(section, component.name).params.items():
+                        known.setdefault(section, {}).setdefault(key, []).append(param)
+        space = search_module.parse(raw, self.path, known)
+        if not any(key.startswith("model.") for key, _ in space.params):
+            return space
+        for block in blocks:
+            for combination in itertools.product(*block.components):
+                components = dict(zip(AXIS_NAMES, combination, strict=True))
+                train = cell_train(self.registry, components["objective"].name, suite_train, dict(block.train))
+                for trial, sampled in enumerate(search_module.draws(space, components, train, self.registry)):
+                    model = search_module.apply(sampled, components, train)[0]["model"]
+                    mspec, dataset = self.registry.get("model", model.name), components["dataset"]
+                    problem = mspec.fits(self.data_info(dataset, "matrix"), **model.kwargs()) if mspec.fits else None
+                    if problem:
+                        raise self.fail("search", f"trial {trial} of {'/'.join(c.label for c in combination)} "
+                                        f"draws model {model.name} {dict(sampled)}, which cannot fit dataset "
+                                        f"{dataset.label!r}: {problem}", "narrow the model parameters' ranges")
+        return space
 
     def limits(self, train_raw: dict) -> tuple[tuple[str, float | int], ...]:
         """Pops and parses [train] timeout / max_memory: limits of the run, not cell settings."""

@@ -2,7 +2,8 @@
 
 A Cell carries names and parameters only (no tensors, no modules), so it pickles across
 processes, and its cell_id is a hash of its resolved configuration: the same cell has the same
-id across runs and machines, which is what lets a re-run skip finished work.
+id across runs and machines, which is what lets a re-run skip finished work. A suite with a [search] gives each group N
+trials (genbench.search): cells whose sampled values are part of their configuration.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import search as search_module
 from .axes import AXIS_NAMES
 from .config import ComponentConfig, SuiteConfig, cell_train, metric_applies
 from .registry import Registry
@@ -28,6 +30,8 @@ class Cell:
     train: tuple[tuple[str, Any], ...]  # every train setting of the cell's family, resolved
     eval_steps: tuple[int, ...]
     seed: int
+    trial: int | None = None  # the trial of a [search] (None: the suite searches nothing)
+    search: tuple[tuple[str, Any], ...] = ()  # the trial's sampled values, e.g. (("train.lr", 3e-4),)
     cell_id: str = field(init=False, compare=False)
 
     def __post_init__(self):
@@ -43,22 +47,28 @@ class Cell:
         def component(c: ComponentConfig) -> dict:
             return {"name": c.name, "params": {k: _jsonable(v) for k, v in c.params}}
 
-        return {
+        resolved = {
             **{axis: component(c) for axis, c in zip(AXIS_NAMES, self.components, strict=True)},
             "metrics": [component(m) for m in self.metrics],
             "train": {k: _jsonable(v) for k, v in self.train},
             "eval_steps": list(self.eval_steps),
             "seed": self.seed,
         }
+        if self.trial is not None:  # (absent otherwise: the ids of suites without [search] stay as they were)
+            resolved.update(trial=self.trial, search=dict(self.search))
+        return resolved
 
     @property
     def group(self) -> tuple[str, ...]:
-        """The key results are aggregated over seeds by: each axis's label."""
-        return tuple(c.label for c in self.components)
+        """The key results are aggregated over seeds by: each axis's label (and the trial's)."""
+        return tuple(self.axis_labels.values())
 
     @property
     def axis_labels(self) -> dict[str, str]:
-        return dict(zip(AXIS_NAMES, self.group, strict=True))
+        labels = {axis: c.label for axis, c in zip(AXIS_NAMES, self.components, strict=True)}
+        if self.trial is not None:
+            labels[search_module.TRIAL_AXIS] = search_module.trial_label(self.trial)
+        return labels
 
     @property
     def path(self) -> str:
@@ -88,14 +98,18 @@ def expand(config: SuiteConfig, registry: Registry) -> list[Cell]:
             metrics = tuple(m for m in config.metrics if metric_applies(registry, m, model, dataset))
             ospec = registry.get("objective", objective.name)
             train = cell_train(registry, objective.name, dict(config.train), dict(block.train))
-            values["optimizer"] = _optimizer_for(values["optimizer"], registry, ospec.train_defaults)
             schedule = eval_schedule(train["steps"], config.eval_every)
-            for seed in config.seeds:
-                cell = Cell(config.name, tuple(values.values()), metrics, tuple(sorted(train.items())),
-                            schedule, seed)
-                if cell.cell_id not in seen:  # two blocks may share cells
-                    seen.add(cell.cell_id)
-                    cells.append(cell)
+            trials = [(None, {})] if config.search is None else \
+                list(enumerate(search_module.draws(config.search, values, train, registry)))
+            for trial, sampled in trials:
+                chosen, trial_train = search_module.apply(sampled, values, train)
+                chosen["optimizer"] = _optimizer_for(chosen["optimizer"], registry, ospec.train_defaults)
+                for seed in config.seeds:
+                    cell = Cell(config.name, tuple(chosen.values()), metrics, tuple(sorted(trial_train.items())),
+                                schedule, seed, trial, tuple(sampled.items()))
+                    if cell.cell_id not in seen:  # two blocks may share cells
+                        seen.add(cell.cell_id)
+                        cells.append(cell)
     return cells
 
 

@@ -56,7 +56,9 @@ def stored_cell(stored: StoredCell, suite: str) -> Cell | None:
                        for axis in AXIS_NAMES)
     metrics = tuple(component("metric", m, m["name"]) for m in config["metrics"])
     train = tuple(sorted((k, _tupled(v)) for k, v in config["train"].items()))
-    cell = Cell(suite, components, metrics, train, tuple(config["eval_steps"]), config["seed"])
+    search = tuple((k, _tupled(v)) for k, v in config.get("search", {}).items())
+    cell = Cell(suite, components, metrics, train, tuple(config["eval_steps"]), config["seed"], config.get("trial"),
+                search)
     return cell if cell.cell_id == stored.cell_id else None
 
 
