@@ -14,7 +14,7 @@ trial i draws its values in the file's order, so trial i of a group is the same 
 `trials` is, and raising `trials` keeps the cells already run. A trial is an ordinary cell: its
 sampled values are part of its resolved configuration (hence its id), and its `trial` label
 joins the axis labels in paths and stores. Integer parameters draw uniform / log-uniform values
-rounded to the nearest integer.
+rounded to the nearest integer (each integer of a uniform range equally likely).
 """
 
 from __future__ import annotations
@@ -52,12 +52,16 @@ class Distribution:
         if self.kind == "choice":
             return self.values[int(rng.integers(len(self.values)))]
         low, high = self.values
+        # integers: draw over [low - 1/2, high + 1/2] and round, so the bounds are as likely as
+        # their neighbours (low >= 1 on a log scale, so low - 1/2 stays positive)
+        wide = (low - 0.5, high + 0.5) if self.integer else (low, high)
         if self.kind == "log_uniform":
-            value = math.exp(rng.uniform(math.log(low), math.log(high)))
+            value = math.exp(rng.uniform(math.log(wide[0]), math.log(wide[1])))
         else:
-            value = rng.uniform(low, high)
-        value = min(max(value, low), high)  # exp(log(x)) may step past a bound by an ulp
-        return int(round(value)) if self.integer else float(value)
+            value = rng.uniform(*wide)
+        if self.integer:
+            return min(max(int(round(value)), low), high)
+        return min(max(float(value), low), high)  # exp(log(x)) may step past a bound by an ulp
 
 
 @dataclass(frozen=True)

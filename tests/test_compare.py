@@ -1,0 +1,161 @@
+"""genbench compare: paired statistics against scipy on the same arrays, Holm, verdicts, budget curves."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from genbench.compare import best_of_k, budget_curves, comparisons, holm, html_table, paired, seeds_needed
+from genbench.config import load
+from genbench.errors import ConfigError
+from genbench.plan import expand
+from genbench.result import CellResult, MetricRow
+from genbench.store import Store
+
+OBJECTIVES = '["saturating", "nonsaturating", "hinge"]'
+
+
+def record(tmp_path, registry, write_suite, values, text=None, metric="modes"):
+    """A store whose cells (of the tiny suite, or `text`) report `values[objective][seed or trial]`
+    as `metric` at their final step (and a worse value at the step before)."""
+    config = load(str(write_suite(text, objectives=OBJECTIVES)), registry)
+    cells = expand(config, registry)
+    store = Store(tmp_path / "out")
+    store.record_suite(config.name, config.path, "", cells)
+    for cell in cells:
+        key = cell.seed if cell.trial is None else cell.trial
+        value = values.get(cell.component("objective").label, {}).get(key)
+        if value is None:
+            continue
+        provenance = {"metric": "modes"}
+        rows = [MetricRow(1, metric, -1.0, provenance), MetricRow(2, metric, value, provenance)]
+        store.record_result(CellResult(cell.cell_id, "done", rows))
+    store.close()
+    return tmp_path / "out"
+
+
+def test_paired_statistics_are_scipys_on_the_same_arrays():
+    a = {0: 3.0, 1: 5.5, 2: 4.0, 3: 6.0, 4: 5.0, 5: 7.5}
+    b = {0: 2.0, 1: 4.0, 2: 4.5, 3: 3.5, 4: 3.0, 5: 5.0, 9: 1.0}  # seed 9: not shared
+    result = paired("modes", "modes", True, "ring8", "hinge", "nonsaturating", a, b)
+    x, y = np.array([a[s] for s in range(6)]), np.array([b[s] for s in range(6)])
+    assert result.seeds == tuple(range(6)) and result.n == 6
+    assert result.diff == pytest.approx(np.mean(x - y))
+    assert result.effect == pytest.approx(np.mean(x - y) / np.std(x - y, ddof=1))
+    mean_diff = lambda u, v, axis: np.mean(u - v, axis=axis)  # noqa: E731
+    boot = stats.bootstrap((x, y), mean_diff, paired=True, method="percentile", n_resamples=9999,
+                           rng=np.random.default_rng(0))
+    assert result.ci == pytest.approx((boot.confidence_interval.low, boot.confidence_interval.high))
+    # exact over the 2**6 sign flips: the one-sided count of flips as extreme, doubled
+    flips = np.array(np.meshgrid(*[[1, -1]] * 6)).reshape(6, -1).T  # (64, 6)
+    observed = np.mean(x - y)
+    extreme = np.sum(np.abs(flips @ (x - y) / 6) >= abs(observed) - 1e-12)
+    assert result.p == pytest.approx(extreme / 64)
+    assert result.p == pytest.approx(stats.permutation_test((x, y), mean_diff, permutation_type="samples").pvalue)
+
+
+def test_holm_matches_a_hand_example():
+    # sorted: 0.005 x4 = 0.02; 0.01 x3 = 0.03; 0.03 x2 = 0.06; 0.04 x1 = 0.04 -> kept monotone: 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+    adjusted = holm([0.01, math.nan, 0.02])  # a comparison without a p-value does not count in m
+    assert adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.02)
+
+
+def test_seeds_needed_agrees_with_published_paired_t_test_sample_sizes():
+    # G*Power, paired t-test, two-sided, alpha 0.05, power 0.8: d_z 0.5 -> 34, 0.8 -> 15, 1.0 -> 10
+    assert [seeds_needed(d, 0.05) for d in (0.5, -0.8, 1.0)] == [34, 15, 10]
+    assert seeds_needed(50.0, 0.0125) == 8  # a huge effect: the permutation test's floor 2/2**n decides
+    assert seeds_needed(0.0, 0.05) is None and seeds_needed(math.nan, 0.05) is None
+
+
+def test_verdict_names_the_winner_by_the_metrics_direction():
+    better = {s: 10.0 + s + 0.1 * (s % 3) for s in range(8)}
+    worse = {s: 5.0 + s for s in range(8)}
+    result = paired("modes", "modes", True, "ring8", "hinge", "nonsaturating", better, worse)
+    assert result.p < 0.05
+    assert result.p == pytest.approx(2 / 2**8)  # every seed agrees: the smallest two-sided p
+    assert result.verdict() == "hinge beats nonsaturating on ring8 modes: 5.09 [5.04, 5.14], p = 0.00781, n = 8"
+    lower = paired("fid", "FID", False, "digits", "hinge", "nonsaturating", better, worse)
+    assert lower.verdict() == "nonsaturating beats hinge on digits FID: 5.09 [5.04, 5.14], p = 0.00781, n = 8"
+
+
+def test_too_few_seeds_say_so_and_how_many_would_do():
+    one = paired("modes", "modes", True, "ring8", "hinge", "ns", {0: 2.0}, {0: 1.0, 1: 3.0})
+    assert one.verdict() == ("hinge vs ns on ring8 modes: cannot compare, n = 1 shared seed; run both on at "
+                             "least 2 seeds (more to conclude)")
+    a, b = {0: 3.0, 1: 5.0, 2: 4.5}, {0: 2.0, 1: 4.2, 2: 4.0}
+    three = paired("modes", "modes", True, "ring8", "hinge", "ns", a, b)
+    needed = seeds_needed(three.effect, 0.05)
+    assert three.verdict() == (
+        f"hinge vs ns on ring8 modes: not distinguishable at n = 3 (0.767 [{three.ci[0]:.3g}, {three.ci[1]:.3g}], "
+        "p = 0.25, n = 3) (at n = 3 a paired permutation test cannot go below p = 0.25); about "
+        f"{needed} seeds would be needed (paired t-test power 0.8 at the observed d = {three.effect:.3g}, alpha = 0.05)")
+
+
+def test_comparisons_read_the_store_pair_by_context_and_correct_together(tmp_path, registry, write_suite):
+    out = record(tmp_path, registry, write_suite, {"saturating": {0: 1.0, 1: 2.0}, "nonsaturating": {0: 4.0, 1: 6.0},
+                                                   "hinge": {0: 5.0}})
+    found = comparisons(out, "modes", registry, baseline="nonsaturating")
+    assert [(c.candidate, c.baseline, c.n) for c in found] == [("hinge", "nonsaturating", 1),
+                                                               ("saturating", "nonsaturating", 2)]
+    assert found[1].diff == pytest.approx(-3.5)  # the final step's values, not the earlier ones
+    assert found[1].higher_is_better and found[1].label == "modes" and found[1].context.startswith("ring8")
+    assert found[1].m == 1 and found[1].p_holm == found[1].p  # hinge has no p-value: m counts one
+    assert len(comparisons(out, "modes", registry)) == 3  # every pair
+    table = html_table([c.row() for c in found])
+    assert table.startswith('<table class="genbench-compare"><thead><tr><th>context</th>') and "&lt;" not in table
+
+
+def test_bad_metric_or_baseline_is_a_config_error(tmp_path, registry, write_suite):
+    out = record(tmp_path, registry, write_suite, {"saturating": {0: 1.0}, "nonsaturating": {0: 4.0}})
+    with pytest.raises(ConfigError, match="no finished cell has a value 'fid'"):
+        comparisons(out, "fid", registry)
+    with pytest.raises(ConfigError, match="--baseline 'lsgan' is no group .* use one of nonsaturating, saturating$"):
+        comparisons(out, "modes", registry, baseline="lsgan")
+
+
+def test_best_of_k_is_the_exact_bootstrap_distribution():
+    scores = [30.0, 12.0, 25.0, 18.0, 40.0]
+    means, lows, highs = best_of_k(scores, higher_is_better=False)
+    assert means[0] == pytest.approx(np.mean(scores)) and (lows[0], highs[0]) == (12.0, 40.0)
+    draws = np.random.default_rng(0).choice(scores, size=(200_000, 3)).min(axis=1)
+    assert means[2] == pytest.approx(draws.mean(), abs=0.05)
+    assert (lows[2], highs[2]) == (np.quantile(draws, 0.025, method="inverted_cdf"),
+                                   np.quantile(draws, 0.975, method="inverted_cdf"))
+    assert all(a >= b for a, b in zip(means, means[1:], strict=False))  # a bigger budget finds better
+    up, _, _ = best_of_k(scores, higher_is_better=True)
+    draws = np.random.default_rng(1).choice(scores, size=(200_000, 2)).max(axis=1)
+    assert up[1] == pytest.approx(draws.mean(), abs=0.05)
+
+
+SEARCH_SUITE = """
+[suite]
+name = "sweep"
+seeds = [0]
+[train]
+steps = 20
+batch_size = 32
+[eval]
+every = 10
+metrics = [{ name = "modes", n_samples = 200 }]
+[matrix]
+datasets = [{ name = "ring8", n_train = 512, n_test = 64 }]
+models = [{ name = "mlp", hidden = 16, depth = 1, z_dim = 4 }]
+objectives = ["saturating", "hinge"]
+[search]
+trials = 4
+train.lr = { log_uniform = [1e-4, 1e-2] }
+"""
+
+
+def test_budget_curves_per_group_of_a_search(tmp_path, registry, write_suite):
+    out = record(tmp_path, registry, write_suite, {"saturating": {0: 3.0, 1: 1.0, 2: 6.0, 3: 2.0},
+                                                   "hinge": {0: 5.0, 1: 7.0, 2: 8.0}}, text=SEARCH_SUITE)
+    curves = {c.group: c for c in budget_curves(out, "modes", registry)}
+    assert curves["saturating"].scores == (3.0, 1.0, 6.0, 2.0) and curves["hinge"].trials == ("trial00", "trial01",
+                                                                                              "trial02")
+    assert curves["saturating"].mean[0] == pytest.approx(3.0) and curves["saturating"].best_trial == "trial02"
+    assert curves["saturating"].mean == pytest.approx(best_of_k([3.0, 1.0, 6.0, 2.0], True)[0])
+    assert comparisons(out, "modes", registry) == []  # trial cells are compared by budget, not paired
