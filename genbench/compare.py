@@ -102,7 +102,7 @@ class Comparison:
         needed = self.seeds_needed
         level = f"alpha = {self.alpha:g}" + (f"/{self.m}" if self.m > 1 else "")
         if needed is None:
-            return text + ("; no difference seen" if self.diff == 0 or not math.isfinite(self.effect) else
+            return text + ("; no difference seen" if self.diff == 0 or math.isnan(self.effect) else
                            f"; more than {MAX_SEEDS:,} seeds would be needed at d = {_num(self.effect)}")
         floor = 2 / 2**self.n
         if floor * self.m >= self.alpha:
@@ -166,11 +166,13 @@ def seeds_needed(effect: float, alpha: float, power: float = POWER) -> int | Non
     """The smallest n at which a two-sided paired t-test detects effect size d_z = `effect` with
     this power at level alpha, and a paired permutation test can reach alpha (2 / 2**n <= alpha);
     None for no effect or more than MAX_SEEDS."""
-    if not math.isfinite(effect) or effect == 0:
+    if math.isnan(effect) or effect == 0:
         return None
     for n in range(2, MAX_SEEDS + 1):
         if 2 / 2**n > alpha:
             continue
+        if math.isinf(effect):  # every seed differed by the same amount
+            return n
         df, shift = n - 1, abs(effect) * math.sqrt(n)
         critical = stats.t.ppf(1 - alpha / 2, df)
         # (scipy gives NaN for a tail too far out to matter)

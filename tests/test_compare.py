@@ -68,6 +68,7 @@ def test_seeds_needed_agrees_with_published_paired_t_test_sample_sizes():
     assert [seeds_needed(d, 0.05) for d in (0.5, -0.8, 1.0)] == [34, 15, 10]
     assert seeds_needed(50.0, 0.0125) == 8  # a huge effect: the permutation test's floor 2/2**n decides
     assert seeds_needed(0.0, 0.05) is None and seeds_needed(math.nan, 0.05) is None
+    assert seeds_needed(-math.inf, 0.05) == 6  # no spread at all: the permutation floor 2/2**6 < 0.05
 
 
 def test_verdict_names_the_winner_by_the_metrics_direction():
