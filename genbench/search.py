@@ -138,7 +138,7 @@ def _distribution(spec: Any, checks: Sequence[Param], where: str, fail) -> Distr
     def check(value: Any) -> Any:
         try:
             checked = [param.check(value) for param in checks]
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # (an int too large for a float)
             raise fail(f"{where}.{kind}", f"{value!r}: {exc}", checks[0].describe()) from None
         return checked[0]
 
