@@ -333,8 +333,8 @@ def compare_command(out_dir: str, metric: str, baseline: str | None, suite: str 
     registry = load_plugins()
     view = _open_view(out_dir, suite)
     try:
-        found = compare_module.comparisons(view.store, metric, registry, baseline, suite, axes, alpha)
-        curves = compare_module.budget_curves(view.store, metric, registry, suite, axes)
+        found = compare_module.comparisons(view.store, metric, baseline, suite, axes, alpha, registry)
+        curves = compare_module.budget_curves(view.store, metric, suite, axes, registry)
     finally:
         view.store.close()
     for renderable in compare_module.terminal_tables(found, curves):

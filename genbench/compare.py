@@ -228,11 +228,17 @@ def best_of_k(scores: list[float], higher_is_better: bool, quantiles=(0.025, 0.9
     return means, lows, highs
 
 
-def metric_direction(registry: Registry, name: str, provenance: dict) -> tuple[str, bool]:
-    """(display label, higher_is_better) of a stored value, from the metric that reported it."""
+def metric_direction(name: str, provenance: dict, registry: Registry | None = None) -> tuple[str, bool]:
+    """(display label, higher_is_better) of a stored value: from the `outputs` it was stored with
+    where the store has them, else from the registered metric that reports it."""
+    stored = provenance.get("outputs", {}).get(name, {})
+    if stored.get("higher_is_better") is not None:
+        return stored.get("label") or name, bool(stored["higher_is_better"])
     output = name.split("@")[0]  # a repeatable metric's values are named <output>@<parameter>
-    specs = [registry.get("metric", provenance["metric"])] if provenance.get("metric") in registry.tables["metric"] \
-        else [registry.get("metric", m) for m in registry.names("metric")]
+    specs = []
+    if registry is not None:
+        specs = [registry.get("metric", provenance["metric"])] if provenance.get("metric") in \
+            registry.tables["metric"] else [registry.get("metric", m) for m in registry.names("metric")]
     for spec in specs:
         if output in spec.outputs:
             return spec.outputs[output].label, spec.outputs[output].higher_is_better
@@ -268,9 +274,9 @@ def _context_names(contexts) -> dict[tuple, str]:
     return {c: "/".join(label for axis, label in c if axis == "dataset" or axis in varying) for c in contexts}
 
 
-def comparisons(store: Store | str | Path, metric: str, registry: Registry, baseline: str | None = None,
-                suite: str | None = None, axes: tuple[str, ...] = ("objective",),
-                alpha: float = ALPHA) -> list[Comparison]:
+def comparisons(store: Store | str | Path, metric: str, baseline: str | None = None, suite: str | None = None,
+                axes: tuple[str, ...] = ("objective",), alpha: float = ALPHA,
+                registry: Registry | None = None) -> list[Comparison]:
     """Every paired comparison of `metric` in the store (see the module docstring), Holm-corrected
     together. ConfigError when the metric or the baseline is not there."""
     store, opened = _open(store)
@@ -282,7 +288,7 @@ def comparisons(store: Store | str | Path, metric: str, registry: Registry, base
     if provenance is None:
         raise ConfigError(f"no finished cell has a value {metric!r}; fix: pass a metric the results hold "
                           "(`genbench show DIR` lists them)")
-    label, higher = metric_direction(registry, metric, provenance)
+    label, higher = metric_direction(metric, provenance, registry)
     groups: dict[tuple, dict[str, dict[int, float]]] = {}
     for cell, value in values:
         if TRIAL_AXIS in cell.axes:
@@ -310,8 +316,8 @@ def comparisons(store: Store | str | Path, metric: str, registry: Registry, base
     return [replace(r, p_holm=p, m=max(m, 1)) for r, p in zip(results, adjusted, strict=True)]
 
 
-def budget_curves(store: Store | str | Path, metric: str, registry: Registry, suite: str | None = None,
-                  axes: tuple[str, ...] = ("objective",)) -> list[BudgetCurve]:
+def budget_curves(store: Store | str | Path, metric: str, suite: str | None = None,
+                  axes: tuple[str, ...] = ("objective",), registry: Registry | None = None) -> list[BudgetCurve]:
     """One curve per group of a [search] (empty when the store holds no trials)."""
     store, opened = _open(store)
     try:
@@ -326,7 +332,7 @@ def budget_curves(store: Store | str | Path, metric: str, registry: Registry, su
             trials.setdefault(context, {}).setdefault(name, {}).setdefault(cell.axes[TRIAL_AXIS], []).append(value)
     if not trials:
         return []
-    label, higher = metric_direction(registry, metric, provenance)
+    label, higher = metric_direction(metric, provenance, registry)
     names = _context_names(list(trials))
     curves = []
     for context, members in trials.items():
@@ -344,6 +350,30 @@ def budget_ks(curves: list[BudgetCurve]) -> list[int]:
     largest = max((len(c.scores) for c in curves), default=0)
     ks = [k for k in (2**i for i in range(20)) if k < largest]
     return ks + [largest] if largest else []
+
+
+def report_sections(store: Store, suite: str) -> list[tuple[str, str]]:
+    """(title, HTML) of the comparison and the budget curves of every metric of the suite whose
+    direction the store records, for the HTML report (built from the store alone)."""
+    metrics: dict[str, dict] = {}
+    for cell in store.cells(suite):
+        if cell.status in ("done", "diverged"):
+            for row in store.metrics(cell.cell_id):
+                if row["provenance"].get("outputs", {}).get(row["name"], {}).get("higher_is_better") is not None:
+                    metrics.setdefault(row["name"], row["provenance"])
+    sections = []
+    for metric in metrics:
+        found = comparisons(store, metric, suite=suite)
+        if found:
+            verdicts = "".join(f"<li>{html.escape(c.verdict())}</li>" for c in found)
+            sections.append((f"Is it really better? {found[0].label}, paired over seeds",
+                             html_table([{k: v for k, v in c.row().items() if k != "verdict"} for c in found])
+                             + f"<ul>{verdicts}</ul>"))
+        curves = budget_curves(store, metric, suite=suite)
+        if curves:
+            sections.append((f"Best {curves[0].label} within a budget of k trials",
+                             html_table([c.row(budget_ks(curves)) for c in curves])))
+    return sections
 
 
 def html_table(rows: list[dict[str, str]]) -> str:

@@ -2,8 +2,9 @@
 
 A Cell carries names and parameters only (no tensors, no modules), so it pickles across
 processes, and its cell_id is a hash of its resolved configuration: the same cell has the same
-id across runs and machines, which is what lets a re-run skip finished work. A suite with a [search] gives each group N
-trials (genbench.search): cells whose sampled values are part of their configuration.
+id across runs and machines, which is what lets a re-run skip finished work. A suite with a
+[search] gives each group N trials (genbench.search): cells whose sampled values are part of
+their configuration.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from genbench.compare import best_of_k, budget_curves, comparisons, holm, html_table, paired, seeds_needed
+from genbench.compare import (best_of_k, budget_curves, comparisons, holm, html_table, paired, report_sections,
+                              seeds_needed)
 from genbench.config import load
 from genbench.errors import ConfigError
 from genbench.plan import expand
@@ -16,7 +17,7 @@ from genbench.store import Store
 OBJECTIVES = '["saturating", "nonsaturating", "hinge"]'
 
 
-def record(tmp_path, registry, write_suite, values, text=None, metric="modes"):
+def record(tmp_path, registry, write_suite, values, text=None, metric="modes", outputs=None):
     """A store whose cells (of the tiny suite, or `text`) report `values[objective][seed or trial]`
     as `metric` at their final step (and a worse value at the step before)."""
     config = load(str(write_suite(text, objectives=OBJECTIVES)), registry)
@@ -28,7 +29,7 @@ def record(tmp_path, registry, write_suite, values, text=None, metric="modes"):
         value = values.get(cell.component("objective").label, {}).get(key)
         if value is None:
             continue
-        provenance = {"metric": "modes"}
+        provenance = {"metric": "modes", **({"outputs": outputs} if outputs else {})}
         rows = [MetricRow(1, metric, -1.0, provenance), MetricRow(2, metric, value, provenance)]
         store.record_result(CellResult(cell.cell_id, "done", rows))
     store.close()
@@ -98,13 +99,13 @@ def test_too_few_seeds_say_so_and_how_many_would_do():
 def test_comparisons_read_the_store_pair_by_context_and_correct_together(tmp_path, registry, write_suite):
     out = record(tmp_path, registry, write_suite, {"saturating": {0: 1.0, 1: 2.0}, "nonsaturating": {0: 4.0, 1: 6.0},
                                                    "hinge": {0: 5.0}})
-    found = comparisons(out, "modes", registry, baseline="nonsaturating")
+    found = comparisons(out, "modes", baseline="nonsaturating", registry=registry)
     assert [(c.candidate, c.baseline, c.n) for c in found] == [("hinge", "nonsaturating", 1),
                                                                ("saturating", "nonsaturating", 2)]
     assert found[1].diff == pytest.approx(-3.5)  # the final step's values, not the earlier ones
     assert found[1].higher_is_better and found[1].label == "modes" and found[1].context.startswith("ring8")
     assert found[1].m == 1 and found[1].p_holm == found[1].p  # hinge has no p-value: m counts one
-    assert len(comparisons(out, "modes", registry)) == 3  # every pair
+    assert len(comparisons(out, "modes", registry=registry)) == 3  # every pair
     table = html_table([c.row() for c in found])
     assert table.startswith('<table class="genbench-compare"><thead><tr><th>context</th>') and "&lt;" not in table
 
@@ -112,9 +113,9 @@ def test_comparisons_read_the_store_pair_by_context_and_correct_together(tmp_pat
 def test_bad_metric_or_baseline_is_a_config_error(tmp_path, registry, write_suite):
     out = record(tmp_path, registry, write_suite, {"saturating": {0: 1.0}, "nonsaturating": {0: 4.0}})
     with pytest.raises(ConfigError, match="no finished cell has a value 'fid'"):
-        comparisons(out, "fid", registry)
+        comparisons(out, "fid", registry=registry)
     with pytest.raises(ConfigError, match="--baseline 'lsgan' is no group .* use one of nonsaturating, saturating$"):
-        comparisons(out, "modes", registry, baseline="lsgan")
+        comparisons(out, "modes", baseline="lsgan", registry=registry)
 
 
 def test_best_of_k_is_the_exact_bootstrap_distribution():
@@ -154,12 +155,12 @@ train.lr = { log_uniform = [1e-4, 1e-2] }
 def test_budget_curves_per_group_of_a_search(tmp_path, registry, write_suite):
     out = record(tmp_path, registry, write_suite, {"saturating": {0: 3.0, 1: 1.0, 2: 6.0, 3: 2.0},
                                                    "hinge": {0: 5.0, 1: 7.0, 2: 8.0}}, text=SEARCH_SUITE)
-    curves = {c.group: c for c in budget_curves(out, "modes", registry)}
+    curves = {c.group: c for c in budget_curves(out, "modes", registry=registry)}
     assert curves["saturating"].scores == (3.0, 1.0, 6.0, 2.0) and curves["hinge"].trials == ("trial00", "trial01",
                                                                                               "trial02")
     assert curves["saturating"].mean[0] == pytest.approx(3.0) and curves["saturating"].best_trial == "trial02"
     assert curves["saturating"].mean == pytest.approx(best_of_k([3.0, 1.0, 6.0, 2.0], True)[0])
-    assert comparisons(out, "modes", registry) == []  # trial cells are compared by budget, not paired
+    assert comparisons(out, "modes", registry=registry) == []  # trial cells are compared by budget, not paired
 
 
 def test_compare_command_prints_the_table_the_verdicts_and_the_budget(tmp_path, registry, write_suite, genbench_cli):
@@ -175,3 +176,17 @@ def test_compare_command_prints_the_table_the_verdicts_and_the_budget(tmp_path, 
                    text=SEARCH_SUITE)
     shown = genbench_cli("compare", str(sweep), "--metric", "modes")
     assert "best modes within a budget of k trials" in shown.stdout and "trial02" in shown.stdout
+
+
+def test_the_store_alone_gives_the_direction_and_the_report_sections(tmp_path, registry, write_suite):
+    stored = {"modes": {"higher_is_better": False, "label": "modes missed", "unit": ""}}  # as a score stores it
+    out = record(tmp_path, registry, write_suite, {"saturating": {0: 1.0, 1: 2.0}, "nonsaturating": {0: 4.0, 1: 6.5}},
+                 outputs=stored)
+    found = comparisons(out, "modes", baseline="nonsaturating")  # no registry
+    assert found[0].label == "modes missed" and not found[0].higher_is_better
+    store = Store(out, create=False)
+    sections = report_sections(store, "tiny")
+    store.close()
+    assert [title for title, _ in sections] == ["Is it really better? modes missed, paired over seeds"]
+    assert sections[0][1].startswith('<table class="genbench-compare">') and "<li>nonsaturating vs saturating" in \
+        sections[0][1]
