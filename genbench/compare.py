@@ -31,6 +31,7 @@ order statistics of the empirical distribution), so it needs no resampling and n
 from __future__ import annotations
 
 import html
+import json
 import math
 import statistics
 from dataclasses import dataclass, replace
@@ -135,11 +136,16 @@ class BudgetCurve:
     mean: tuple[float, ...]  # E[best of k], k = 1..N
     low: tuple[float, ...]  # the 2.5% quantile of the best of k
     high: tuple[float, ...]  # the 97.5% quantile
+    settings: tuple[str, ...] = ()  # each trial's sampled values, e.g. "train.lr=0.0003, optimizer.beta1=0.42"
+
+    @property
+    def best(self) -> int:
+        pick = max if self.higher_is_better else min
+        return self.scores.index(pick(self.scores))
 
     @property
     def best_trial(self) -> str:
-        pick = max if self.higher_is_better else min
-        return self.trials[self.scores.index(pick(self.scores))]
+        return self.trials[self.best]
 
     def row(self, ks: list[int]) -> dict[str, str]:
         cells = {"context": self.context, "group": self.group, "trials": str(len(self.scores))}
@@ -148,7 +154,7 @@ class BudgetCurve:
                 cells[f"k={k}"] = f"{_num(self.mean[k - 1])} [{_num(self.low[k - 1])}, {_num(self.high[k - 1])}]"
             else:
                 cells[f"k={k}"] = "-"
-        cells["best trial"] = self.best_trial
+        cells["best trial"] = self.best_trial + (f" ({self.settings[self.best]})" if self.settings else "")
         return cells
 
 
@@ -326,10 +332,14 @@ def budget_curves(store: Store | str | Path, metric: str, suite: str | None = No
         if opened:
             store.close()
     trials: dict[tuple, dict[str, dict[str, list[float]]]] = {}
+    settings: dict[tuple, str] = {}  # (context, group, trial) -> its sampled values
     for cell, value in values:
         if TRIAL_AXIS in cell.axes and math.isfinite(value):
             context, name = _split(cell.axes, axes)
             trials.setdefault(context, {}).setdefault(name, {}).setdefault(cell.axes[TRIAL_AXIS], []).append(value)
+            sampled = json.loads(cell.row["config"]).get("search", {})
+            settings[context, name, cell.axes[TRIAL_AXIS]] = ", ".join(f"{k}={_num(v) if isinstance(v, float) else v}"
+                                                                       for k, v in sampled.items())
     if not trials:
         return []
     label, higher = metric_direction(metric, provenance, registry)
@@ -340,8 +350,8 @@ def budget_curves(store: Store | str | Path, metric: str, suite: str | None = No
             labels = tuple(sorted(by_trial))
             scores = tuple(statistics.fmean(by_trial[t]) for t in labels)
             mean, low, high = best_of_k(list(scores), higher)
-            curves.append(BudgetCurve(metric, label, higher, names[context], group, labels, scores,
-                                      tuple(mean), tuple(low), tuple(high)))
+            curves.append(BudgetCurve(metric, label, higher, names[context], group, labels, scores, tuple(mean),
+                                      tuple(low), tuple(high), tuple(settings[context, group, t] for t in labels)))
     return curves
 
 
@@ -388,7 +398,7 @@ def html_table(rows: list[dict[str, str]]) -> str:
 def _num(x: float) -> str:
     if not math.isfinite(x):
         return "-" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return f"{x:.3g}" if abs(x) < 1e4 else f"{x:.0f}"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"  # no 1.08e+03
 
 
 def _p(p: float) -> str:

@@ -159,6 +159,7 @@ def test_budget_curves_per_group_of_a_search(tmp_path, registry, write_suite):
     assert curves["saturating"].scores == (3.0, 1.0, 6.0, 2.0) and curves["hinge"].trials == ("trial00", "trial01",
                                                                                               "trial02")
     assert curves["saturating"].mean[0] == pytest.approx(3.0) and curves["saturating"].best_trial == "trial02"
+    assert curves["saturating"].row([1, 4])["best trial"].startswith("trial02 (train.lr=0.00")  # its sampled lr
     assert curves["saturating"].mean == pytest.approx(best_of_k([3.0, 1.0, 6.0, 2.0], True)[0])
     assert comparisons(out, "modes", registry=registry) == []  # trial cells are compared by budget, not paired
 
