@@ -2,7 +2,8 @@
 case, numpy, torch-fidelity) and features (torch-fidelity's own module when its files are present:
 `pip install --no-deps --target DIR torch-fidelity` and DIR on PYTHONPATH), the Inception Score's
 splits (scipy), PRDC in float64 (the prdc package, numpy), and the DINOv2 extractor with random
-weights (shapes, determinism, missing or wrong files)."""
+weights (shapes, determinism, missing or wrong files; the official DinoVisionTransformer when a
+checkout of facebookresearch/dinov2 is on PYTHONPATH; dgm-eval's PIL preprocessing)."""
 
 import importlib
 import importlib.util
@@ -16,12 +17,13 @@ import scipy.special
 import scipy.stats
 import torch
 from genbench.plugins.metrics import extractors
-from genbench.plugins.metrics.dinov2 import DINOv2
+from genbench.plugins.metrics.dinov2 import DINOv2, resize_like_pil
 from genbench.plugins.metrics.extractors import get_extractor
 from genbench.plugins.metrics.fid import FID
 from genbench.plugins.metrics.inception import FIDInceptionV3, resize_like_tensorflow1
 from genbench.plugins.metrics.inception_score import SD, InceptionScore, inception_score
 from genbench.plugins.metrics.prdc import prdc
+from PIL import Image
 from scipy.spatial.distance import cdist
 
 from genbench import ConfigError, DataError
@@ -265,3 +267,33 @@ def test_dinov2_refuses_files_that_are_not_dinov2(tmp_path):
     torch.save({k: v for k, v in state.items() if not k.startswith("blocks.11.")}, broken)
     with pytest.raises(DataError, match="does not fit DINOv2 vits14: missing"):
         get_extractor(None, "dinov2", dinov2_path=str(broken))
+
+
+def test_dinov2_preprocessing_is_dgm_evals_pil_bicubic_resize():
+    pixels = uint8_images(2, 1, 28, 5)  # grey, as MNIST
+    got = resize_like_pil(pixels.double() / 127.5 - 1)  # (2, 3, 224, 224)
+    for image, resized in zip(pixels, got, strict=True):
+        expected = Image.fromarray(image[0].numpy()).convert("RGB").resize((224, 224), Image.BICUBIC)
+        assert torch.equal(resized, torch.tensor(np.asarray(expected)).permute(2, 0, 1).float())
+
+
+def test_dinov2_features_equal_the_official_model_on_the_same_weights(tmp_path):
+    """The official DinoVisionTransformer as torch.hub builds dinov2_vits14 (518-pixel grid, position
+    offset 0.1, no antialias), random weights; skipped without a dinov2 checkout on PYTHONPATH."""
+    if importlib.util.find_spec("dinov2") is None:
+        pytest.skip("the official DINOv2 code is not importable (a facebookresearch/dinov2 checkout on PYTHONPATH)")
+    vits = importlib.import_module("dinov2.models.vision_transformer")
+    torch.manual_seed(2)
+    official = vits.vit_small(img_size=518, patch_size=14, init_values=1.0, ffn_layer="mlp", block_chunks=0,
+                              num_register_tokens=0, interpolate_antialias=False, interpolate_offset=0.1).eval()
+    for parameter in official.parameters():
+        parameter.data.normal_(0, 0.2)
+    path = tmp_path / "dinov2_vits14_pretrain.pth"
+    torch.save(official.state_dict(), path)  # with its mask_token, as the released checkpoints
+    extractor = get_extractor(None, "dinov2", dinov2_path=str(path))
+    images = uint8_images(2, 3, 32, 6).double() / 127.5 - 1
+    normalised = (resize_like_pil(images) / 255 - extractor.net.mean) / extractor.net.std
+    with torch.no_grad():
+        expected = official(normalised)  # (2, 384): the hub model's output, the normed class token
+        assert expected.shape == (2, 384)
+        assert torch.allclose(extractor(images).float(), expected, rtol=1e-4, atol=1e-5)

@@ -1,11 +1,15 @@
 """DINOv2 ViT features (Oquab et al. 2023) for FD_DINOv2 (Stein et al. 2023), from a local weights file.
 
 Stein et al. ("Exposing flaws of generative model evaluation metrics") found the Fréchet distance
-in DINOv2 ViT-L/14 feature space tracks human judgement better than Inception FID. Their
-protocol, followed here: images resized to 224x224 (bicubic), normalised with the ImageNet mean
-and sd, features = the class token after the final layer norm. The network is a plain pre-norm
-ViT with layer scale, patch 14, written out here because timm (the library that has it) needs
-torchvision, which does not import beside a CPU build of torch. It reads the official checkpoints
+in DINOv2 ViT-L/14 feature space tracks human judgement better than Inception FID. Their code's
+(dgm-eval) protocol, followed here: uint8 RGB images resized to 224x224 by PIL's bicubic filter
+(what torchvision's Resize does to a PIL image), scaled to [0, 1], normalised with the ImageNet
+mean and sd; features = the class token after the final layer norm (the hub model's output).
+torch-fidelity's DINOv2 resizes with TF1 bilinear instead, so its numbers differ slightly.
+
+The network is the official DinoVisionTransformer's forward pass (pre-norm ViT, layer scale,
+patch 14), written out here because timm (the library that has it) needs torchvision, which does
+not import beside a CPU build of torch (and then breaks torchmetrics' image metrics). It reads the official checkpoints
 (dinov2_vit{s,b,l}14_pretrain.pth: cls_token, pos_embed, patch_embed.proj, blocks.i.{norm1, attn.qkv,
 attn.proj, ls1.gamma, norm2, mlp.fc1, mlp.fc2, ls2.gamma}, norm) and timm's vit_*_patch14_dinov2
 state dicts (the same names). The 37x37 position grid of the 518-pixel training size is
@@ -16,8 +20,10 @@ The giant model (SwiGLU MLP) is not supported.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from genbench import DataError
@@ -81,10 +87,12 @@ class DINOv2(nn.Module):
         return torch.cat([cls, grid], dim=1)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.clamp(-1, 1).add(1).div(2)  # (N, C, H, W) in [0, 1]
-        x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # grey -> RGB
-        x = F.interpolate(x, size=(SIZE, SIZE), mode="bicubic", align_corners=False)  # (N, 3, 224, 224)
+        x = resize_like_pil(images).to(images.device) / 255  # (N, 3, 224, 224) in [0, 1]
         x = (x - self.mean) / self.std
+        return self.embed(x)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised images (N, 3, 224, 224) -> (N, width) class tokens."""
         x = self.patch_embed.proj(x).flatten(2).transpose(1, 2)  # (N, 256, width)
         x = torch.cat([self.cls_token.expand(len(x), -1, -1), x], dim=1) + self.positions(SIZE // PATCH)
         for block in self.blocks:
@@ -93,6 +101,17 @@ class DINOv2(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         raise ValueError("DINOv2 has no classifier head: FID, KID and PRDC only, not the Inception Score")
+
+
+def resize_like_pil(images: torch.Tensor) -> torch.Tensor:
+    """images (N, C, H, W) in [-1, 1] -> (N, 3, 224, 224) float32 uint8 values: PIL's bicubic resize
+    of the uint8 RGB images (grey repeated), as dgm-eval's torchvision Resize on PIL images."""
+    pixels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()  # (N, C, H, W)
+    pixels = pixels.expand(-1, 3, -1, -1) if pixels.shape[1] == 1 else pixels
+    resized = [np.asarray(Image.fromarray(image.permute(1, 2, 0).numpy(), "RGB").resize((SIZE, SIZE),
+                                                                                         Image.BICUBIC))
+               for image in pixels]  # N x (224, 224, 3) uint8
+    return torch.from_numpy(np.stack(resized)).permute(0, 3, 1, 2).float()
 
 
 def load_dinov2(path) -> tuple[DINOv2, str]:
