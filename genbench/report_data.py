@@ -29,6 +29,7 @@ CONFIDENCE = 0.95
 RESAMPLES = 9999
 BOOTSTRAP_SEED = 0
 GROUP_AXIS = "dataset"  # one table per dataset; the other axes label its groups
+KERNEL_AXIS = "kernel"  # throughput is shown per kernel backend
 IGNORED_PROVENANCE = ("seed", "step", "outputs", "params", "metric", "source", "label", "unit", "column",
                       "panel", "checkpoint")
 
@@ -189,12 +190,10 @@ def summarize_values(values: list[float], seeds: int) -> Stat:
 
 
 def mark_best(block: DatasetBlock, column: Column) -> None:
-    """Mark the group with the best mean when its interval separates from every other group's
-    (none marked where any group has no interval, or the intervals overlap)."""
-    if column.higher_is_better is None or len(block.groups) < 2:
-        return
-    stats_ = [g.stats[column.name] for g in block.groups]
-    if any(s.interval is None for s in stats_):
+    """Mark the group with the best mean when its interval separates from every other scored
+    group's (none marked where a scored group has no interval, or the intervals overlap)."""
+    stats_ = [g.stats[column.name] for g in block.groups if g.stats[column.name].n > 0]
+    if column.higher_is_better is None or len(stats_) < 2 or any(s.interval is None for s in stats_):
         return
     sign = 1 if column.higher_is_better else -1
     best = max(stats_, key=lambda s: sign * s.mean)
@@ -220,7 +219,8 @@ def throughput_rows(cells: list[StoredCell]) -> list[dict]:
     groups: dict[tuple, list[StoredCell]] = defaultdict(list)
     for cell in cells:
         if cell.status in ("done", "diverged"):
-            groups[(cell.axes.get("kernel", "-"), *cell.group)].append(cell)
+            others = (label for axis, label in cell.axes.items() if axis != KERNEL_AXIS)
+            groups[(cell.axes.get(KERNEL_AXIS, "-"), *others)].append(cell)
     rows = []
     for key, members in sorted(groups.items()):
         row = {"kernel": key[0], "group": " / ".join(key[1:]), "n": len(members)}
