@@ -57,6 +57,7 @@ class Column:
     higher_is_better: bool | None = None  # None: no direction (training statistics)
     train: bool = False
     panel: str = ""
+    default: bool = True  # in the summary table (training statistics: the family's default columns)
 
     @property
     def arrow(self) -> str:
@@ -100,8 +101,12 @@ class DatasetBlock:
     name: str
     axes: list[str]  # the axes labelling its groups
     fixed: dict[str, str]  # axis -> the one label all its cells share
-    columns: list[Column]
+    columns: list[Column]  # every metric, then every training statistic (all curves)
     groups: list[Group]
+
+    @property
+    def table_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.default]
 
 
 @dataclass
@@ -176,7 +181,7 @@ def axis_names_of(cells: list[StoredCell]) -> list[str]:
 def column_of(name: str, provenance: dict) -> Column:
     if provenance.get("source") == "train":
         return Column(name, provenance.get("label") or name, provenance.get("unit", ""), None, True,
-                      provenance.get("panel", ""))
+                      provenance.get("panel", ""), bool(provenance.get("column")))
     output = provenance.get("outputs", {}).get(name, {})
     return Column(name, output.get("label") or name, output.get("unit", ""), output.get("higher_is_better"))
 

@@ -99,7 +99,7 @@ def curves_uri(block: DatasetBlock, columns: list[Column], title: str) -> str | 
     cols = min(COLUMNS_PER_ROW, len(columns))
     rows = math.ceil(len(columns) / cols)
     legend_rows = math.ceil(len(block.groups) / LEGEND_COLUMNS)
-    margin_top, margin_bottom = 0.5, 0.55 + 0.2 * legend_rows  # inches: the title; the step label and legend
+    margin_top, margin_bottom = 0.7, 0.55 + 0.2 * legend_rows  # inches: the title; the step label and legend
     height = SUBPLOT_SIZE[1] * rows + margin_top + margin_bottom
     figure, grid = plt.subplots(rows, cols, figsize=(SUBPLOT_SIZE[0] * cols, height), squeeze=False)
     figure.subplots_adjust(left=0.25 / cols, right=0.98, top=1 - margin_top / height,
@@ -109,10 +109,11 @@ def curves_uri(block: DatasetBlock, columns: list[Column], title: str) -> str | 
         draw_column(axes, block, column, palette)
     for axes in list(grid.flat)[len(columns):]:
         axes.set_visible(False)
-    handles = [plt.Line2D([], [], color=palette[g.label]) for g in block.groups]
-    figure.legend(handles, [g.label for g in block.groups], loc="lower center", bbox_to_anchor=(0.5, 0.0),
+    drawn = [g for g in block.groups if any(series(g, c.name) is not None for c in columns)]
+    handles = [plt.Line2D([], [], color=palette[g.label]) for g in drawn]
+    figure.legend(handles, [g.label for g in drawn], loc="lower center", bbox_to_anchor=(0.5, 0.0),
                   ncols=min(len(handles), LEGEND_COLUMNS), fontsize=8, frameon=False)
-    figure.suptitle(title, fontsize=11)
+    figure.suptitle(title, fontsize=11, y=1 - 0.1 / height, va="top")
     return figure_uri(figure)
 
 

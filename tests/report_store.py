@@ -45,8 +45,9 @@ def score(group: int, seed: int, step: int) -> float:
 
 def build_store(directory: Path, datasets=("toy",), objectives=("alpha", "beta"), seeds=(0, 1, 2),
                 eval_steps=(10, 20), nan_seed: tuple[str, int] | None = ("beta", 2),
-                failures: bool = True, kernels=("eager",)) -> Path:
-    """Write the store; `nan_seed` (objective, seed) has a NaN distance at its last step."""
+                failures: bool = True, kernels=("eager",), draw=picture) -> Path:
+    """Write the store; `nan_seed` (objective, seed) has a NaN distance at its last step; `draw(step,
+    seed)` makes the PNG bytes of each sample picture."""
     store = Store(directory)
     cells = []
     for dataset in datasets:
@@ -81,9 +82,9 @@ def build_store(directory: Path, datasets=("toy",), objectives=("alpha", "beta")
             result.metrics += [MetricRow(step, "score", value, provenance),
                                MetricRow(step, "distance", math.nan if nan else 100.0 - value, provenance)]
             for name, label, panel in (("grad", "|grad G|", PANEL), ("d_fake", "D(G(z))", PANEL), ("loss", "loss", "")):
-                train = {"source": "train", "label": label, "unit": "", "column": True, "panel": panel}
+                train = {"source": "train", "label": label, "unit": "", "column": bool(panel), "panel": panel}
                 result.metrics.append(MetricRow(step, name, value / 7 + len(name), train))
-            result.artifacts.append(Artifact(step, "samples", f"samples_step{step:07d}.png", picture(step, cell.seed)))
+            result.artifacts.append(Artifact(step, "samples", f"samples_step{step:07d}.png", draw(step, cell.seed)))
         store.record_result(result)
     if failures:
         store.mark_started(extra[0])

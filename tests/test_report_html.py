@@ -97,6 +97,7 @@ def test_headers_show_direction_label_and_unit(page):
     cells = Page(page).cells
     assert "score ↑ (%)" in cells and "distance ↓ (nats)" in cells
     assert "|grad G|" in cells  # a training statistic: its label, no direction
+    assert "loss" not in cells  # not a default column: only in the curves
 
 
 def test_best_group_marked_only_where_its_interval_separates(page, tmp_path):
