@@ -174,3 +174,16 @@ def test_a_run_stores_what_the_report_reads(write_suite, registry):
                                                "label": output.label, "unit": output.unit}
     assert rows["g_grad_norm"]["panel"] == rows["d_fake"]["panel"] != ""
     assert rows["loss_d"]["panel"] == ""
+
+
+def test_a_stored_picture_path_outside_the_folder_is_not_read(tmp_path):
+    results = build_store(tmp_path / "results", failures=False)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"secret" * 10)
+    store = Store(results)
+    store.db.execute("UPDATE artifacts SET path='../secret.png'")  # a hostile store
+    store.db.execute("UPDATE artifacts SET path='artifacts/nothing.png' WHERE step=10")  # a missing file
+    store.close()
+    page = render(results)
+    assert not [img for img in Page(page).images if img["alt"].endswith(("step 10", "step 20"))]
+    assert "c2VjcmV0" not in page  # base64 of "secret"
