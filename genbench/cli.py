@@ -24,7 +24,6 @@ from .lock import StoreLock
 from .progress import SuiteProgress
 from .registry import Registry, load_plugins
 from .report import ReportView
-from .report_html import render_report
 from .resume import Pending, pending_cells
 from .runner import run_suite
 from .specs import SPEC_KINDS
@@ -341,6 +340,8 @@ def export_command(out_dir: str, fmt: str, suite: str | None, raw: bool, output:
 @click.option("--suite", help="Only this suite (default: every suite in the store).")
 def report_command(out_dir: str, output: str | None, suite: str | None) -> None:
     """Write a self-contained HTML report of a results directory (opens offline)."""
+    from .report_html import render_report  # matplotlib and Jinja2 load only for this command
+
     view = _open_view(out_dir, suite)  # built from the store alone: no plugin is loaded
     text = render_report(view.store, view.suite)
     target = Path(output) if output else Path(out_dir) / "report.html"
