@@ -31,6 +31,7 @@ from .resume import Pending, pending_cells
 from .runner import run_suite
 from .specs import SPEC_KINDS
 from .store import SCHEMA_VERSION, Store
+from .suite_list import builtin_suite_infos
 
 DEFAULT_OUT = "genbench-results"
 KIND_ORDER = tuple(SPEC_KINDS)
@@ -66,25 +67,35 @@ def cli() -> None:
 
 
 @cli.command("list")
-@click.option("--kind", type=click.Choice(KIND_ORDER), help="Only this kind of component.")
+@click.option("--kind", type=click.Choice((*KIND_ORDER, "suite")), help="Only this kind of component "
+              "(suite: the built-in suites, with their descriptions and cell counts).")
 @click.option("--params", is_flag=True, help="Show each component's parameters.")
 def list_command(kind: str | None, params: bool) -> None:
-    """Show every registered component: datasets, models, objectives, optimizers, metrics,
-    kernel backends, families, domains, reporters and executors."""
+    """Show every registered component: datasets, models, objectives (with their own training
+    defaults), optimizers, metrics, kernel backends, families, domains, reporters and executors;
+    then the built-in suites."""
     registry = load_plugins()
     table = Table(title="genbench components")
     for header in ("kind", "name", "description", "plugin", "distribution"):
         table.add_column(header, overflow="fold")
-    for k in KIND_ORDER if kind is None else (kind,):
+    for k in KIND_ORDER if kind is None else (kind,) if kind != "suite" else ():
         for name in registry.names(k):
             origin = registry.origin(k, name)
             description = origin.spec.description
             if k == "kernel":
                 reason = origin.spec.available()
-                description += "" if reason is None else f" [dim](unavailable: {reason})[/]"
+                description += "" if reason is None else f" [dim](unavailable: {escape(reason)})[/]"
+            if k == "objective" and origin.spec.train_defaults:
+                defaults = ", ".join(f"{key}={value}" for key, value in origin.spec.train_defaults.items())
+                description += f"\n  [green]trains with[/] {escape(defaults)} (unless the suite sets them)"
             if params and origin.spec.params:
                 description += "".join(f"\n  [cyan]{p}[/]: {v.describe()}" for p, v in origin.spec.params.items())
             table.add_row(k, name, description, origin.plugin, origin.distribution)
+    if kind in (None, "suite"):
+        for info in builtin_suite_infos(registry):
+            cells = f"{info.cells} cells" if info.cells is not None else f"cannot be planned here: {info.problem}"
+            table.add_row("suite", info.name, f"{escape(info.description)} [dim]({escape(cells)})[/]",
+                          "genbench.suites", "genbench")
     console.print(table)
     for problem in registry.problems:
         errors.print(f"[bold yellow]plugin problem:[/] {problem}", highlight=False)

@@ -2,10 +2,8 @@
 cell, read back with TensorBoard's own EventAccumulator."""
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -55,32 +53,10 @@ def test_export_rewrites_runs_from_the_store(write_suite, tmp_path, genbench_cli
     assert [e.step for e in events.Scalars("eval/modes")] == [2, 4] and len(events.Images("samples")) == 2
 
 
-BLOCK = """
-import importlib.abc, sys
-
-class Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {blocked!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked by the test)", name=name)
-        return None
-
-sys.meta_path.insert(0, Blocker())
-"""
-
-
-def without(tmp_path, *modules):
-    """Environment for a genbench subprocess in which importing these modules fails as if they
-    were not installed (a sitecustomize installs the blocker)."""
-    site = tmp_path / "blocker"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(textwrap.dedent(BLOCK.format(blocked=set(modules))))
-    return dict(os.environ, PYTHONPATH=str(site), COLUMNS="200", OMP_NUM_THREADS="1")
-
-
-def test_log_tensorboard_without_the_package_says_how_to_install_it(write_suite, tmp_path):
+def test_log_tensorboard_without_the_package_says_how_to_install_it(write_suite, tmp_path, env_without):
     out = tmp_path / "out"
     ran = subprocess.run([sys.executable, "-m", "genbench", "run", str(write_suite()), "--out", str(out),
-                          "--log", "tensorboard"], capture_output=True, text=True, env=without(tmp_path, "tensorboard"))
+                          "--log", "tensorboard"], capture_output=True, text=True, env=env_without("tensorboard"))
     assert ran.returncode == 2 and "pip install 'genbench[tensorboard]'" in ran.stderr
     assert not out.exists()  # refused before any work
 
