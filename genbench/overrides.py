@@ -15,6 +15,7 @@ import tomllib
 from typing import Any
 
 from .errors import ConfigError
+from .suite_file import MAX_DEPTH, nesting
 
 
 def parse(text: str) -> tuple[list[str | int], Any]:
@@ -39,6 +40,9 @@ def value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise ConfigError(f"--set value {text[:40]!r}...: arrays or tables nested too deeply; fix: nest at most "
+                          f"{MAX_DEPTH} levels") from None
 
 
 def apply(raw: dict, settings: list[str] | tuple[str, ...]) -> dict:
@@ -46,6 +50,9 @@ def apply(raw: dict, settings: list[str] | tuple[str, ...]) -> dict:
     raw = copy.deepcopy(raw)
     for text in settings:
         keys, new = parse(text)
+        if len(keys) + nesting(new) > MAX_DEPTH:
+            raise ConfigError(f"--set {text[:60]!r}: nested more than {MAX_DEPTH} levels deep; fix: nest at most "
+                              f"{MAX_DEPTH} levels (a suite needs 4)")
         node: Any = raw
         for depth, key in enumerate(keys[:-1]):
             node = _child(node, key, keys[:depth + 1], text)

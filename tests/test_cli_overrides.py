@@ -33,6 +33,8 @@ def test_set_reaches_matrix_blocks_by_index(registry):
     ("nonsense", r"--set 'nonsense': expected KEY=VALUE"),
     ("train..steps=1", r"has an empty part"),
     ("suite.name.x=1", r"suite.name is a value, not a table"),
+    ("train.steps=" + "[" * 5000 + "]" * 5000, r"nested too deeply|nested more than 16 levels"),
+    ("train.steps=" + "[" * 20 + "]" * 20, r"nested more than 16 levels"),
 ])
 def test_a_bad_set_is_a_config_error_naming_it(write_suite, registry, setting, message):
     with pytest.raises(ConfigError, match=message):
