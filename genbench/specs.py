@@ -300,9 +300,13 @@ class DomainSpec(_Spec):
 
 @dataclass(frozen=True)
 class ReporterSpec(_Spec):
-    """A reporter: factory(view: ReportView, **params) -> str, results rendered from a store."""
+    """A reporter: factory(view: ReportView, **params) -> str, results rendered from a store.
+
+    `logger(out_dir: Path) -> ResultLogger` (genbench.loggers), if given, lets `genbench run
+    --log NAME` hand it each cell's result as it arrives (TensorBoard, MLflow, W&B...)."""
 
     suffix: str = ".txt"  # the file suffix its output is written with
+    logger: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
