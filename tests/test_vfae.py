@@ -276,3 +276,31 @@ def test_fair_suite_validates(registry):
     assert {c.seed for c in cells} == {0, 1, 2}
     assert {c.component("objective").label for c in cells} >= {"vae", "vfae-nommd", "vfae"}
     assert all({m.name for m in c.metrics} == {"fairness"} and len(c.metrics) == 2 for c in cells)
+
+
+def test_vfae_resumes_from_its_trainer_state_bit_identically(tmp_path):
+    from functools import partial
+
+    from genbench import Resume, TrainSetup
+    from genbench.plugins.families.vfae import train_vfae
+    from genbench.plugins.models.vfae import VFAEModel
+    from genbench.plugins.objectives.vfae import VFAE
+    from genbench.plugins.optimizers.torch_optim import adam
+
+    data = digits_tinted(100, 0.8)
+
+    def setup(resume=None):
+        torch.manual_seed(0)
+        return TrainSetup(data, VFAEModel(data.info, 8, 3, 2), VFAE(1.0, 10.0, "rff", 20, 0.0, "mean"),
+                          partial(adam, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8),
+                          {"steps": 6, "batch_size": 20}, 0, torch.device("cpu"), resume)
+
+    whole = [step.stats["loss"].item() for step in train_vfae(setup())]
+    steps = train_vfae(setup())
+    for step in steps:
+        if step.step == 3:
+            torch.save(step.state(), tmp_path / "state.pt")
+            break
+    state = torch.load(tmp_path / "state.pt", weights_only=True)
+    resumed = [(step.step, step.stats["loss"].item()) for step in train_vfae(setup(Resume(3, state)))]
+    assert resumed == list(zip([4, 5, 6], whole[3:], strict=True))
