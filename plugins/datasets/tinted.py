@@ -21,7 +21,7 @@ from .sensitive import SENSITIVE, TEST_SENSITIVE, binary_task, with_sensitive
 
 DRAW_SEED = 0  # the one fixed draw of s
 TINTS = torch.tensor([[0.5, 0.5, 1.0], [1.0, 0.5, 0.5]])  # (2, 3): the RGB factor of s = 0 (blue) and s = 1 (red)
-PARAMS = {"rate": Param(0.8, "P(s = y), y = [digit >= 5]: how strongly the tint goes with the task "
+PARAMS = {"rate": Param(0.8, "P(s = y), y = 1 for digits 5..9: how strongly the tint goes with the task "
                         "(0.5 = independent)", min=0.0, max=1.0)}
 
 
@@ -62,8 +62,9 @@ def mnist5k_tinted(n_train: int, rate: float) -> Data:
 
 @hookimpl
 def register_datasets(register):
-    register(DatasetSpec("digits-tinted", "digits tinted blue or red by a sensitive s with P(s = [digit >= 5]) = rate",
+    register(DatasetSpec("digits-tinted", "digits tinted blue or red by a sensitive s, s = (digit >= 5) "
+                         "with probability rate",
                          digits_tinted, {**digits.PARAMS, **PARAMS}, info=tinted_info(digits.INFO)))
-    register(DatasetSpec("mnist5k-tinted", "mnist5k tinted blue or red by a sensitive s with "
-                         "P(s = [digit >= 5]) = rate", mnist5k_tinted, {**mnist5k.PARAMS, **PARAMS},
+    register(DatasetSpec("mnist5k-tinted", "mnist5k tinted blue or red by a sensitive s, "
+                         "s = (digit >= 5) with probability rate", mnist5k_tinted, {**mnist5k.PARAMS, **PARAMS},
                          info=tinted_info(mnist5k.INFO)))
