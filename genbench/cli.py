@@ -20,16 +20,20 @@ from .axes import AXIS_NAMES
 from .checkpoints import RETENTION, Checkpoints
 from .code_version import cell_code_versions
 from .errors import ConfigError, GenbenchError
+from .cell_view import describe_cell, find_cell
 from .executors import ExecutorOptions
 from .interrupt import Interrupted, stop_on_signals
 from .lock import StoreLock
+from .loggers import result_loggers
 from .progress import SuiteProgress
 from .registry import Registry, load_plugins
 from .report import ReportView
+from .text_table import TABLE_FORMATS
 from .resume import Pending, pending_cells
 from .runner import run_suite
 from .specs import SPEC_KINDS
 from .store import SCHEMA_VERSION, Store
+from .suite_list import builtin_suite_infos
 
 DEFAULT_OUT = "genbench-results"
 KIND_ORDER = tuple(SPEC_KINDS)
@@ -65,25 +69,35 @@ def cli() -> None:
 
 
 @cli.command("list")
-@click.option("--kind", type=click.Choice(KIND_ORDER), help="Only this kind of component.")
+@click.option("--kind", type=click.Choice((*KIND_ORDER, "suite")), help="Only this kind of component "
+              "(suite: the built-in suites, with their descriptions and cell counts).")
 @click.option("--params", is_flag=True, help="Show each component's parameters.")
 def list_command(kind: str | None, params: bool) -> None:
-    """Show every registered component: datasets, models, objectives, optimizers, metrics,
-    kernel backends, families, domains, reporters and executors."""
+    """Show every registered component: datasets, models, objectives (with their own training
+    defaults), optimizers, metrics, kernel backends, families, domains, reporters and executors;
+    then the built-in suites."""
     registry = load_plugins()
     table = Table(title="genbench components")
     for header in ("kind", "name", "description", "plugin", "distribution"):
         table.add_column(header, overflow="fold")
-    for k in KIND_ORDER if kind is None else (kind,):
+    for k in KIND_ORDER if kind is None else (kind,) if kind != "suite" else ():
         for name in registry.names(k):
             origin = registry.origin(k, name)
             description = origin.spec.description
             if k == "kernel":
                 reason = origin.spec.available()
-                description += "" if reason is None else f" [dim](unavailable: {reason})[/]"
+                description += "" if reason is None else f" [dim](unavailable: {escape(reason)})[/]"
+            if k == "objective" and origin.spec.train_defaults:
+                defaults = ", ".join(f"{key}={value}" for key, value in origin.spec.train_defaults.items())
+                description += f"\n  [green]trains with[/] {escape(defaults)} (unless the suite sets them)"
             if params and origin.spec.params:
                 description += "".join(f"\n  [cyan]{p}[/]: {v.describe()}" for p, v in origin.spec.params.items())
             table.add_row(k, name, description, origin.plugin, origin.distribution)
+    if kind in (None, "suite"):
+        for info in builtin_suite_infos(registry):
+            cells = f"{info.cells} cells" if info.cells is not None else f"cannot be planned here: {info.problem}"
+            table.add_row("suite", info.name, f"{escape(info.description)} [dim]({escape(cells)})[/]",
+                          "genbench.suites", "genbench")
     console.print(table)
     for problem in registry.problems:
         errors.print(f"[bold yellow]plugin problem:[/] {problem}", highlight=False)
@@ -117,16 +131,24 @@ def list_command(kind: str | None, params: bool) -> None:
               "instead of stopping (one run writes to a results folder at a time).")
 @click.option("--reuse-stale", is_flag=True, help="Keep finished cells computed with other plugin code "
               "(another version, or changed source of an editable install) instead of re-running them.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override a suite setting, validated like the file: a dotted key and a TOML value, e.g. "
+                   "--set train.steps=500 --set eval.every=250 (matrix.0.train.lr=1e-3 for the first "
+                   "[[matrix]] block). Repeatable.")
+@click.option("--log", "log_names", multiple=True, metavar="NAME",
+              help="Also log each cell's results as it finishes through this reporter, e.g. tensorboard "
+                   "(to OUT/tensorboard; needs `pip install genbench[tensorboard]`). Repeatable.")
 @click.option("--checkpoints", "retention", type=click.Choice(RETENTION), default="last", show_default=True,
               help="Checkpoints written at each eval step to OUT/checkpoints (an interrupted cell resumes "
                    "from its newest; `genbench rescore` reads a finished cell's): keep the last of each "
                    "cell, all of them, or none (and resume nothing from them).")
 def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str, patterns: tuple[str, ...],
                 threads: int | None, timeout_text: str | None, max_memory_text: str | None, dry_run: bool,
-                wait: bool, reuse_stale: bool, retention: str) -> None:
+                wait: bool, reuse_stale: bool, settings: tuple[str, ...], log_names: tuple[str, ...],
+                retention: str) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
-    suite_config = config_module.load(suite, registry)
+    suite_config = config_module.load(suite, registry, settings)
     limit_flags = {
         "timeout": _parse_flag("--timeout", timeout_text, limits_module.parse_timeout, limits_module.TIMEOUT_HELP),
         "max_memory": _parse_flag("--max-memory", max_memory_text, limits_module.parse_memory,
@@ -147,6 +169,7 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
         console.print(f"{len(cells)} cells; CPU: {policy.describe()}", highlight=False, markup=False)
         console.print(_describe_limits(limits, limit_sources, executor_name), highlight=False, markup=False)
         return
+    loggers = result_loggers(registry, log_names, out_dir)
 
     def waiting(holder: str) -> None:
         errors.print(f"waiting: {escape(out_dir)} is being written by another genbench run ({holder}); "
@@ -175,13 +198,17 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
                 for cell_id in pending.stale:  # re-run from step 0: their checkpoints are of the old code
                     checkpoints.discard(cell_id)
             options = ExecutorOptions(registry, policy.workers, policy.threads, None, limits, checkpoints)
-            outcome = _run(cells, pending, store, executor_spec, options, code, {"cpu_policy": policy.record()})
+            outcome = _run(cells, pending, store, executor_spec, options, code, {"cpu_policy": policy.record()},
+                           loggers)
             if outcome.skipped:
                 console.print(f"skipped {outcome.skipped} cells already in the store")
             _print_failures(outcome.results, cells)
-            _print_report(registry, "table", ReportView(store, suite_config.name, console.width))
+            _print_report(registry, "table", ReportView(store, suite_config.name, console.width),
+                          format="terminal" if console.is_terminal else "plain")
         finally:
             store.close()
+            for logger in loggers:
+                logger.close()
     if outcome.count("failed"):
         sys.exit(1)
 
@@ -204,15 +231,21 @@ def _describe_limits(limits: limits_module.CellLimits, sources: dict[str, str], 
 
 
 def _run(cells, pending: Pending, store: Store, executor_spec, options: ExecutorOptions, code: dict,
-         run_env: dict):
-    """Run the cells through the executor `options` describe (its on_event: the progress bars)."""
+         run_env: dict, loggers=()):
+    """Run the cells through the executor `options` describe (its on_event: the progress bars);
+    each result goes to the `loggers` (--log) as it arrives."""
     labels = {cell.cell_id: cell.path for cell in cells}
+
+    def finished(cell, result) -> None:
+        bars.cell_finished(cell.cell_id)
+        for logger in loggers:
+            logger.on_result(cell, result)
+
     with SuiteProgress(console, len(cells), labels) as bars:
         bars.progress.advance(bars.suite_task, len(cells) - len(pending.run))
         executor = executor_spec.factory(replace(options, on_event=bars.update))
         try:
-            outcome = run_suite(cells, store, executor, lambda cell, result: bars.cell_finished(cell.cell_id),
-                                code, pending, run_env)
+            outcome = run_suite(cells, store, executor, finished, code, pending, run_env)
         except BaseException:  # a stop signal, or a store that cannot be written (disk full): kill the workers
             executor.shutdown(cancel=True)
             raise
@@ -310,10 +343,22 @@ def _open_view(out_dir: str, suite: str | None) -> ReportView:
 @click.option("--suite", help="Only this suite's cells (default: every cell in the store).")
 @click.option("--all", "all_columns", is_flag=True, help="Every training statistic and throughput.")
 @click.option("--no-pictures", is_flag=True, help="Do not list the sample pictures.")
-def show_command(out_dir: str, suite: str | None, all_columns: bool, no_pictures: bool) -> None:
+@click.option("--format", "fmt", type=click.Choice(("auto", *TABLE_FORMATS)), default="auto", show_default=True,
+              help="terminal: tables fitted to the terminal's width; plain: one wide table (what a pipe gets); "
+                   "markdown: a Markdown table. auto: terminal on a terminal, else plain.")
+@click.option("--cell", "cell_id", metavar="ID", help="Instead: one cell's resolved configuration, environment and "
+              "status (a cell id, or a unique prefix of one).")
+def show_command(out_dir: str, suite: str | None, all_columns: bool, no_pictures: bool, fmt: str,
+                 cell_id: str | None) -> None:
     """Print results aggregated over seeds from a results directory."""
-    _print_report(load_plugins(), "table", _open_view(out_dir, suite), all=all_columns,
-                  pictures=not no_pictures)
+    view = _open_view(out_dir, suite)
+    if cell_id is not None:
+        console.print(describe_cell(view.store, find_cell(view.store, cell_id, suite)), markup=False,
+                      highlight=False, soft_wrap=True, end="")
+        return
+    if fmt == "auto":
+        fmt = "terminal" if console.is_terminal else "plain"
+    _print_report(load_plugins(), "table", view, all=all_columns, pictures=not no_pictures, format=fmt)
 
 
 @cli.command("compare")
@@ -358,6 +403,25 @@ def export_command(out_dir: str, fmt: str, suite: str | None, raw: bool, output:
         console.print(f"wrote {output}", highlight=False)
     else:
         sys.stdout.write(text)
+
+
+@cli.command("report")
+@click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the page here (default: OUT_DIR/report.html).")
+@click.option("--suite", help="Only this suite (default: every suite in the store).")
+def report_command(out_dir: str, output: str | None, suite: str | None) -> None:
+    """Write a self-contained HTML report of a results directory (opens offline)."""
+    from .report_html import render_report  # matplotlib and Jinja2 load only for this command
+
+    view = _open_view(out_dir, suite)  # built from the store alone: no plugin is loaded
+    text = render_report(view.store, view.suite)
+    target = Path(output) if output else Path(out_dir) / "report.html"
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GenbenchError(f"cannot write the report to {target}: {exc.strerror}; fix: pass another -o") from None
+    console.print(f"wrote {target} ({len(text.encode()) / 1e6:.1f} MB)", highlight=False)
 
 
 @cli.command("rescore")

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import overrides
 from . import search as search_module
 from .axes import AXES, AXIS_NAMES
 from .errors import ConfigError, DataError, GenbenchError, close_matches
@@ -120,12 +121,14 @@ def resolve_suite_path(name_or_path: str) -> Path:
     )
 
 
-def load(name_or_path: str, registry: Registry) -> SuiteConfig:
-    """Read and validate a suite; ConfigError naming the file, the key and the fix."""
+def load(name_or_path: str, registry: Registry, settings: tuple[str, ...] = ()) -> SuiteConfig:
+    """Read and validate a suite, with `--set KEY=VALUE` `settings` applied to the file's table
+    first (genbench.overrides); ConfigError naming the file (and the --set), the key and the fix."""
     path = resolve_suite_path(name_or_path)
-    raw = parse(path)
+    raw = overrides.apply(parse(path), settings)
+    source = f"{path} with --set {' --set '.join(settings)}" if settings else str(path)
     try:
-        return _Validator(str(path), registry).suite(raw)
+        return _Validator(str(path), registry, source).suite(raw)
     except RecursionError:  # parse() bounds the nesting; this is the last line of defence
         raise ConfigError(f"{path}: tables or arrays nested too deeply; fix: nest at most "
                           f"{MAX_DEPTH} levels.") from None
@@ -134,12 +137,13 @@ def load(name_or_path: str, registry: Registry) -> SuiteConfig:
 class _Validator:
     """Walks one parsed suite file; every error names the file and the key."""
 
-    def __init__(self, path: str, registry: Registry):
+    def __init__(self, path: str, registry: Registry, source: str | None = None):
         self.path = path
+        self.source = source or path  # what messages name: the file, and any --set applied to it
         self.registry = registry
 
     def fail(self, where: str, problem: str, fix: str) -> ConfigError:
-        return ConfigError(f"{self.path}: {where}: {problem}; fix: {fix}")
+        return ConfigError(f"{self.source}: {where}: {problem}; fix: {fix}")
 
     def table(self, raw: Any, where: str) -> dict:
         if not isinstance(raw, dict):

@@ -19,7 +19,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.table import Table
 
 from .axes import AXIS_NAMES
 from .code_version import describe
@@ -126,49 +125,6 @@ def _fmt(x: float) -> str:
     if x == 0 or 1e-3 <= abs(x) < 1e5:
         return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
     return f"{x:.2e}"
-
-
-def terminal_tables(summaries: list[GroupSummary], title: str, width: int,
-                    all_columns: bool = False) -> list[Table]:
-    """The summary as tables that fit `width` columns: metrics split across tables as needed,
-    each table repeating the group column (one label per axis). Training statistics are headed
-    by their family's display label."""
-    columns = column_names(summaries, all_columns)
-    headers = {name: info.get("label") or name for s in summaries for name, info in s.train_stats.items()}
-    axes = axis_names(summaries)
-    rows = []
-    for summary in summaries:
-        n = summary.statuses["done"] + summary.statuses["diverged"]
-        status = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
-        label = " / ".join(summary.axes.get(a, "-") for a in axes)
-        values = {name: format_stat(*summary.stats(name), n) for name in columns}
-        if summary.overloaded:
-            values.update({name: values[name] + OVERLOADED for name in THROUGHPUT if name in values})
-        rows.append((label, str(n), status, values))
-    label_width = min(max([len(r[0]) for r in rows] + [4]), max(24, width // 3))
-    chunks, current, used = [], [], label_width + 16
-    for name in columns:
-        cell_width = max([len(headers.get(name, name))] + [len(r[3][name]) for r in rows]) + 3
-        if current and used + cell_width > width:
-            chunks.append(current)
-            current, used = [], label_width + 16
-        current.append(name)
-        used += cell_width
-    chunks.append(current)
-    tables = []
-    for index, chunk in enumerate(chunks):
-        part = f" ({index + 1}/{len(chunks)})" if len(chunks) > 1 else ""
-        table = Table(title=f"{title}{part}: mean±std over seeds, n = finished cells", title_justify="left")
-        table.add_column(" / ".join(axes), overflow="fold", max_width=label_width)
-        table.add_column("n", justify="right")
-        for name in chunk:
-            table.add_column(headers.get(name, name), justify="right", no_wrap=True)
-        if index == 0:
-            table.add_column("status", no_wrap=True)
-        for label, n, status, values in rows:
-            table.add_row(label, n, *(values[name] for name in chunk), *([status] if index == 0 else []))
-        tables.append(table)
-    return tables
 
 
 def render_text(renderables, width: int) -> str:

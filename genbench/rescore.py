@@ -135,10 +135,12 @@ def rescore_cell(cell: Cell, metric: ComponentConfig, registry: Registry,
     device = resolve_device(cell.train_config()["device"])
     with kernels.use(registry.get("kernel", cell.component("kernel").name).backend()):
         family, setup = build_setup(cell, registry, device)
-        score = registry.get("metric", metric.name).factory(**metric.kwargs())
+        spec = registry.get("metric", metric.name)
+        score = spec.factory(**metric.kwargs())
         context = family.evaluator(setup, saved["trainer"])
         set_global_rng_state(saved["rng_at_eval"])  # as the run's metrics found them at that step
         scored = score(share_samples(replace(context, step=step)))
     provenance = {"metric": metric.name, "params": metric.kwargs(), "seed": cell.seed, "step": step,
-                  "rescored": True, "checkpoint": str(checkpoints.path(cell.cell_id, step)), **scored.provenance}
+                  "outputs": spec.output_info(), "rescored": True,
+                  "checkpoint": str(checkpoints.path(cell.cell_id, step)), **scored.provenance}
     return [MetricRow(step, name, float(value), provenance) for name, value in scored.values.items()]

@@ -115,7 +115,8 @@ def _train_and_evaluate(cell: Cell, registry: Registry, device: torch.device, re
     saved = checkpoints.load(cell.cell_id, saved_steps[-1]) if saved_steps else None
     family, setup = build_setup(cell, registry, device,
                                 Resume(saved["step"], saved["trainer"]) if saved else None)
-    metrics = [(m, registry.get("metric", m.name).factory(**m.kwargs())) for m in cell.metrics]
+    metrics = [(m, registry.get("metric", m.name)) for m in cell.metrics]
+    metrics = [(m, spec.factory(**m.kwargs()), spec.output_info()) for m, spec in metrics]
     loop = TrainingLoop(cell, family, registry.get("domain", setup.data.info.domain), metrics, device, result,
                         on_event, checkpoints, started)
     if saved is not None:
@@ -130,7 +131,7 @@ class TrainingLoop:
     cell: Cell
     family: FamilySpec
     domain: DomainSpec  # the data's domain: draws the sample pictures
-    metrics: list
+    metrics: list  # (config, metric callable, MetricSpec.output_info())
     device: torch.device
     result: CellResult
     on_event: Callable[[ProgressEvent], None] | None
@@ -194,7 +195,8 @@ class TrainingLoop:
         """Interval means of the training statistics, with how reports show them."""
         for name, value in values.items():
             stat = self.family.statistics.get(name, Statistic(name))
-            provenance = {"source": "train", "label": stat.label, "unit": stat.unit, "column": stat.column}
+            provenance = {"source": "train", "label": stat.label, "unit": stat.unit, "column": stat.column,
+                          "panel": stat.panel}
             self.result.metrics.append(MetricRow(step, name, value, provenance))
 
     def evaluate(self, context: EvalContext, step: int) -> None:
@@ -204,10 +206,10 @@ class TrainingLoop:
         if ctx.sample is not None:
             picture = self.domain.factory(ctx.sample(self.domain.picture_samples), ctx.data)
             self.result.artifacts.append(Artifact(step, "samples", f"samples_step{step:07d}.png", picture))
-        for config, metric in self.metrics:
+        for config, metric, outputs in self.metrics:
             scored = metric(ctx)
             provenance = {"metric": config.name, "params": config.kwargs(), "seed": self.cell.seed,
-                          "step": step, **scored.provenance}
+                          "step": step, "outputs": outputs, **scored.provenance}
             for name, value in scored.values.items():
                 if (step, name) in self.scored:
                     raise ValueError(f"metric {config.name!r} reported {name!r} at step {step}, which "

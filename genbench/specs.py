@@ -229,6 +229,12 @@ class MetricSpec(_Spec):
     # may list the metric more than once), e.g. names suffixed with a parameter's value
     repeatable: bool = False
 
+    def output_info(self) -> dict[str, dict[str, Any]]:
+        """value name -> its direction, label and unit, as stored with every score (reports read
+        them from the store alone)."""
+        return {name: {"higher_is_better": o.higher_is_better, "label": o.label, "unit": o.unit}
+                for name, o in self.outputs.items()}
+
 
 def always_available() -> str | None:
     return None
@@ -264,6 +270,9 @@ class Statistic:
     unit: str = ""
     column: bool = False  # shown in the terminal summary by default (the rest with --all)
     finite: bool = False  # must stay finite: the cell diverges the step it does not
+    # a figure of the HTML report drawing this statistic beside the others of the same panel
+    # (e.g. the GAN diagnostics), one line per group; "" = only the plain curves
+    panel: str = ""
 
 
 @dataclass(frozen=True)
@@ -291,9 +300,13 @@ class DomainSpec(_Spec):
 
 @dataclass(frozen=True)
 class ReporterSpec(_Spec):
-    """A reporter: factory(view: ReportView, **params) -> str, results rendered from a store."""
+    """A reporter: factory(view: ReportView, **params) -> str, results rendered from a store.
+
+    `logger(out_dir: Path) -> ResultLogger` (genbench.loggers), if given, lets `genbench run
+    --log NAME` hand it each cell's result as it arrives (TensorBoard, MLflow, W&B...)."""
 
     suffix: str = ".txt"  # the file suffix its output is written with
+    logger: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)

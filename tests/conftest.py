@@ -116,3 +116,30 @@ def host_reads(monkeypatch):
 
         monkeypatch.setattr(torch.Tensor, name, counted)
     return reads
+
+
+BLOCKER = """
+import importlib.abc, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked by the test)", name=name)
+        return None
+
+sys.meta_path.insert(0, Blocker())
+"""
+
+
+@pytest.fixture
+def env_without(tmp_path):
+    """env_without(*modules): the environment for a Python subprocess in which importing these
+    modules fails as if they were not installed (a sitecustomize on PYTHONPATH blocks them)."""
+
+    def env(*modules: str) -> dict:
+        site = tmp_path / "blocker"
+        site.mkdir(exist_ok=True)
+        (site / "sitecustomize.py").write_text(BLOCKER.format(blocked=set(modules)))
+        return dict(os.environ, PYTHONPATH=str(site), COLUMNS="200", OMP_NUM_THREADS="1")
+
+    return env

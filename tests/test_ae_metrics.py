@@ -136,7 +136,8 @@ def test_pretraining_reports_both_accuracies_and_shares_one_stack(monkeypatch):
     original = pretraining_module.pretrain_stack
     monkeypatch.setattr(pretraining_module, "pretrain_stack", lambda *a: calls.append(a) or original(*a))
     data = digits(300)
-    params = dict(layers=(16,), pretrain_steps=30, finetune_steps=30, noise=0.25, batch_size=32, lr=1e-2)
+    params = dict(method="dae", layers=(16,), pretrain_steps=30, finetune_steps=30, noise=0.25, k=1, rbm_lr=0.05,
+                  batch_size=32, lr=1e-2)
     ctx = context(None, seed=4, data=data)
     few = make_pretraining(labels_per_class=5, **params)(ctx)
     every = make_pretraining(labels_per_class=0, **params)(ctx)

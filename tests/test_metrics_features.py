@@ -141,15 +141,10 @@ def test_inception_without_a_local_weights_file_says_where_to_put_it(tmp_path, m
                          subset_size=10))
 
 
-def test_inception_with_a_weights_file_but_no_torch_fidelity_says_what_to_install(data, tmp_path):
-    try:
-        import torch_fidelity  # noqa: F401
-        pytest.skip("torch-fidelity is installed (a real Inception run needs the real weights: not testable offline)")
-    except ImportError:
-        pass
+def test_inception_with_a_file_that_is_not_weights_says_which_files_fit(data, tmp_path):
     weights = tmp_path / "weights.pth"
     weights.write_bytes(b"not really weights")
-    with pytest.raises(DataError, match="pip install torch-fidelity"):
+    with pytest.raises(DataError, match="weights_only=True.*pt_inception-2015-12-05-6726825d.pth"):
         get_extractor(data, "inception", inception_path=str(weights))
 
 
@@ -235,6 +230,7 @@ def test_kid_subsets_follow_the_cell_seed(data):
 def test_inception_score_of_real_images_is_the_real_score(data):
     result = InceptionScore(n_fake=300, splits=3, split="test", **EXTRACTOR)(context(data, data.test))
     assert result.values["is"] == result.values["is_real"]
+    assert "divisor n" in result.provenance["is_std"]
     assert 2.5 < result.values["is"] <= 3  # 3 balanced classes, classified confidently
     assert result.provenance["extractor_accuracy"] > 0.95
 

@@ -252,23 +252,24 @@ def test_rbm_steps_read_nothing_back_from_the_device(host_reads, objective):
     assert set(steps[0].stats) == {"fe_diff", "recon", "fe_gap", "pseudo_ll"}
 
 
-def test_dbn_pretraining_uses_the_pretraining_metrics_protocol():
-    """The DBN arm's scratch network is the `pretraining` metric's (same numbers), its stack is
-    RBMs trained from the data, and the same seed gives the same numbers."""
-    import genbench.plugins.metrics.dbn_pretraining as dbn_module
+def test_dbn_method_of_the_pretraining_metric_shares_its_protocol():
+    """method = "dbn": the scratch network is the dae entry's (same numbers), the stack is RBMs
+    trained from the data, and the same seed gives the same numbers."""
+    import genbench.plugins.metrics.pretraining as pretraining_module
     from genbench import EvalContext
     from genbench.plugins.metrics.pretraining import make_pretraining
 
     ctx = EvalContext(digits(300), 4, 1, torch.device("cpu"))
-    shared = dict(layers=(16,), labels_per_class=5, finetune_steps=30, batch_size=32, lr=1e-2)
-    dae = make_pretraining(pretrain_steps=30, noise=0.25, **shared)(ctx)
-    dbn_params = dict(pretrain_steps=60, k=1, rbm_lr=0.05, **shared)
-    dbn = dbn_module.make_dbn_pretraining(**dbn_params)(ctx)
-    assert set(dbn.values) == {"acc_dbn@5", "gap_dbn@5"}
+    shared = dict(layers=(16,), labels_per_class=5, finetune_steps=30, batch_size=32, lr=1e-2, noise=0.25,
+                  rbm_lr=0.05, k=1)
+    dae = make_pretraining(method="dae", pretrain_steps=30, **shared)(ctx)
+    dbn_params = dict(method="dbn", pretrain_steps=60, **shared)
+    dbn = make_pretraining(**dbn_params)(ctx)
+    assert set(dbn.values) == {"acc_dbn@5", "gap_dbn@5"} and dbn.provenance["method"] == "dbn"
     assert dbn.provenance["acc_scratch"] == dae.values["acc_scratch@5"]
     assert dbn.values["gap_dbn@5"] == pytest.approx(dbn.values["acc_dbn@5"] - dbn.provenance["acc_scratch"])
-    dbn_module._stack_memo.clear()
-    assert dbn_module.make_dbn_pretraining(**dbn_params)(ctx).values == dbn.values
-    untrained = dbn_module.pretrain_dbn(torch.rand(50, 64), (16,), 0, 1, 32, 0.05, seed=4)[0]
-    trained = next(iter(dbn_module._stack_memo.values()))[0]
+    pretraining_module._stack_memo.clear()
+    assert make_pretraining(**dbn_params)(ctx).values == dbn.values
+    trained = next(iter(pretraining_module._stack_memo.values()))[0]
+    untrained = pretraining_module.pretrain_rbm_layer(torch.rand(50, 64), 16, 0, 1, 32, 0.05, seed=4)
     assert (trained.weight - untrained.weight).abs().max() > 0.05  # CD moved the weights off N(0, 0.01^2)

@@ -21,7 +21,9 @@ def test_readme_plugin_example_registers_a_working_dataset():
 
 
 def test_readme_names_the_commands_ci_runs():
-    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
-    assert "pip install torch==2.13.0" in README and "torch==2.13.0" in ci
-    assert 'pip install -e ".[dev]"' in README and '-e ".[dev]"' in ci
-    assert "\npytest" in README and "pytest" in ci
+    root = Path(__file__).parent.parent
+    ci, makefile = (root / ".ci" / "run").read_text(), (root / "Makefile").read_text()
+    assert "\nmake test" in ci and "\nmake run" in README and "\nmake test" in README
+    assert "pip install torch==2.13.0" in README and "TORCH_VERSION ?= 2.13.0" in makefile
+    assert 'pip install -e ".[dev]"' in README and '-e ".[dev]"' in makefile
+    assert "\npytest" in README and "-m pytest" in makefile

@@ -102,6 +102,7 @@ def test_rescore_adds_the_values_the_run_records_with_the_metric_in_its_suite(ou
             value = expected[path][row["name"], row["step"]]
             assert (math.isnan(value) and math.isnan(row["value"])) or row["value"] == value, (path, row, value)
             assert row["provenance"]["rescored"] is True and row["provenance"]["seed"] == 0
+            assert "higher_is_better" in row["provenance"]["outputs"][row["name"]]  # as the report reads it
     assert {"hq_pct", "modes"} <= {r["name"] for r in rescored[next(p for p in rescored if "ring8" in p)]}
     assert "recon_mse" in {r["name"] for r in rescored[next(p for p in rescored if "digits" in p)]}
 

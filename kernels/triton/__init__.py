@@ -21,8 +21,12 @@ def interpreter_enabled() -> bool:
 
 def unavailable() -> str | None:
     """None if the kernels can run here, else why not (checked without importing triton)."""
-    if importlib.util.find_spec("triton") is None:
-        return "the triton package is not installed"
+    try:
+        found = importlib.util.find_spec("triton") is not None
+    except (ImportError, ValueError):  # a broken install, or an import blocked on purpose
+        found = False
+    if not found:
+        return "the triton package is not installed (pip install 'genbench[triton]'; CUDA builds of torch bring it)"
     if torch.cuda.is_available() or interpreter_enabled():
         return None
     return ("no CUDA device; set TRITON_INTERPRET=1 before triton is imported to run the "

@@ -1,13 +1,16 @@
 """The "points" domain: 2D samples drawn as a scatter plot over the data's modes.
 
-The samples are black dots; the reference points (a mixture's modes from data.extras["modes"],
-else the first training points) are red rings. Non-finite samples are left out.
+A matplotlib figure with axes, a title and a legend: the samples are small black dots, the
+reference (a mixture's true modes from data.extras["modes"], else the first training points)
+red rings. Non-finite samples are left out and counted in the title.
 """
 
 from __future__ import annotations
 
 import torch
-from PIL import Image, ImageDraw
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
 
 from genbench import Data, DomainSpec, hookimpl
 
@@ -15,35 +18,40 @@ from . import png_bytes
 
 SCATTER_SAMPLES = 2500
 SCATTER_PIXELS = 400
+DPI = 100
 
 
-def scatter(points: torch.Tensor, reference: torch.Tensor) -> Image.Image:
-    """2D samples (N, 2) in black over reference points (K, 2) in red, on a square canvas."""
-    points = points[torch.isfinite(points).all(dim=1)]  # (N', 2)
-    everything = torch.cat([reference, points])  # (K + N', 2)
-    low = everything.min(dim=0).values - 0.1
-    high = everything.max(dim=0).values + 0.1
-    span = (high - low).max().clamp(min=1e-6)
-
-    def to_pixels(xy: torch.Tensor) -> list[tuple[float, float]]:
-        uv = (xy - low) / span * (SCATTER_PIXELS - 1)  # (N, 2) in pixel units
-        return [(u, SCATTER_PIXELS - 1 - v) for u, v in uv.tolist()]
-
-    picture = Image.new("RGB", (SCATTER_PIXELS, SCATTER_PIXELS), "white")
-    draw = ImageDraw.Draw(picture)
-    draw.point(to_pixels(points), fill="black")
-    for u, v in to_pixels(reference):
-        draw.ellipse((u - 3, v - 3, u + 3, v + 3), outline="red")
-    return picture
+def scatter(points: torch.Tensor, reference: torch.Tensor, reference_label: str = "true modes") -> Image.Image:
+    """2D samples (N, 2) as black dots over reference points (K, 2) as red rings, with axes,
+    a title and a legend, on a square SCATTER_PIXELS picture."""
+    finite = torch.isfinite(points).all(dim=1)
+    shown = points[finite]  # (N', 2)
+    figure = Figure(figsize=(SCATTER_PIXELS / DPI, SCATTER_PIXELS / DPI), dpi=DPI, layout="tight")
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.scatter(shown[:, 0], shown[:, 1], s=2, c="black", alpha=0.5, linewidths=0, label="samples")
+    axes.scatter(reference[:, 0], reference[:, 1], s=60, facecolors="none", edgecolors="red", linewidths=1.5,
+                 label=reference_label)
+    left_out = len(points) - len(shown)
+    axes.set_title(f"{len(shown)} samples" + (f" ({left_out} non-finite left out)" if left_out else ""), fontsize=9)
+    axes.set_xlabel("x1", fontsize=8)
+    axes.set_ylabel("x2", fontsize=8)
+    axes.tick_params(labelsize=7)
+    axes.set_aspect("equal", adjustable="datalim")
+    axes.legend(loc="upper right", fontsize=7, framealpha=0.8)
+    canvas.draw()
+    return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
 
 
 def draw_points(samples: torch.Tensor, data: Data) -> bytes:
-    """samples (n, 2) -> a PNG scatter over the modes (or the first training points)."""
-    reference = torch.as_tensor(data.extras.get("modes", data.train[:SCATTER_SAMPLES]))
-    return png_bytes(scatter(samples.detach().float().cpu(), reference.float().cpu()))
+    """samples (n, 2) -> a PNG scatter over the true modes (or the first training points)."""
+    modes = data.extras.get("modes")
+    reference = torch.as_tensor(modes if modes is not None else data.train[:SCATTER_SAMPLES])
+    label = "true modes" if modes is not None else "training data"
+    return png_bytes(scatter(samples.detach().float().cpu(), reference.float().cpu(), label))
 
 
 @hookimpl
 def register_domains(register):
-    register(DomainSpec("points", "2D points: a scatter of the samples over the modes", draw_points,
-                        picture_samples=SCATTER_SAMPLES))
+    register(DomainSpec("points", "2D points: a scatter of the samples over the modes, with axes and a legend",
+                        draw_points, picture_samples=SCATTER_SAMPLES))

@@ -59,14 +59,17 @@ PARAMS = {
                      "step's batch (pytorch/examples' dcgan; one generator forward fewer)",
                      choices=("fresh", "reuse")),
 }
+# The report's diagnostic panel, in the lecture's terms: with the saturating loss log(1 - D(G(z)))
+# D(G(z)) falls to 0 early and G's gradient vanishes; the nonsaturating -log D(G(z)) keeps it.
+DIAGNOSTICS = "GAN diagnostics: the generator's gradient norm and D(G(z)) over training"
 STATISTICS = {
     "loss_d": Statistic("D loss", finite=True),
     "loss_g": Statistic("G loss", finite=True),
-    "g_grad_norm": Statistic("|grad G|", column=True),
+    "g_grad_norm": Statistic("|grad G|", column=True, panel=DIAGNOSTICS),
     "d_real": Statistic("D(x)", column=True),
-    "d_fake": Statistic("D(G(z))", column=True),
+    "d_fake": Statistic("D(G(z))", column=True, panel=DIAGNOSTICS),
     "critic_real": Statistic("critic(x)", column=True),
-    "critic_fake": Statistic("critic(G(z))", column=True),
+    "critic_fake": Statistic("critic(G(z))", column=True, panel=DIAGNOSTICS),
 }
 
 

@@ -9,8 +9,11 @@ images (N, C, H, W) in [-1, 1] to (N, d) float64 features (what torchmetrics' FI
   under extractors/, keyed by sha256 of (dataset fingerprint, architecture, training recipe,
   seed, genbench version). A JSON file beside the weights holds the weights' hash and the
   held-out accuracy (on the test split, or on the last 10% of train when there is none).
-- "inception": torch-fidelity's FID Inception-v3 (through torchmetrics) from a local weights
-  file. Nothing is ever downloaded; a missing file is an error saying where to put it.
+- "dinov2": DINOv2 ViT class-token features (dinov2.py) from a local weights file, for FD_DINOv2
+  (Stein et al. 2023); no logits, so no Inception Score.
+- "inception": the FID Inception-v3 (inception.py: torch-fidelity's network and preprocessing, in
+  plain PyTorch) from a local weights file, torch-fidelity's or pytorch-fid's, read with
+  weights_only=True. Nothing is ever downloaded; a missing file is an error saying where to put it.
 """
 
 from __future__ import annotations
@@ -27,11 +30,16 @@ from torch import nn
 from genbench import Data, DataError, __version__
 
 from .classifiers import ARCHITECTURES, RECIPE, accuracy, auto_architecture, build_classifier, train_classifier
+from .dinov2 import FILES as DINOV2_FILES
+from .dinov2 import load_dinov2
+from .inception import FIDInceptionV3
 
 log = logging.getLogger(__name__)
 
-EXTRACTORS = ("auto", *ARCHITECTURES, "inception")
+EXTRACTORS = ("auto", *ARCHITECTURES, "inception", "dinov2")
+DINOV2_FILE = "dinov2_vitl14_pretrain.pth"  # the official ViT-L/14 checkpoint, as Stein et al. use
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's FID Inception-v3
+PYTORCH_FID_FILE = "pt_inception-2015-12-05-6726825d.pth"  # pytorch-fid's: the same layers and names
 HELDOUT_FRACTION = 0.1  # of train, held out for the accuracy when the dataset has no labelled test split
 _loaded: dict[tuple, Extractor] = {}  # in-process: (cache file or weights path, ...) -> Extractor
 
@@ -87,12 +95,15 @@ def weights_hash(module: nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-def get_extractor(data: Data, name: str = "auto", seed: int = 0, inception_path: str = "") -> Extractor:
+def get_extractor(data: Data, name: str = "auto", seed: int = 0, inception_path: str = "",
+                  dinov2_path: str = "") -> Extractor:
     """The extractor `name` for `data`: cached in this process, then on disk, else trained (or loaded)."""
     if name not in EXTRACTORS:
         raise ValueError(f"unknown extractor {name!r}; one of {', '.join(EXTRACTORS)}")
     if name == "inception":
         return inception_extractor(inception_path)
+    if name == "dinov2":
+        return dinov2_extractor(dinov2_path)
     return classifier_extractor(data, auto_architecture(data.info.shape) if name == "auto" else name, seed)
 
 
@@ -160,27 +171,47 @@ def _write_cached(path: Path, net: nn.Module, record: dict) -> None:
 
 
 class InceptionV3(nn.Module):
-    """torch-fidelity's FID Inception-v3 on [-1, 1] images: 2048 pool features, 1008 logits."""
+    """The FID Inception-v3 (inception.py) on [-1, 1] images: 2048 pool features, 1008 logits."""
 
-    def __init__(self, path: Path):
+    def __init__(self, state: dict[str, torch.Tensor]):
         super().__init__()
-        from torchmetrics.image.fid import NoTrainInceptionV3
-
-        self.inception = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048", "logits_unbiased"],
-                                            feature_extractor_weights_path=str(path))
+        self.inception = FIDInceptionV3()
+        self.inception.load_state_dict(state)
         self.num_features = 2048
 
     def _both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pixels = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # (N, C, H, W) in [0, 255]
         pixels = pixels.expand(-1, 3, -1, -1) if pixels.shape[1] == 1 else pixels  # grey -> RGB
-        # torchmetrics' forward returns the first output only; this gives both in one pass
-        return self.inception._torch_fidelity_forward(pixels)
+        return self.inception(pixels)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self._both(x)[0]  # (N, 2048)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._both(x)[1]  # (N, 1008)
+
+
+def read_inception_state(path: Path) -> dict[str, torch.Tensor]:
+    """The weights file's state dict (tensors only: weights_only), in FIDInceptionV3's layout; DataError if not."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # not a torch file, or one holding more than tensors
+        reason = str(exc).splitlines()[0]
+        raise DataError(f"{path} is not a weights file torch can load safely (weights_only=True): {reason}. "
+                        f"Fix: use torch-fidelity's {INCEPTION_FILE} or pytorch-fid's {PYTORCH_FID_FILE}") from exc
+    keys = set(state) if isinstance(state, dict) else set()
+    if any(str(key).startswith("blocks.") for key in keys):
+        raise DataError(f"{path} holds the state of pytorch-fid's InceptionV3 wrapper (keys blocks.*), which "
+                        f"drops the 1008-class layer the Inception Score needs. Fix: use the plain weights file, "
+                        f"pytorch-fid's {PYTORCH_FID_FILE} or torch-fidelity's {INCEPTION_FILE} (the same "
+                        f"layers, named Conv2d_1a_3x3.conv.weight, ..., fc.bias)")
+    expected = set(FIDInceptionV3().state_dict())
+    if keys != expected:
+        missing, unexpected = sorted(expected - keys), sorted(map(str, keys - expected))
+        raise DataError(f"{path} is not the FID Inception-v3: missing {len(missing)} weights {missing[:3]}, "
+                        f"unexpected {len(unexpected)} {unexpected[:3]}. Fix: use torch-fidelity's "
+                        f"{INCEPTION_FILE} or pytorch-fid's {PYTORCH_FID_FILE}")
+    return state
 
 
 def inception_weights(inception_path: str) -> Path:
@@ -190,7 +221,7 @@ def inception_weights(inception_path: str) -> Path:
         raise DataError(
             f"extractor 'inception' needs the FID Inception-v3 weights file {INCEPTION_FILE} (torch-fidelity's "
             f"release asset) on disk, and genbench never downloads it: no file at {path}. Fix: copy the file "
-            f"there from a machine that has it (and `pip install torch-fidelity`), or pass inception_path=<file>; "
+            f"there from a machine that has it (or pytorch-fid's {PYTORCH_FID_FILE}), or pass inception_path=<file>; "
             f"or use a domain classifier (extractor='auto').")
     return path
 
@@ -198,12 +229,32 @@ def inception_weights(inception_path: str) -> Path:
 def inception_extractor(inception_path: str) -> Extractor:
     path = inception_weights(inception_path)
     if (path, "inception") not in _loaded:
-        try:
-            net = InceptionV3(path)
-        except ModuleNotFoundError as exc:
-            raise DataError(f"extractor 'inception' needs torch-fidelity: `pip install torch-fidelity` "
-                            f"({exc})") from exc
+        net = InceptionV3(read_inception_state(path))
         file_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        _loaded[(path, "inception")] = Extractor(net, {"extractor": "inception-v3-compat",
-                                                       "extractor_hash": file_hash, "extractor_path": str(path)})
+        _loaded[(path, "inception")] = Extractor(net, {
+            "extractor": "inception-v3-compat", "extractor_hash": file_hash, "extractor_path": str(path),
+            "extractor_preprocessing": "uint8, TF1 bilinear resize to 299 (torch-fidelity's), (x - 128) / 128"})
     return _loaded[(path, "inception")]
+
+
+def dinov2_weights(dinov2_path: str) -> Path:
+    """The DINOv2 weights file: `dinov2_path`, or the default place in the cache; DataError if absent."""
+    path = Path(dinov2_path).expanduser() if dinov2_path else cache_dir() / "dinov2" / DINOV2_FILE
+    if not path.is_file():
+        raise DataError(
+            f"extractor 'dinov2' needs a DINOv2 weights file on disk ({DINOV2_FILES}, the official "
+            f"checkpoints, or a timm vit_*_patch14_dinov2 state dict), and genbench never downloads it: no file "
+            f"at {path}. Fix: copy the file there from a machine that has it, or pass dinov2_path=<file>; or use "
+            f"a domain classifier (extractor='auto').")
+    return path
+
+
+def dinov2_extractor(dinov2_path: str) -> Extractor:
+    path = dinov2_weights(dinov2_path)
+    if (path, "dinov2") not in _loaded:
+        net, name = load_dinov2(path)
+        file_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        _loaded[(path, "dinov2")] = Extractor(net, {
+            "extractor": name, "extractor_hash": file_hash, "extractor_path": str(path),
+            "extractor_preprocessing": "bicubic resize to 224, ImageNet mean and sd; class token after the norm"})
+    return _loaded[(path, "dinov2")]

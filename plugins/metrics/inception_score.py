@@ -5,9 +5,12 @@ here from the logits by a pure function rather than torchmetrics' InceptionScore
 would take the logits (a custom `feature=` module and normalize=False; normalize=True would
 rescale our images to uint8 first), but it shuffles the samples with the global torch RNG,
 works in the logits' dtype and buffers every output. Here: float64, log-softmax and logsumexp
-throughout, contiguous splits (the samples are i.i.d. already), population sd over splits as in
-the original code. `is_real` is the same score on real images of the split (the ceiling a
-perfect generator would reach under this classifier), memoised per process.
+throughout, contiguous splits (the samples are i.i.d. already) with boundaries at i*N//splits as
+in torch-fidelity (equal sizes to within one sample, even when splits does not divide N), and
+the population sd over splits (divisor n, as the original code and torch-fidelity; torchmetrics
+reports the sample sd, divisor n - 1), which the provenance states. `is_real` is the same score
+on real images of the split (the ceiling a perfect generator would reach under this classifier),
+memoised per process.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import math
 
 import torch
 
-from genbench import MetricOutput, MetricResult, MetricSpec, Param, hookimpl
+from genbench import ConfigError, MetricOutput, MetricResult, MetricSpec, Param, hookimpl
 
 from .inputs import (
     EXTRACTOR_PARAMS, SPLIT_PARAM, ExtractorMetric, Unavailable, extract, extractor_fits, extractor_for, memo,
@@ -25,7 +28,7 @@ from .inputs import (
 
 OUTPUTS = {
     "is": MetricOutput(True, "IS"),
-    "is_std": MetricOutput(False, "IS sd over splits"),
+    "is_std": MetricOutput(False, "IS population sd over splits (divisor n)"),
     "is_real": MetricOutput(True, "IS of real images"),
 }
 PARAMS = {
@@ -36,10 +39,20 @@ PARAMS = {
 }
 
 
+SD = "population sd over splits (divisor n, as torch-fidelity)"
+
+
 def inception_score(logits: torch.Tensor, splits: int = 10) -> tuple[float, float]:
-    """logits (N, K) -> mean and population sd over splits of exp(mean KL(p(y|x) || p(y)))."""
+    """logits (N, K) -> mean and population sd over splits of exp(mean KL(p(y|x) || p(y))).
+
+    Split i holds rows i*N//splits to (i+1)*N//splits - 1, as in torch-fidelity."""
+    n = len(logits)
+    if n < splits:
+        raise ValueError(f"{n} samples cannot be cut into {splits} splits")
+    logits = logits.double()
     scores = []
-    for part in logits.double().chunk(splits):  # (n_i, K)
+    for i in range(splits):
+        part = logits[i * n // splits:(i + 1) * n // splits]  # (n_i, K), n_i = N // splits or one more
         log_p = torch.log_softmax(part, dim=1)  # log p(y|x)
         log_marginal = torch.logsumexp(log_p, dim=0) - math.log(len(part))  # (K,): log p(y)
         kl = (log_p.exp() * (log_p - log_marginal)).sum(dim=1).mean()
@@ -49,14 +62,25 @@ def inception_score(logits: torch.Tensor, splits: int = 10) -> tuple[float, floa
 
 
 class InceptionScore(ExtractorMetric):
+    def __init__(self, **params):
+        if params["extractor"] == "dinov2":
+            raise ConfigError("metric 'is' needs class probabilities, and the DINOv2 extractor has no classifier "
+                              "head; fix: extractor='auto' or 'inception' for 'is' (dinov2 serves fid, kid, prdc)")
+        if params["n_fake"] < params["splits"]:
+            raise ConfigError(f"metric 'is': n_fake={params['n_fake']} samples cannot be cut into "
+                              f"splits={params['splits']} parts; fix: n_fake >= splits (10,000 and 10 as usual)")
+        super().__init__(**params)
+
     def __call__(self, ctx) -> MetricResult:
         p = self.params
-        provenance = {"split": p["split"], "n_fake": p["n_fake"], "splits": p["splits"]}
+        provenance = {"split": p["split"], "n_fake": p["n_fake"], "splits": p["splits"], "is_std": SD}
         try:
             extractor = extractor_for(ctx, p)
             provenance.update(extractor.provenance)
             fake_logits = extract(extractor.logits, samples(ctx, p["n_fake"]), ctx.device)  # (N, K)
             real = real_images(ctx.data, p["split"], p["n_fake"])
+            if len(real) < p["splits"]:
+                raise Unavailable(f"the {p['split']} split has {len(real)} images, fewer than splits={p['splits']}")
         except Unavailable as exc:
             return nan_result(OUTPUTS, provenance, str(exc))
         provenance["n_real"] = len(real)

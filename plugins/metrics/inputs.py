@@ -18,17 +18,22 @@ import torch
 
 from genbench import Data, DataError, DataInfo, EvalContext, MetricResult, Param
 
-from .extractors import EXTRACTORS, Extractor, Unavailable, fingerprint, get_extractor, inception_weights
+from .extractors import (
+    EXTRACTORS, Extractor, Unavailable, dinov2_weights, fingerprint, get_extractor, inception_weights,
+)
 
 SPLITS = ("test", "train")
 CHUNK = 1000  # images per extractor call: bounds activation memory
 
 EXTRACTOR_PARAMS = {
     "extractor": Param("auto", "feature extractor: a domain classifier trained on the dataset (auto picks "
-                       "lenet up to 28x28, else cnn), or inception from a local weights file", choices=EXTRACTORS),
+                       "lenet up to 28x28, else cnn), or inception or dinov2 from a local weights file",
+                       choices=EXTRACTORS),
     "extractor_seed": Param(0, "seed of the domain classifier's training (fixed across cells, so scores compare)"),
     "inception_path": Param("", "FID Inception-v3 weights file for extractor='inception' "
                             "(empty: $GENBENCH_CACHE/inception/); never downloaded"),
+    "dinov2_path": Param("", "DINOv2 weights file for extractor='dinov2' (empty: "
+                         "$GENBENCH_CACHE/dinov2/dinov2_vitl14_pretrain.pth); never downloaded"),
 }
 SPLIT_PARAM = {"split": Param("test", "real split the samples are compared with", choices=SPLITS)}
 
@@ -54,18 +59,21 @@ class Memo:
 memo = Memo(16)  # real-data results, keyed by fingerprints of the images and the extractor's hash
 
 
-def check_extractor_params(extractor: str, inception_path: str) -> None:
-    """At factory time, before any training: a missing Inception weights file is an error now."""
+def check_extractor_params(extractor: str, inception_path: str, dinov2_path: str = "") -> None:
+    """At factory time, before any training: a missing Inception or DINOv2 weights file is an error now."""
     if extractor == "inception":
         inception_weights(inception_path)
+    if extractor == "dinov2":
+        dinov2_weights(dinov2_path)
 
 
-def extractor_fits(info: DataInfo, *, extractor: str, inception_path: str, **params) -> str | None:
+def extractor_fits(info: DataInfo, *, extractor: str, inception_path: str, dinov2_path: str = "",
+                   **params) -> str | None:
     """MetricSpec.fits of the extractor metrics, checked with the suite before any work: a domain
-    classifier needs a labelled dataset; Inception needs its local weights file."""
-    if extractor == "inception":
+    classifier needs a labelled dataset; Inception and DINOv2 need their local weights files."""
+    if extractor in ("inception", "dinov2"):
         try:
-            check_extractor_params(extractor, inception_path)
+            check_extractor_params(extractor, inception_path, dinov2_path)
         except DataError as exc:
             return str(exc)
         return None
@@ -80,13 +88,14 @@ class ExtractorMetric:
     factory time, before any training (a missing Inception weights file is an error then)."""
 
     def __init__(self, **params):
-        check_extractor_params(params["extractor"], params["inception_path"])
+        check_extractor_params(params["extractor"], params["inception_path"], params.get("dinov2_path", ""))
         self.params = params
 
 
 def extractor_for(ctx: EvalContext, params: dict) -> Extractor:
     """The extractor the metric's parameters name, for ctx.data, on ctx.device."""
-    extractor = get_extractor(ctx.data, params["extractor"], params["extractor_seed"], params["inception_path"])
+    extractor = get_extractor(ctx.data, params["extractor"], params["extractor_seed"], params["inception_path"],
+                              params.get("dinov2_path", ""))
     return extractor.to(ctx.device)
 
 

@@ -1,19 +1,26 @@
-"""Unsupervised pretraining: does a greedily pretrained stack of denoising autoencoders help a
-classifier that sees few labels? (Bengio et al. 2007; Erhan et al. 2010; Vincent et al. 2010.)
+"""Unsupervised pretraining: does a greedily pretrained stack help a classifier that sees few
+labels? Stacked denoising autoencoders or a deep belief network against no pretraining, as
+Bengio et al. 2007 compared them (also Erhan et al. 2010; Vincent et al. 2010; Hinton, Osindero
+& Teh 2006).
 
 The metric trains its own networks from ctx.data and ctx.seed (the cell's model is not used):
-1. pretrain, layer by layer, on the unlabelled training images ([0, 1] pixels, flattened): layer
-   l is the encoder h_l = sigmoid(W_l h~_{l-1} + b_l) of a denoising autoencoder (masking noise:
-   each input zeroed with probability `noise`; untied sigmoid decoder, BCE), trained on the codes
-   of the frozen layers below;
+1. pretrain, layer by layer, on the unlabelled training images ([0, 1] pixels, flattened), each
+   layer on the codes of the frozen layers below. `method = "dae"`: layer l is the encoder
+   h_l = sigmoid(W_l h~_{l-1} + b_l) of a denoising autoencoder (masking noise: each input zeroed
+   with probability `noise`; untied sigmoid decoder, BCE; Adam). `method = "dbn"`: layer l is an
+   RBM with `width` hidden units trained by CD-k (SGD with momentum 0.9, weight cost 1e-4 on the
+   weights, visible biases from the data's log-odds: the rbm family's recipe) on the hidden
+   probabilities below; its weights and hidden biases become the layer's Linear;
 2. fine-tune the whole stack plus a linear softmax head on `labels_per_class` labelled images per
    class (0 = every label), cross-entropy;
 3. train the same network from its random initialisation on the same labels, with the same head
-   initialisation, optimiser (Adam), minibatches and step budget.
-It reports test accuracy (%) of both and the gap (pretrained - scratch, points). The output
-names end in "@<labels_per_class>" ("@all" for 0), so entries with different label counts fill
-different columns of one table. The pretrained stack depends on neither the labels nor the
-head, so entries that differ only in labels_per_class or finetune_steps share one stack (memoised).
+   initialisation, optimiser (Adam), minibatches and step budget: the "none" arm.
+It reports test accuracy (%) of both and the gap (pretrained - scratch, points): acc_pretrained,
+acc_scratch, gap for "dae"; acc_dbn, gap_dbn for "dbn" (its scratch accuracy, the same network
+and numbers as the dae entry's, goes in the provenance), so both arms fill one table. Names end
+in "@<labels_per_class>" ("@all" for 0), so entries with different label counts fill different
+columns. The pretrained stack depends on neither the labels nor the head, so entries that differ
+only in labels_per_class or finetune_steps share one stack (memoised).
 """
 
 from __future__ import annotations
@@ -27,7 +34,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from genbench import DataInfo, EvalContext, MetricOutput, MetricResult, MetricSpec, Param, hookimpl
+from genbench.plugins.families.rbm import contrastive_loss
+from genbench.plugins.models.rbm import RBM
+from genbench.plugins.objectives.rbm import ContrastiveDivergence
 
+RBM_MOMENTUM, RBM_WEIGHT_COST = 0.9, 1e-4
 _stack_memo: dict[tuple, list[nn.Linear]] = {}  # the last pretrained stack: entries of one cell share it
 
 
@@ -61,12 +72,34 @@ def pretrain_layer(inputs: torch.Tensor, width: int, steps: int, noise: float, b
     return encoder
 
 
-def pretrain_stack(x: torch.Tensor, layers: tuple, steps: int, noise: float, batch_size: int, lr: float,
-                   seed: int) -> list[nn.Linear]:
-    """Greedy layer-wise pretraining: x (N, D) in [0, 1] -> one trained Linear per layer."""
+def pretrain_rbm_layer(inputs: torch.Tensor, width: int, steps: int, k: int, batch_size: int, lr: float,
+                       seed: int) -> nn.Linear:
+    """One RBM trained by CD-k on inputs (N, d) in [0, 1]; returns Linear(d, width) holding its
+    weights and hidden biases (the layer's up pass)."""
+    rbm = seeded_init(seed, lambda: RBM((inputs.shape[1],), width, 0.01)).to(inputs.device)
+    rbm.init_visible_bias(2 * inputs - 1)  # the RBM takes data in [-1, 1]
+    optimiser = torch.optim.SGD([{"params": [rbm.weight], "weight_decay": RBM_WEIGHT_COST},
+                                 {"params": [rbm.visible_bias, rbm.hidden_bias]}], lr=lr, momentum=RBM_MOMENTUM)
+    cd, generator = ContrastiveDivergence(k), torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        v = inputs[minibatch(len(inputs), batch_size, generator).to(inputs.device)]  # (m, d)
+        loss = contrastive_loss(rbm, v, cd.negatives(rbm, v, generator))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+    layer = nn.Linear(inputs.shape[1], width).to(inputs.device)
+    with torch.no_grad():
+        layer.weight.copy_(rbm.weight)  # (width, d)
+        layer.bias.copy_(rbm.hidden_bias)
+    return layer
+
+
+def pretrain_stack(x: torch.Tensor, layers: tuple, train_layer, seed: int) -> list[nn.Linear]:
+    """Greedy layer-wise pretraining: x (N, D) in [0, 1] -> one trained Linear per layer;
+    train_layer(inputs, width, seed) trains one layer (a DAE's encoder or an RBM's up pass)."""
     stack, inputs = [], x
     for index, width in enumerate(layers):
-        encoder = pretrain_layer(inputs, width, steps, noise, batch_size, lr, seed + index)
+        encoder = train_layer(inputs, width, seed + index)
         stack.append(encoder)
         with torch.no_grad():
             inputs = torch.sigmoid(encoder(inputs))  # (N, width): the next layer's data
@@ -123,20 +156,25 @@ def fingerprint(x: torch.Tensor) -> str:
 
 
 class Pretraining:
-    def __init__(self, layers: tuple, labels_per_class: int, pretrain_steps: int, finetune_steps: int,
-                 noise: float, batch_size: int, lr: float):
+    def __init__(self, method: str, layers: tuple, labels_per_class: int, pretrain_steps: int, finetune_steps: int,
+                 noise: float, k: int, rbm_lr: float, batch_size: int, lr: float):
         if not layers or not all(type(w) is int and w > 0 for w in layers):
             raise ValueError(f"layers must list one or more positive integer widths, got {layers}")
-        self.layers, self.labels_per_class = tuple(layers), labels_per_class
+        self.method, self.layers, self.labels_per_class = method, tuple(layers), labels_per_class
         self.pretrain_steps, self.finetune_steps = pretrain_steps, finetune_steps
-        self.noise, self.batch_size, self.lr = noise, batch_size, lr
+        self.noise, self.k, self.rbm_lr, self.batch_size, self.lr = noise, k, rbm_lr, batch_size, lr
+
+    def train_layer(self, inputs: torch.Tensor, width: int, seed: int) -> nn.Linear:
+        if self.method == "dbn":
+            return pretrain_rbm_layer(inputs, width, self.pretrain_steps, self.k, self.batch_size, self.rbm_lr, seed)
+        return pretrain_layer(inputs, width, self.pretrain_steps, self.noise, self.batch_size, self.lr, seed)
 
     def stack(self, x: torch.Tensor, seed: int) -> list[nn.Linear]:
-        key = (fingerprint(x), seed, self.layers, self.pretrain_steps, self.noise, self.batch_size, self.lr)
+        layer_params = (self.k, self.rbm_lr) if self.method == "dbn" else (self.noise, self.lr)
+        key = (fingerprint(x), seed, self.method, self.layers, self.pretrain_steps, self.batch_size, *layer_params)
         if key not in _stack_memo:
             _stack_memo.clear()
-            _stack_memo[key] = pretrain_stack(x, self.layers, self.pretrain_steps, self.noise,
-                                              self.batch_size, self.lr, seed)
+            _stack_memo[key] = pretrain_stack(x, self.layers, self.train_layer, seed)
         return _stack_memo[key]
 
     def __call__(self, ctx: EvalContext) -> MetricResult:
@@ -159,11 +197,15 @@ class Pretraining:
             finetune(net, x_train[labelled], y_train[labelled], self.finetune_steps, self.batch_size, self.lr,
                      ctx.seed)
             scores[name] = accuracy(net, x_test, y_test)
-        scores["gap"] = scores["acc_pretrained"] - scores["acc_scratch"]
         suffix = f"@{self.labels_per_class or 'all'}"
         provenance = {"n_labelled": len(labelled), "n_unlabelled": len(x_train), "n_test": len(x_test),
-                      "split": "test", "layers": list(self.layers)}
-        return MetricResult({name + suffix: value for name, value in scores.items()}, provenance)
+                      "split": "test", "layers": list(self.layers), "method": self.method}
+        gap = scores["acc_pretrained"] - scores["acc_scratch"]
+        if self.method == "dbn":
+            provenance["acc_scratch"] = scores["acc_scratch"]
+            return MetricResult({f"acc_dbn{suffix}": scores["acc_pretrained"], f"gap_dbn{suffix}": gap}, provenance)
+        return MetricResult({f"acc_pretrained{suffix}": scores["acc_pretrained"],
+                             f"acc_scratch{suffix}": scores["acc_scratch"], f"gap{suffix}": gap}, provenance)
 
 
 def make_pretraining(**params) -> Pretraining:
@@ -180,18 +222,24 @@ def labelled(info: DataInfo, **params) -> str | None:
 @hookimpl
 def register_metrics(register):
     register(MetricSpec(
-        "pretraining", "test accuracy with vs without greedy stacked denoising-AE pretraining, few labels",
+        "pretraining", "test accuracy with vs without greedy stacked DAE or RBM (DBN) pretraining, few labels",
         make_pretraining,
-        {"layers": Param((500, 500), "hidden widths of the stack (sigmoid units), input side first"),
+        {"method": Param("dae", "what pretrains each layer: a denoising autoencoder or an RBM (a deep belief net)",
+                         choices=("dae", "dbn")),
+         "layers": Param((500, 500), "hidden widths of the stack (sigmoid units), input side first"),
          "labels_per_class": Param(10, "labelled training images per class for fine-tuning (0 = all)", min=0),
-         "pretrain_steps": Param(2000, "Adam steps per pretrained layer", min=0),
+         "pretrain_steps": Param(2000, "steps per pretrained layer (Adam for dae, CD-k SGD for dbn)", min=0),
          "finetune_steps": Param(1000, "Adam steps of supervised training (both networks)", min=0),
          "noise": Param(0.25, "masking noise of the denoising autoencoders (0 = plain autoencoders)",
                         min=0.0, max=1.0),
+         "k": Param(1, "dbn: Gibbs steps of the RBMs' contrastive divergence", min=1, max=1000),
+         "rbm_lr": Param(0.05, "dbn: SGD learning rate of the RBMs (momentum 0.9)", min=0.0, max=1.0),
          "batch_size": Param(64, "minibatch size of both phases", min=1),
-         "lr": Param(1e-3, "Adam learning rate of both phases", min=0.0)},
+         "lr": Param(1e-3, "Adam learning rate of fine-tuning (and of dae pretraining)", min=0.0)},
         outputs={"acc_pretrained": MetricOutput(True, "test accuracy, pretrained then fine-tuned", "%"),
                  "acc_scratch": MetricOutput(True, "test accuracy, same network from random init", "%"),
-                 "gap": MetricOutput(True, "pretrained minus scratch accuracy", "points")},
-        families=("autoencoder",), domains=("image",), needs=("real", "labels"), fits=labelled,
+                 "gap": MetricOutput(True, "pretrained minus scratch accuracy", "points"),
+                 "acc_dbn": MetricOutput(True, "test accuracy, DBN-pretrained then fine-tuned", "%"),
+                 "gap_dbn": MetricOutput(True, "DBN-pretrained minus scratch accuracy", "points")},
+        families=("autoencoder", "rbm"), domains=("image",), needs=("real", "labels"), fits=labelled,
         repeatable=True))  # values are named <output>@<labels_per_class>
