@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import jinja2
 from markupsafe import Markup
 
-from . import __version__
+from . import __version__, compare
 from .errors import DataError
 from .report_data import DatasetBlock, SuiteData, collect, suite_names
 from .report_plots import curves_uri, panel_uris, picture_uri, throughput_uri
@@ -34,7 +34,14 @@ class Section:
 
 
 SectionMaker = Callable[[Store, str], list[Section]]
-EXTRA_SECTIONS: tuple[SectionMaker, ...] = ()  # the comparison and budget sections plug in here
+
+
+def comparison_sections(store: Store, suite: str) -> list[Section]:
+    """`genbench compare`'s paired comparisons and best-of-k budget tables for every metric."""
+    return [Section(title, html) for title, html in compare.report_sections(store, suite)]
+
+
+EXTRA_SECTIONS: tuple[SectionMaker, ...] = (comparison_sections,)
 
 
 def number(value: float | None) -> str:
