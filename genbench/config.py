@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .axes import AXES
+from .cluster_config import CLUSTER_PARAMS, validate_cluster
 from .errors import ConfigError, DataError, GenbenchError, close_matches
 from .limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
 from .registry import Registry
@@ -40,7 +41,7 @@ EVAL_PARAMS: dict[str, Param] = {
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),
 }
 SUITE_KEYS = {"name", "description", "seeds"}
-TOP_LEVEL = {"suite", "train", "eval", "matrix"}
+TOP_LEVEL = {"suite", "train", "eval", "matrix", "cluster"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class SuiteConfig:
     metrics: tuple[ComponentConfig, ...]
     blocks: tuple[MatrixBlock, ...]
     limits: tuple[tuple[str, float | int], ...] = ()  # [train] timeout (s) / max_memory (bytes) if set
+    cluster: tuple[tuple[str, Any], ...] = ()  # [cluster] batch job settings (genbench.cluster_config)
 
 
 def train_params(registry: Registry, family: str) -> dict[str, Param]:
@@ -198,7 +200,11 @@ class _Validator:
         self.eval_points(every, dict(train_raw), blocks)
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
-        return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits)
+        cluster_raw = self.table(raw.get("cluster", {}), "cluster")
+        self.no_unknown_keys(cluster_raw, CLUSTER_PARAMS, "cluster")
+        cluster = tuple(sorted(validate_cluster(cluster_raw, self.fail).items()))
+        return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits,
+                           cluster)
 
     def limits(self, train_raw: dict) -> tuple[tuple[str, float | int], ...]:
         """Pops and parses [train] timeout / max_memory: limits of the run, not cell settings."""
