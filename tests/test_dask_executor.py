@@ -41,7 +41,7 @@ datasets = [{ name = "ring8", n_train = 256, n_test = 16 }]
 models = [{ name = "mlp", hidden = 8, depth = 1, z_dim = 2 }]
 objectives = ["nonsaturating"]
 """
-LONG_CELL = SUITE.replace("seeds = [0, 1, 2]", "seeds = [7]").replace("steps = 200", "steps = 1500") \
+LONG_CELL = SUITE.replace("seeds = [0, 1, 2]", "seeds = [7]").replace("steps = 200", "steps = 600") \
     .replace("every = 100", "every = 150")
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 
@@ -252,7 +252,7 @@ def test_killed_worker_cell_reruns_on_the_other_from_its_checkpoint(tmp_path, re
         running = [w for w, keys in client.processing().items() if keys]
     assert len(running) == 1, running
     workers[running[0]].kill()
-    stdout, stderr = proc.communicate(timeout=300)
+    stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
     [(status, env)] = cells(out).values()
     assert status == "done"
@@ -287,13 +287,24 @@ def _cells_or_empty(out: Path) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("first, then", [("dask", "process"), ("process", "dask")])
-def test_resume_across_executors(tmp_path, reference, first, then):
+def test_resume_across_executors(tmp_path, reference, cluster, first, then):
+    """Interrupted (SIGINT) under one executor, finished under the other; Ctrl-C cancels the
+    run's tasks and leaves the cluster running."""
+    address = cluster[0]
     (tmp_path / "suite.toml").write_text(SUITE)
     out = tmp_path / "out"
-    extra = {"dask": ["--executor", "dask", "--workers", "2"], "process": ["--executor", "process", "--workers", "2"]}
+    extra = {"dask": ["--executor", "dask", "--scheduler", address], "process": ["--executor", "process", "--workers", "2"]}
     interrupt_after_one_cell([tmp_path / "suite.toml", "--out", out, *extra[first]], out)
     done_before = {c for c, (status, _) in cells(out).items() if status == "done"}
     assert 1 <= len(done_before) < 3
+    if first == "dask":
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            deadline = time.monotonic() + 30  # a running cell stops at its next progress report
+            while any(client.processing().values()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not any(client.processing().values()) and client.scheduler_info()["workers"]
     resumed = genbench(tmp_path / "suite.toml", "--out", out, *extra[then])
     assert f"skipped {len(done_before)} cells already in the store" in resumed.stdout
     assert metrics(out) == metrics(reference / "out")

@@ -109,7 +109,8 @@ class DaskExecutor:
             result = task.result()
         except distributed.KilledWorker:  # the scheduler's own bound on lost workers came first
             attempts = self._cell_state(cell.cell_id).get("attempts", [])
-            result = CellResult(cell.cell_id, "failed", error=worker_lost(attempts), env={"dask": {"attempts": attempts}})
+            result = CellResult(cell.cell_id, "failed", error=worker_lost(attempts),
+                                env={"dask": {"attempts": attempts}})
         except BaseException as exc:  # cancelled, or the task could not run at all
             if task.cancelled():
                 future.cancel()
@@ -142,8 +143,9 @@ class DaskExecutor:
             if cancel:
                 self.channels.cancel(self.client).set()  # running cells stop at their next check
                 self.client.cancel([task for task, _ in self.tasks.values()], force=True)
-                for _, future in self.tasks.values():
+                for cell_id, (_, future) in self.tasks.items():
                     future.cancel()
+                    self.channels.cell(cell_id, self.client).delete()
             else:
                 self.poll()  # the last checkpoints
             self.client.close()
