@@ -1,16 +1,18 @@
 """What a Dask worker runs for one cell (the worker side of the dask executor).
 
-`run_cell_task` is the task the driver submits. The worker keeps one registry for its whole
-life (loaded by `prepare_worker` when the run starts, or by its first cell), so plugins, data
-sets and cached feature extractors are built once per worker, not once per cell. The worker
-needs no shared file system: checkpoints are written to a folder of its own and shipped, bytes
-and all, to the driver (which alone writes the results folder) over a Dask Queue, and kept in a
-Dask Variable of the cell, so that a cell whose worker is lost continues on another worker from
-its last checkpoint. The Variable also keeps the cell's attempts (which workers began it): the
-attempt past `max_attempts` does not run and returns `failed: worker lost` with that history.
-Dask is imported inside the functions: `genbench list` loads this module without it.
+`run_cell_task` is the task the driver submits. The worker process keeps one registry for its
+whole life (loaded by `prepare_worker` when the run starts, or by its first cell), and with it
+the plugins' in-process caches (feature extractors): they are built once per worker, not once
+per cell; data sets are built on the worker from its own packages and cache, nothing is read
+from the driver's disk. The worker needs no shared file system: checkpoints are written to a
+folder of its own and shipped, bytes and all, to the driver (which alone writes the results
+folder) over a Dask Queue, and kept in a Dask Variable of the cell, so that a cell whose worker
+is lost continues on another worker from its last checkpoint. The Variable also keeps the
+cell's attempts (which workers began it): the attempt past `max_attempts` does not run and
+returns `failed: worker lost` with that history.
 Progress events go to the driver over the same Queue; a cell checks every few seconds whether
 the driver cancelled the run (Ctrl-C) or the cell ran past its timeout, and stops if so.
+Dask is imported inside the functions: `genbench list` loads this module without it.
 """
 
 from __future__ import annotations

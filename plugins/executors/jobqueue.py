@@ -57,7 +57,8 @@ def make_cluster(kind: str, settings: Mapping[str, Any]):
     try:
         import dask_jobqueue
     except ImportError as exc:
-        raise PluginError(f"--executor {kind} needs dask-jobqueue ({exc}); fix: pip install 'genbench[slurm]'") from None
+        raise PluginError(f"--executor {kind} needs dask-jobqueue ({exc}); fix: pip install "
+                          f"'genbench[slurm]'") from None
     cluster_class = getattr(dask_jobqueue, CLUSTER_CLASSES[kind])
     try:
         return cluster_class(**cluster_kwargs(kind, settings), scheduler_options={"dashboard_address": ":0"})
