@@ -15,6 +15,7 @@ cell is done), "all" keeps one per eval step; a run with "none" has no Checkpoin
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -62,12 +63,19 @@ class Checkpoints:
 
     def save(self, cell_id: str, step: int, content: dict[str, Any]) -> Path:
         """Write the checkpoint of `step` atomically, then drop older ones unless retention is "all"."""
+        buffer = io.BytesIO()
+        torch.save({"format": FORMAT, "cell_id": cell_id, "step": step, **content}, buffer)
+        return self.write(cell_id, step, buffer.getvalue())
+
+    def write(self, cell_id: str, step: int, data: bytes) -> Path:
+        """Write a checkpoint file's bytes (what `save` serializes; a cluster worker's checkpoint
+        shipped to the driver) atomically, then drop older ones unless retention is "all"."""
         target = self.path(cell_id, step)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
         try:
             with open(partial, "wb") as file:
-                torch.save({"format": FORMAT, "cell_id": cell_id, "step": step, **content}, file)
+                file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
             partial.replace(target)

@@ -113,6 +113,9 @@ def list_command(kind: str | None, params: bool) -> None:
               help="How cells run: a registered executor (`genbench list --kind executor`). `process` "
                    "isolates each cell in a worker process and enforces the limits; `local` runs cells in "
                    "this process (for debugging: no isolation, no limits).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --executor dask: the scheduler of a running Dask cluster, e.g. tcp://host:8786 "
+                   "(default: start a LocalCluster on this machine).")
 @click.option("--only", "patterns", multiple=True,
               help="Only cells whose path (axis labels and seedN, joined by /) contains this "
                    "(or matches it as a glob). Repeatable.")
@@ -145,7 +148,7 @@ def list_command(kind: str | None, params: bool) -> None:
 def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str, patterns: tuple[str, ...],
                 threads: int | None, timeout_text: str | None, max_memory_text: str | None, dry_run: bool,
                 wait: bool, reuse_stale: bool, settings: tuple[str, ...], log_names: tuple[str, ...],
-                retention: str) -> None:
+                retention: str, scheduler: str | None) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
     suite_config = config_module.load(suite, registry, settings)
@@ -157,6 +160,8 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
         executor_spec = registry.get("executor", executor_name)
     except GenbenchError as exc:
         raise ConfigError(f"--executor: {exc}") from None
+    if scheduler is not None and executor_name != "dask":
+        raise ConfigError(f"--scheduler is for --executor dask, not {executor_name!r}; fix: add --executor dask")
     cells = plan.select(plan.expand(suite_config, registry), patterns)
     if not cells:
         raise GenbenchError(f"--only {' '.join(patterns)!r} matches no cell of suite "
@@ -197,7 +202,8 @@ def run_command(suite: str, out_dir: str, workers: int | None, executor_name: st
             if checkpoints is not None and not reuse_stale:
                 for cell_id in pending.stale:  # re-run from step 0: their checkpoints are of the old code
                     checkpoints.discard(cell_id)
-            options = ExecutorOptions(registry, policy.workers, policy.threads, None, limits, checkpoints)
+            options = ExecutorOptions(registry, policy.workers, policy.threads, None, limits, checkpoints,
+                                      scheduler, suite_config.cluster)
             outcome = _run(cells, pending, store, executor_spec, options, code, {"cpu_policy": policy.record()},
                            loggers)
             if outcome.skipped:

@@ -22,6 +22,7 @@ from typing import Any
 from . import overrides
 from . import search as search_module
 from .axes import AXES, AXIS_NAMES
+from .cluster_config import CLUSTER_PARAMS, validate_cluster
 from .errors import ConfigError, DataError, GenbenchError, close_matches
 from .limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
 from .registry import Registry
@@ -44,7 +45,7 @@ EVAL_PARAMS: dict[str, Param] = {
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),
 }
 SUITE_KEYS = {"name", "description", "seeds"}
-TOP_LEVEL = {"suite", "train", "eval", "matrix", "search"}
+TOP_LEVEL = {"suite", "train", "eval", "matrix", "search", "cluster"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class SuiteConfig:
     blocks: tuple[MatrixBlock, ...]
     limits: tuple[tuple[str, float | int], ...] = ()  # [train] timeout (s) / max_memory (bytes) if set
     search: search_module.SearchSpace | None = None  # [search]: sampled trials per group
+    cluster: tuple[tuple[str, Any], ...] = ()  # [cluster] batch job settings (genbench.cluster_config)
 
 
 def train_params(registry: Registry, family: str) -> dict[str, Param]:
@@ -207,8 +209,11 @@ class _Validator:
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
         search = None if "search" not in raw else self.search(raw["search"], blocks, dict(explicit_train), families)
+        cluster_raw = self.table(raw.get("cluster", {}), "cluster")
+        self.no_unknown_keys(cluster_raw, CLUSTER_PARAMS, "cluster")
+        cluster = tuple(sorted(validate_cluster(cluster_raw, self.fail).items()))
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits,
-                           search)
+                           search, cluster)
 
     def search(self, raw: Any, blocks: tuple[MatrixBlock, ...], suite_train: dict,
                families) -> search_module.SearchSpace:

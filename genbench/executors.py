@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .checkpoints import Checkpoints
 from .limits import CellLimits
@@ -40,7 +40,9 @@ class ExecutorOptions:
     threads: int | None  # torch intra-op threads per worker; None = the executor's choice
     on_event: Callable[[ProgressEvent], None]  # called on the driver's thread
     limits: CellLimits | None = None  # per-cell time and memory limits; None = genbench.limits defaults
-    checkpoints: Checkpoints | None = None  # pass to run_cell (its folder must be reachable from workers)
+    checkpoints: Checkpoints | None = None  # the driver's; pass to run_cell where workers reach it, else ship bytes
+    scheduler: str | None = None  # a cluster executor's scheduler address (--scheduler); None = its own
+    cluster: tuple[tuple[str, Any], ...] = ()  # the suite's [cluster] block (genbench.cluster_config)
 
 
 class CellExecutor(Protocol):

@@ -1,0 +1,163 @@
+"""The dask executor: each cell is a task on a Dask cluster; the driver stays the only writer.
+
+`genbench run SUITE --executor dask --scheduler tcp://host:8786` submits cells to a running
+cluster; without --scheduler it starts a LocalCluster here (one worker process per cell in flight,
+one thread each, sized by the CPU policy) and prints its dashboard address. Results, pictures and
+checkpoints come back over the wire (plugins/executors/dask_worker.py): workers need no shared
+file system. A cell whose worker is lost is re-run by Dask on another worker, from its last
+checkpoint, up to MAX_ATTEMPTS times in all, then fails with `worker lost` and its history; a
+cell that raises comes back `failed` and is not retried (run_cell returns, it does not raise).
+`shutdown(cancel=True)` (Ctrl-C) cancels the run's tasks, and leaves a cluster it did not start
+running. On a cluster whose workers declare a GPU resource (`dask worker --resources GPU=1`),
+every cell not set to `device = "cpu"` asks for one GPU. Needs `pip install genbench[dask]`.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from concurrent.futures import Future
+
+from genbench import ExecutorSpec, hookimpl
+from genbench.errors import ConfigError, PluginError
+from genbench.executors import ExecutorOptions, ProgressEvent
+from genbench.limits import default_limits
+from genbench.plugins.executors.dask_worker import Channels, prepare_worker, run_cell_task, worker_lost
+from genbench.result import CellResult
+
+MAX_ATTEMPTS = 3  # workers a cell may begin on before it fails with `worker lost`
+CONNECT_TIMEOUT_S = 30
+
+
+def import_distributed(extra: str = "dask"):
+    """The `distributed` module, or a PluginError saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise PluginError(f"this executor needs Dask's `distributed` ({exc}); fix: pip install "
+                          f"'genbench[{extra}]'") from None
+    return distributed
+
+
+class DaskExecutor:
+    """Cells as tasks on a Dask cluster: `cluster` (an object with a scheduler address that this
+    executor closes) or an existing scheduler at `options.scheduler`, else a new LocalCluster."""
+
+    def __init__(self, options: ExecutorOptions, cluster=None, slots: int | None = None, gpu: bool | None = None):
+        distributed = import_distributed()
+        self.options = options
+        self.limits = options.limits or default_limits(options.workers)
+        self.own_cluster = cluster
+        threads = None
+        if cluster is None and options.scheduler is None:
+            threads = options.threads
+            self.own_cluster = distributed.LocalCluster(
+                n_workers=options.workers, threads_per_worker=1, processes=True,
+                memory_limit=self.limits.max_memory_bytes, dashboard_address="127.0.0.1:0")
+        address = self.own_cluster.scheduler_address if self.own_cluster is not None else options.scheduler
+        try:
+            self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            self.close_cluster()
+            raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler there ({exc}); fix: "
+                              f"start one (`dask scheduler`) and workers (`dask worker {address}`), or leave "
+                              f"out --scheduler to start a LocalCluster") from None
+        print(f"Dask scheduler {address}; dashboard {self.client.dashboard_link}", flush=True)
+        workers = self.client.scheduler_info()["workers"].values()
+        if slots is None:
+            slots = sum(w["nthreads"] for w in workers)
+            if slots == 0:
+                self.shutdown()
+                raise ConfigError(f"the Dask cluster at {address} has no workers; fix: start some "
+                                  f"(`dask worker {address}`) before the run")
+        self.slots = slots
+        self.gpu = any("GPU" in w.get("resources", {}) for w in workers) if gpu is None else gpu
+        self.threads = threads
+        self.channels = Channels(uuid.uuid4().hex)
+        self.events = self.channels.events(self.client)
+        self.client.run(prepare_worker, threads)  # load plugins on the workers there are now
+        self.tasks: dict[str, tuple] = {}  # cell_id -> (dask future, our future)
+
+    def submit(self, cell) -> Future:
+        future: Future = Future()
+        step, data = self._newest_checkpoint(cell.cell_id)
+        self.channels.cell(cell.cell_id, self.client).set({"attempts": [], "step": step, "data": data})
+        gpu = self.gpu and cell.train_config()["device"] != "cpu"
+        task = self.client.submit(
+            run_cell_task, cell, self.channels, self.options.checkpoints and self.options.checkpoints.retention,
+            self.limits.timeout_s, MAX_ATTEMPTS, self.threads, pure=False,
+            key=f"genbench-cell-{cell.cell_id}-{uuid.uuid4().hex[:8]}", resources={"GPU": 1} if gpu else None)
+        self.tasks[cell.cell_id] = (task, future)
+        task.add_done_callback(lambda task: self._finished(cell, task, future))
+        return future
+
+    def _newest_checkpoint(self, cell_id: str) -> tuple[int | None, bytes | None]:
+        """The driver's newest checkpoint of the cell (an interrupted run's), to continue from."""
+        checkpoints = self.options.checkpoints
+        steps = checkpoints.steps(cell_id) if checkpoints is not None else []
+        if not steps:
+            return None, None
+        checkpoints.load(cell_id, steps[-1])  # a DataError naming the file if it is not a checkpoint
+        return steps[-1], checkpoints.path(cell_id, steps[-1]).read_bytes()
+
+    def _finished(self, cell, task, future: Future) -> None:
+        """Runs in a Dask callback thread when the task ends: its CellResult, or why there is none."""
+        if future.done():
+            return
+        distributed = sys.modules["distributed"]
+        try:
+            result = task.result()
+        except distributed.KilledWorker:  # the scheduler's own bound on lost workers came first
+            attempts = self._cell_state(cell.cell_id).get("attempts", [])
+            result = CellResult(cell.cell_id, "failed", error=worker_lost(attempts),
+                                env={"dask": {"attempts": attempts}})
+        except BaseException as exc:  # cancelled, or the task could not run at all
+            if task.cancelled():
+                future.cancel()
+                return
+            result = CellResult(cell.cell_id, "failed", error=f"dask: the task of this cell failed: "
+                                f"{type(exc).__name__}: {exc}")
+        future.set_result(result)
+
+    def _cell_state(self, cell_id: str) -> dict:
+        try:
+            return self.channels.cell(cell_id, self.client).get(timeout=5)
+        except Exception:  # the variable is gone with the run
+            return {}
+
+    def poll(self) -> None:
+        """Deliver progress events and write shipped checkpoints (the driver's thread)."""
+        for message in self.events.get(batch=True):
+            kind, cell_id, *rest = message
+            if kind == "event":
+                self.options.on_event(ProgressEvent(cell_id, *rest))
+            elif kind == "checkpoint" and self.options.checkpoints is not None:
+                step, data = rest
+                self.options.checkpoints.write(cell_id, step, data)
+        for cell_id in [c for c, (_, future) in self.tasks.items() if future.done()]:
+            del self.tasks[cell_id]
+            self.channels.cell(cell_id, self.client).delete()
+
+    def shutdown(self, cancel: bool = False) -> None:
+        try:
+            if cancel:
+                self.channels.cancel(self.client).set()  # running cells stop at their next check
+                self.client.cancel([task for task, _ in self.tasks.values()], force=True)
+                for cell_id, (_, future) in self.tasks.items():
+                    future.cancel()
+                    self.channels.cell(cell_id, self.client).delete()
+            else:
+                self.poll()  # the last checkpoints
+            self.client.close()
+        finally:
+            self.close_cluster()
+
+    def close_cluster(self) -> None:
+        if self.own_cluster is not None:
+            self.own_cluster.close()
+
+
+@hookimpl
+def register_executors(register):
+    register(ExecutorSpec("dask", "run each cell as a task on a Dask cluster (--scheduler ADDRESS, or a "
+                          "LocalCluster here); needs genbench[dask]", DaskExecutor))

@@ -1,0 +1,312 @@
+"""The dask, slurm, pbs and lsf executors: a real LocalCluster, a real `dask scheduler` with two
+`dask worker` processes on 127.0.0.1, and dask-jobqueue's own objects (no batch system here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from genbench import config
+from genbench.errors import ConfigError, PluginError
+from genbench.registry import load_plugins
+
+pytest.importorskip("distributed")
+pytest.importorskip("dask_jobqueue")
+
+from genbench.plugins.executors import dask_cluster, jobqueue  # noqa: E402
+
+SUITE = """
+[suite]
+name = "dasktest"
+seeds = [0, 1, 2]
+[train]
+steps = 200
+batch_size = 32
+device = "cpu"
+[eval]
+every = 100
+metrics = [{ name = "modes", n_samples = 100 }]
+[matrix]
+datasets = [{ name = "ring8", n_train = 256, n_test = 16 }]
+models = [{ name = "mlp", hidden = 8, depth = 1, z_dim = 2 }]
+objectives = ["nonsaturating"]
+"""
+LONG_CELL = SUITE.replace("seeds = [0, 1, 2]", "seeds = [7]").replace("steps = 200", "steps = 600") \
+    .replace("every = 100", "every = 150")
+ENV = dict(os.environ, OMP_NUM_THREADS="1")
+
+
+def genbench(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "genbench", "run", *map(str, args), "--threads", "1"],
+                          capture_output=True, text=True, env=ENV, cwd=cwd, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def metrics(out: Path) -> dict:
+    with sqlite3.connect(out / "results.sqlite") as db:
+        rows = db.execute("SELECT cell_id, step, name, value FROM metrics").fetchall()
+    return {(c, s, n): v for c, s, n, v in rows}
+
+
+def cells(out: Path) -> dict:
+    with sqlite3.connect(out / "results.sqlite") as db:
+        rows = db.execute("SELECT cell_id, status, env FROM cells").fetchall()
+    return {c: (status, json.loads(env or "{}")) for c, status, env in rows}
+
+
+def pictures(out: Path) -> set[str]:
+    return {str(p.relative_to(out)) for p in (out / "artifacts").rglob("*.png")}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The suites run in-process: the metrics every executor must reproduce bit for bit."""
+    folder = tmp_path_factory.mktemp("reference")
+    (folder / "suite.toml").write_text(SUITE)
+    (folder / "long.toml").write_text(LONG_CELL)
+    genbench(folder / "suite.toml", "--out", folder / "out", "--executor", "local")
+    genbench(folder / "long.toml", "--out", folder / "long", "--executor", "local")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A real `dask scheduler` and two `dask worker` processes (no nanny: killing one kills the
+    worker), started in a folder of their own; yields (address, {address: process})."""
+    folder = tmp_path_factory.mktemp("cluster-cwd")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    scheduler = subprocess.Popen([bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--dashboard-address", ":0"], cwd=folder, env=ENV,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers = {}
+    for _ in range(2):
+        worker_port = free_port()
+        workers[f"tcp://127.0.0.1:{worker_port}"] = subprocess.Popen(
+            [bin_dir / "dask", "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+             "--worker-port", str(worker_port), "--no-dashboard", "--local-directory", str(folder / "scratch")],
+            cwd=folder, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=120)
+    yield address, workers, folder
+    for process in (*workers.values(), scheduler):
+        process.kill()
+        process.wait()
+
+
+# --- configuration, extras, job scripts: fast ----------------------------------------------------
+
+def test_import_genbench_and_its_plugins_do_not_import_dask():
+    code = ("import sys, genbench; from genbench.registry import load_plugins; r = load_plugins(); "
+            "assert {'dask', 'slurm', 'pbs', 'lsf'} <= set(r.names('executor')); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'dask_jobqueue')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENV)
+    assert out.stdout.strip() == "[]"
+
+
+def test_missing_extra_is_a_plugin_error_naming_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what an install without the extra sees
+    with pytest.raises(PluginError, match=r"pip install 'genbench\[dask\]'"):
+        dask_cluster.import_distributed()
+    with pytest.raises(PluginError, match=r"genbench\[slurm\]"):
+        jobqueue.make_cluster("slurm", {"cores": 1, "memory": 2**30})
+
+
+def load_suite(tmp_path, cluster_block: str):
+    path = tmp_path / "s.toml"
+    path.write_text(SUITE + "\n[cluster]\n" + cluster_block)
+    return config.load(str(path), load_plugins(entry_points=False))
+
+
+@pytest.mark.parametrize("block, message", [
+    ("partition = 'gpu'", "unknown key 'partition'"),
+    ("cores = 0", "below the minimum"),
+    ("cores = 4\nprocesses = 8", "cannot share 4 cores"),
+    ("memory = '1KiB'", "not a possible size"),
+    ("memory = '1GiB'\nprocesses = 8\ncores = 8", "under 256 MiB each"),
+    ("walltime = '0s'", "walltime"),
+    ("gpus = 2", "above the maximum"),
+    ("gpus = 1\nprocesses = 2\ncores = 2", "one worker"),
+    ("max_jobs = 0", "below the minimum"),
+    ("queue = 3", "expected str"),
+])
+def test_cluster_block_is_validated_with_the_suite(tmp_path, block, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        load_suite(tmp_path, block)
+    assert "cluster" in str(error.value)
+
+
+def test_slurm_job_script_and_submission_from_dask_jobqueue(tmp_path, monkeypatch):
+    suite = load_suite(tmp_path, "queue = 'gpu'\naccount = 'lab'\ncores = 4\nmemory = '16GiB'\n"
+                                 "walltime = '90m'\ngpus = 1\nmax_jobs = 3\njob_extra = ['--constraint=a100']")
+    settings = dict(suite.cluster)
+    assert jobqueue.cluster_kwargs("slurm", settings) == {
+        "queue": "gpu", "account": "lab", "cores": 4, "memory": "16384MiB", "walltime": "01:30:00",
+        "worker_extra_args": ["--resources", "GPU=1"], "job_extra_directives": ["--constraint=a100", "--gres=gpu:1"]}
+    submitted = []
+
+    async def fake_call(cmd, **kwargs):  # the batch system's reply to sbatch, without one
+        submitted.append(cmd)
+        return "Submitted batch job 4242"
+
+    import dask_jobqueue.slurm
+
+    monkeypatch.setattr(dask_jobqueue.slurm.SLURMJob, "_call", staticmethod(fake_call))
+    cluster = jobqueue.make_cluster("slurm", settings)
+    try:
+        script = cluster.job_script()
+        for line in ("#SBATCH -p gpu", "#SBATCH -A lab", "#SBATCH -n 1", "#SBATCH --cpus-per-task=4",
+                     "#SBATCH --mem=16G", "#SBATCH -t 01:30:00", "#SBATCH --constraint=a100",
+                     "#SBATCH --gres=gpu:1", "--resources GPU=1"):
+            assert line in script, (line, script)
+        assert cluster.scheduler_address in script
+        cluster.scale(jobs=1)
+        deadline = time.monotonic() + 30
+        while not submitted and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        cluster.close()
+    assert submitted and submitted[0][0] == "sbatch" and submitted[0][1].endswith(".sh")
+
+
+@pytest.mark.parametrize("kind, lines", [
+    ("pbs", ["#PBS -q long", "#PBS -l walltime=02:00:00", "#PBS -l ngpus=1"]),
+    ("lsf", ["#BSUB -q long", "#BSUB -W 02:00", '#BSUB -gpu "num=1"']),
+])
+def test_pbs_and_lsf_job_scripts(tmp_path, kind, lines):
+    suite = load_suite(tmp_path, "queue = 'long'\ncores = 2\nmemory = '4GiB'\nwalltime = '2h'\ngpus = 1")
+    cluster = jobqueue.make_cluster(kind, dict(suite.cluster))
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    for line in lines:
+        assert line in script, (line, script)
+
+
+def test_jobqueue_without_cores_is_a_config_error_before_submission(monkeypatch):
+    import dask
+
+    with dask.config.set({"jobqueue.slurm.cores": None, "jobqueue.slurm.memory": None}):
+        with pytest.raises(ConfigError, match=r"\[cluster\]"):
+            jobqueue.make_cluster("slurm", {})
+
+
+# --- real clusters: slow -----------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_local_cluster_gives_the_in_process_metrics_and_pictures(tmp_path, reference):
+    (tmp_path / "suite.toml").write_text(SUITE)
+    run = genbench(tmp_path / "suite.toml", "--out", tmp_path / "out", "--executor", "dask", "--workers", "2")
+    assert "dashboard http://127.0.0.1:" in run.stdout
+    assert metrics(tmp_path / "out") == metrics(reference / "out")  # bit-identical on CPU
+    assert pictures(tmp_path / "out") == pictures(reference / "out") != set()
+    assert len({env["dask"]["worker"] for _, env in cells(tmp_path / "out").values()}) == 2
+
+
+@pytest.mark.slow
+def test_external_scheduler_gives_the_same_results_with_workers_elsewhere(tmp_path, reference, cluster):
+    address, _, worker_cwd = cluster
+    (tmp_path / "suite.toml").write_text(SUITE)
+    genbench(tmp_path / "suite.toml", "--out", tmp_path / "out", "--executor", "dask", "--scheduler", address)
+    assert metrics(tmp_path / "out") == metrics(reference / "out")
+    assert pictures(tmp_path / "out") == pictures(reference / "out") != set()
+    assert not list(worker_cwd.glob("*.png")) and not (worker_cwd / "genbench-results").exists()
+
+
+@pytest.mark.slow
+def test_killed_worker_cell_reruns_on_the_other_from_its_checkpoint(tmp_path, reference, cluster):
+    address, workers, _ = cluster
+    from distributed import Client
+
+    (tmp_path / "long.toml").write_text(LONG_CELL)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "genbench", "run", tmp_path / "long.toml", "--out", out,
+                             "--executor", "dask", "--scheduler", address, "--threads", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("checkpoints/*/step*.pt")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with Client(address, timeout=30) as client:  # which worker runs the cell
+        running = [w for w, keys in client.processing().items() if keys]
+    assert len(running) == 1, running
+    workers[running[0]].kill()
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    [(status, env)] = cells(out).values()
+    assert status == "done"
+    assert env["dask"]["attempts"][0] == running[0] and len(env["dask"]["attempts"]) == 2
+    assert env["dask"]["worker"] != running[0]
+    assert env["checkpoints"]["resumed_from_step"] >= 150
+    assert metrics(out) == metrics(reference / "long")  # nothing lost, nothing twice, same numbers
+    del workers[running[0]]
+
+
+def interrupt_after_one_cell(args, out: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "genbench", "run", *map(str, args), "--threads", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "results.sqlite").exists() and \
+                sum(status == "done" for status, _ in _cells_or_empty(out).values()) >= 1:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-3000:]
+
+
+def _cells_or_empty(out: Path) -> dict:
+    try:
+        return cells(out)
+    except sqlite3.OperationalError:
+        return {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("first, then", [("dask", "process"), ("process", "dask")])
+def test_resume_across_executors(tmp_path, reference, cluster, first, then):
+    """Interrupted (SIGINT) under one executor, finished under the other; Ctrl-C cancels the
+    run's tasks and leaves the cluster running."""
+    address = cluster[0]
+    (tmp_path / "suite.toml").write_text(SUITE)
+    out = tmp_path / "out"
+    extra = {"dask": ["--executor", "dask", "--scheduler", address], "process": ["--executor", "process", "--workers", "2"]}
+    interrupt_after_one_cell([tmp_path / "suite.toml", "--out", out, *extra[first]], out)
+    done_before = {c for c, (status, _) in cells(out).items() if status == "done"}
+    assert 1 <= len(done_before) < 3
+    if first == "dask":
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            deadline = time.monotonic() + 30  # a running cell stops at its next progress report
+            while any(client.processing().values()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not any(client.processing().values()) and client.scheduler_info()["workers"]
+    resumed = genbench(tmp_path / "suite.toml", "--out", out, *extra[then])
+    assert f"skipped {len(done_before)} cells already in the store" in resumed.stdout
+    assert metrics(out) == metrics(reference / "out")
+    assert {status for status, _ in cells(out).values()} == {"done"}
+    shutil.rmtree(out)
