@@ -91,7 +91,8 @@ def list_command(kind: str | None, params: bool) -> None:
                 defaults = ", ".join(f"{key}={value}" for key, value in origin.spec.train_defaults.items())
                 description += f"\n  [green]trains with[/] {escape(defaults)} (unless the suite sets them)"
             if params and origin.spec.params:
-                description += "".join(f"\n  [cyan]{p}[/]: {escape(v.describe())}" for p, v in origin.spec.params.items())
+                description += "".join(f"\n  [cyan]{p}[/]: {escape(v.describe())}"
+                                       for p, v in origin.spec.params.items())
             table.add_row(k, name, description, origin.plugin, origin.distribution)
     if kind in (None, "suite"):
         for info in builtin_suite_infos(registry):
