@@ -11,8 +11,8 @@ import torch
 from genbench.plugins.datasets.stacked_mnist import stacked_mnist
 from genbench.plugins.datasets.toy2d import ring8
 from genbench.plugins.families.gan import pack_samples, packed_shape, train_gan
-from genbench.plugins.metrics.modes import (ModeCoverage, channel_modes, has_modes, histogram_statistics,
-                                            stacked_statistics)
+from genbench.plugins.metrics.modes import (StackedModeCoverage, channel_modes, has_digits, has_modes,
+                                            histogram_statistics, stacked_statistics)
 from genbench.plugins.models.dcgan import make_dcgan
 from genbench.plugins.models.layers import BatchNormAct, Maxout
 from genbench.plugins.models.mlp_gan import make_mlp_gan
@@ -176,7 +176,6 @@ def test_channel_modes_read_the_digits_red_first():
     assert channel_modes(samples, classify).tolist() == [123, 900, 7]
     values = stacked_statistics(samples, classify)
     assert values["modes"] == 3 and values["reverse_kl"] == pytest.approx(math.log(1000 / 3))
-    assert math.isnan(values["hq_pct"])
 
 
 def test_stacked_mnist_stacks_three_labelled_digits():
@@ -190,14 +189,15 @@ def test_stacked_mnist_stacks_three_labelled_digits():
             match = (flat == channel.flatten()).all(1).nonzero()[0]  # the source digit of this channel
             assert int(source.train_labels[match]) == int(label) // place % 10
     torch.testing.assert_close(stacked_mnist(40, 10, 0).train, data.train)  # the same draw every time
-    assert has_modes(data.info) is None
+    assert has_digits(data.info) is None and has_modes(data.info) is not None
+    assert has_digits(ring8(10, 10, 0).info) is not None
 
 
 def test_modes_metric_counts_the_digit_triples_of_real_stacked_mnist(tmp_path, monkeypatch):
     monkeypatch.setenv("GENBENCH_CACHE", str(tmp_path))
     data = stacked_mnist(10, 500, 0)
     ctx = EvalContext(data, 0, 1, torch.device("cpu"), sample=lambda n: data.test[:n])
-    result = ModeCoverage(500, 0)(ctx)
+    result = StackedModeCoverage(500, 0)(ctx)
     true = len(set(data.test_labels.tolist()))
     assert 0.9 * true <= result.values["modes"] <= 1000
     counts = torch.bincount(data.test_labels, minlength=1000)

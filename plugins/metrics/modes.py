@@ -1,13 +1,16 @@
-"""Mode coverage: the 2D mixtures by the VEEGAN / PacGAN protocol, and stacked MNIST.
+"""Mode coverage by the VEEGAN / PacGAN protocol: `modes` on the 2D mixtures, `stacked-modes`
+on stacked MNIST.
 
-2D mixtures (ring8, grid25: extras "modes" and "sd"): a sample is high quality (HQ) if it lies
-within 3 standard deviations of its nearest mode; a mode is covered if at least one HQ sample is
-nearest to it. Stacked MNIST (extras "digits": the digits its channels come from): a domain
-classifier trained on those digits (the `lenet` extractor of extractors.py) reads each channel,
-and the sample's mode is the digit triple, one of 1,000; a mode is covered if at least one sample
-falls in it (VEEGAN, PacGAN Table 2). There every sample counts, and HQ is NaN (not defined).
-Reverse KL compares the histogram q of the counted samples over the K modes with the uniform
-mode weights p = 1/K: KL(q || p) = sum_k q_k log(q_k K).
+`modes` (ring8, grid25: extras "modes" and "sd"): a sample is high quality (HQ) if it lies within
+3 standard deviations of its nearest mode; a mode is covered if at least one HQ sample is nearest
+to it. `stacked-modes` (stacked-mnist: extras "digits", the digits its channels come from): a
+domain classifier trained on those digits (the `lenet` extractor of extractors.py) reads each
+channel, and the sample's mode is the digit triple, one of 1,000; a mode is covered if at least
+one sample falls in it (VEEGAN, PacGAN Table 2). Both report the reverse KL of the histogram q of
+the counted samples over the K modes against the uniform mode weights p = 1/K:
+KL(q || p) = sum_k q_k log(q_k K). They are two metrics because a metric applies to every
+dataset of its domains: `modes` stays on points, `stacked-modes` takes images and refuses
+image sets without stacked digits.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ OUTPUTS = {
     "hq_pct": MetricOutput(True, "HQ", "%"),
     "reverse_kl": MetricOutput(False, "rev KL", "nats"),
 }
-PARAMS = {
-    "n_samples": Param(2500, "generated samples scored", min=1),
-    "classifier_seed": Param(0, "seed of the stacked-MNIST digit classifier's training (fixed across cells)"),
+STACKED_OUTPUTS = {"modes": OUTPUTS["modes"], "reverse_kl": OUTPUTS["reverse_kl"]}
+PARAMS = {"n_samples": Param(2500, "generated samples scored", min=1)}
+STACKED_PARAMS = {
+    "n_samples": Param(26_000, "generated samples scored (VEEGAN and PacGAN: 26,000)", min=1),
+    "classifier_seed": Param(0, "seed of the digit classifier's training (fixed across cells)"),
 }
 CHUNK = 1000  # images per classifier call
 
@@ -66,23 +71,18 @@ def channel_modes(samples: torch.Tensor, classify) -> torch.Tensor:
 def stacked_statistics(samples: torch.Tensor, classify) -> dict[str, float]:
     """samples (N, C, H, W) -> modes covered out of 10^C and reverse KL over those modes."""
     modes = channel_modes(samples, classify)  # (N,)
-    counts = torch.bincount(modes, minlength=10 ** samples.shape[1])  # (10^C,)
-    return {**histogram_statistics(counts), "hq_pct": math.nan}
+    return histogram_statistics(torch.bincount(modes, minlength=10 ** samples.shape[1]))  # (10^C,) counts
 
 
 class ModeCoverage:
-    def __init__(self, n_samples: int, classifier_seed: int):
+    def __init__(self, n_samples: int):
         self.n_samples = n_samples
-        self.classifier_seed = classifier_seed
 
     def __call__(self, ctx) -> MetricResult:
         extras = ctx.data.extras
-        if "digits" in extras:
-            return self.stacked(ctx, extras["digits"])
         if "modes" not in extras or "sd" not in extras:
             raise ValueError("metric 'modes' needs a dataset that declares extras['modes'] and "
-                             "extras['sd'] (the 2D mixtures ring8, grid25 do) or extras['digits'] "
-                             "(stacked-mnist does)")
+                             "extras['sd'] (the 2D mixtures ring8, grid25 do)")
         samples = ctx.sample(self.n_samples).cpu()  # (N, 2)
         values = mode_statistics(samples, extras["modes"], extras["sd"])
         provenance = {"n_fake": self.n_samples, "n_modes": len(extras["modes"]), "sd": extras["sd"],
@@ -91,35 +91,56 @@ class ModeCoverage:
             provenance["reason"] = "no high-quality samples: reverse KL is undefined"
         return MetricResult(values, provenance)
 
-    def stacked(self, ctx, digits) -> MetricResult:
-        """Stacked MNIST: each channel of the samples read by a classifier trained on `digits`."""
-        classifier = classifier_extractor(digits, "lenet", self.classifier_seed)
+class StackedModeCoverage:
+    """Each channel of the samples read by a LeNet trained on extras['digits']."""
+
+    def __init__(self, n_samples: int, classifier_seed: int):
+        self.n_samples = n_samples
+        self.classifier_seed = classifier_seed
+
+    def __call__(self, ctx) -> MetricResult:
+        if "digits" not in ctx.data.extras:
+            raise ValueError("metric 'stacked-modes' needs a dataset that declares extras['digits'] "
+                             "(stacked-mnist does)")
+        classifier = classifier_extractor(ctx.data.extras["digits"], "lenet", self.classifier_seed)
         samples = ctx.sample(self.n_samples).cpu()  # (N, C, H, W)
         values = stacked_statistics(samples, classifier.logits)
         provenance = {"n_fake": self.n_samples, "n_modes": 10 ** samples.shape[1],
-                      "classifier": "lenet per channel", **classifier.provenance,
-                      "reason": "HQ is defined for the 2D mixtures only; every sample counts here"}
+                      "classifier": "lenet per channel", **classifier.provenance}
         return MetricResult(values, provenance)
 
 
 def has_modes(info, **params) -> str | None:
-    """Why the dataset cannot be scored: it declares neither a mixture's modes and sd nor digits."""
-    if "digits" in info.extras:
-        return None
+    """Why the dataset cannot be scored: it does not declare the mixture's modes and sd."""
     missing = [key for key in ("modes", "sd") if key not in info.extras]
     if missing:
         return (f"the dataset does not provide {' and '.join(missing)} (its DataInfo.extras: "
                 f"{', '.join(info.extras) or 'none'}); mode coverage needs a mixture with known modes, "
-                "e.g. ring8 or grid25, or stacked digits (stacked-mnist)")
+                "e.g. ring8 or grid25")
     return None
 
 
-def make_modes(*, n_samples: int, classifier_seed: int = 0) -> ModeCoverage:
-    return ModeCoverage(n_samples, classifier_seed)
+def has_digits(info, **params) -> str | None:
+    """Why the dataset cannot be scored: its channels are not stacked digits."""
+    if "digits" not in info.extras:
+        return (f"the dataset does not provide digits (its DataInfo.extras: {', '.join(info.extras) or 'none'}); "
+                "stacked-modes reads each channel as a digit: use stacked-mnist")
+    return None
+
+
+def make_modes(*, n_samples: int) -> ModeCoverage:
+    return ModeCoverage(n_samples)
+
+
+def make_stacked_modes(*, n_samples: int, classifier_seed: int) -> StackedModeCoverage:
+    return StackedModeCoverage(n_samples, classifier_seed)
 
 
 @hookimpl
 def register_metrics(register):
-    register(MetricSpec("modes", "modes covered, % high-quality samples, reverse KL (2D mixtures, stacked MNIST)",
-                        make_modes, PARAMS, outputs=OUTPUTS, domains=("points", "image"), needs=("samples",),
+    register(MetricSpec("modes", "modes covered, % high-quality samples, reverse KL (2D mixtures)",
+                        make_modes, PARAMS, outputs=OUTPUTS, domains=("points",), needs=("samples",),
                         fits=has_modes))
+    register(MetricSpec("stacked-modes", "modes covered of 10^C digit combinations, reverse KL (stacked MNIST)",
+                        make_stacked_modes, STACKED_PARAMS, outputs=STACKED_OUTPUTS, domains=("image",),
+                        needs=("samples",), fits=has_digits))
