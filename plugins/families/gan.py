@@ -23,6 +23,13 @@ Checkpoints: each step's `state` is the networks', optimisers', generator's and 
 sampler's state (common.trainer_state); with setup.resume the trainer loads it and continues
 after that step. `evaluate_gan` rebuilds the eval context from such a state (genbench rescore).
 
+Packing (PacGAN, Lin et al. 2018): a model with `pack = p` > 1 has a discriminator that judges
+p samples at once, concatenated along the first data axis (the features of a point, the
+channels of an image: `packed_shape`). The trainer then draws p times as many real examples and
+noise vectors per step and groups them (`pack_samples`), so D still sees `batch_size` inputs, as
+in the paper's code; every objective and penalty works on D's packed inputs unchanged. Metrics
+sample G as usual: packing changes only what D judges.
+
 Each step yields, as 0-d tensors left on the device: loss_d (the last D step's), loss_g,
 g_grad_norm (the L2 norm of the generator's gradient, which shows the saturating objective's
 vanishing gradient), and what D says of real and fake batches. For a classifier D (the
@@ -50,8 +57,21 @@ class GANModel:
     """What a GAN model factory returns: G maps z ~ N(0, I) of shape (B, z_dim) to data space."""
 
     generator: torch.nn.Module  # (B, z_dim) -> (B, *info.shape)
-    discriminator: torch.nn.Module  # (B, *info.shape) -> (B,) logits
+    discriminator: torch.nn.Module  # (B, *packed_shape(info.shape, pack)) -> (B,) logits
     z_dim: int
+    pack: int = 1  # samples D judges together (PacGAN); 1 = an ordinary GAN
+
+
+def packed_shape(shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
+    """The shape of one discriminator input when it judges `pack` examples of `shape` together:
+    concatenated along the first axis, (C, H, W) -> (pack * C, H, W), (2,) -> (2 * pack,)."""
+    return (pack * shape[0], *shape[1:])
+
+
+def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """(m * pack, *shape) -> (m, pack * shape[0], *shape[1:]): consecutive groups of `pack`
+    examples, concatenated along the first data axis."""
+    return x.reshape(len(x) // pack, pack * x.shape[1], *x.shape[2:])
 
 
 PARAMS = {
@@ -105,8 +125,8 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
         D = kernels.prepare(D)
     opt_g, opt_d = setup.optimizer(G.parameters()), setup.optimizer(D.parameters())
     rng = torch.Generator(device=device).manual_seed(setup.seed)
-    batches = Minibatches(setup.data.train.to(device), cfg["batch_size"], rng)
-    m, k = cfg["batch_size"], objective.d_steps
+    m, k, p = cfg["batch_size"], objective.d_steps, model.pack
+    batches = Minibatches(setup.data.train.to(device), m * p, rng)
     penalty = getattr(objective, "penalty", None)
     needs_real = getattr(objective, "generator_needs_real", False)
     reuse_noise = cfg["g_noise"] == "reuse"
@@ -120,17 +140,20 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
         first = setup.resume.step + 1
 
     def noise() -> torch.Tensor:
-        return torch.randn(m, model.z_dim, generator=rng, device=device)  # (m, z_dim)
+        return torch.randn(m * p, model.z_dim, generator=rng, device=device)  # (m * p, z_dim)
+
+    def generate() -> torch.Tensor:
+        return pack_samples(G(noise()), p)  # (m, p * shape[0], *shape[1:])
 
     def state() -> dict:
         return trainer_state(*checkpointed)
 
     for step in range(first, cfg["steps"] + 1):
         for d_step in range(k):
-            real = batches.next()  # (m, *shape)
+            real = pack_samples(batches.next(), p)  # (m * p, *shape) -> (m, p * shape[0], ...)
             keep_graph = reuse_noise and d_step == k - 1  # this fake batch feeds the G step too
             with torch.set_grad_enabled(keep_graph):
-                generated = G(noise())  # (m, *shape)
+                generated = generate()  # (m, p * shape[0], ...)
             fake = generated.detach()
             real_logits, fake_logits = D(real), D(fake)  # (m,), (m,)
             loss_d = objective.discriminator_loss(real_logits, fake_logits)
@@ -141,7 +164,7 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
             opt_d.step()
 
         D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        gen_logits = D(generated if reuse_noise else G(noise()))  # (m,)
+        gen_logits = D(generated if reuse_noise else generate())  # (m,)
         with torch.no_grad():
             real_now = D(real) if needs_real else None  # (m,): the updated D on the last real batch
         loss_g = objective.generator_loss(real_now, gen_logits)
@@ -153,7 +176,7 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
 
         stats = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "g_grad_norm": grad_norm,
                  **d_outputs(objective, real_logits.detach(), gen_logits.detach())}
-        yield TrainStep(step, stats, k * m, context, state)
+        yield TrainStep(step, stats, k * m * p, context, state)
 
 
 def gan_context(setup: TrainSetup) -> EvalContext:

@@ -18,7 +18,8 @@ With w = 64 on 64x64 images this is pytorch/examples' dcgan (ngf = ndf = 64).
 As in the paper, weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02), beta = 0. Convolutions carry no
 bias: BN's shift or a BiasAct layer adds it, fused with the activation by genbench.kernels.
 Options: batch norm in each network (Gulrajani et al. 2017 drop it from a critic under a gradient
-penalty), spectral normalisation of D's convolutions (Miyato et al. 2018).
+penalty), spectral normalisation of D's convolutions (Miyato et al. 2018), and packing (PacGAN,
+Lin et al. 2018): with `pack = p` the discriminator takes p images stacked along the channels.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from genbench.plugins.families.gan import GANModel
+from genbench.plugins.families.gan import GANModel, packed_shape
 
 from .layers import BatchNormAct, BiasAct
 
@@ -40,6 +41,8 @@ PARAMS = {
     "g_batchnorm": Param(True, "batch norm in the generator"),
     "d_batchnorm": Param(True, "batch norm in the discriminator (turn it off under a gradient penalty)"),
     "spectral_norm": Param(False, "spectral normalisation of the discriminator's convolutions"),
+    "pack": Param(1, "images the discriminator judges together, stacked along the channels (PacGAN's m; "
+                  "1 = an ordinary GAN)", min=1, max=64),
 }
 MAX_START = 7  # the largest s x s map the generator starts from (7 x 7 for 28 x 28 images)
 
@@ -125,14 +128,15 @@ class DCGANDiscriminator(nn.Module):
 
 
 def make_dcgan(info: DataInfo, *, width: int = 32, z_dim: int = 100, g_batchnorm: bool = True,
-               d_batchnorm: bool = True, spectral_norm: bool = False) -> GANModel:
+               d_batchnorm: bool = True, spectral_norm: bool = False, pack: int = 1) -> GANModel:
     problem = fits(info)
     if problem:
         raise ValueError(f"dcgan cannot model {info.domain} data of shape {info.shape}: {problem}")
     return GANModel(
         generator=DCGANGenerator(z_dim, width, info.shape, g_batchnorm),
-        discriminator=DCGANDiscriminator(width, info.shape, d_batchnorm, spectral_norm),
+        discriminator=DCGANDiscriminator(width, packed_shape(info.shape, pack), d_batchnorm, spectral_norm),
         z_dim=z_dim,
+        pack=pack,
     )
 
 

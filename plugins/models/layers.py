@@ -86,3 +86,22 @@ class BatchNormAct(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{len(self.bias)}, {self.activation}, negative_slope={self.negative_slope}, fused={self.fused}"
+
+
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow et al. 2013): each of n_out units is the max of `pieces` affine
+    pieces of the input. (B, n_in) -> (B, n_out). Piecewise linear, so twice differentiable
+    wherever a gradient penalty needs it."""
+
+    def __init__(self, n_in: int, n_out: int, pieces: int):
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out * pieces)
+        self.n_out = n_out
+        self.pieces = pieces
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.linear(x)  # (B, n_out * pieces)
+        return y.view(len(x), self.n_out, self.pieces).amax(dim=2)  # (B, n_out)
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"

@@ -1,8 +1,14 @@
-"""The fully connected GAN: MLP generator (ReLU) and discriminator (LeakyReLU 0.2).
+"""The fully connected GAN: MLP generator (ReLU) and discriminator (LeakyReLU 0.2 or maxout).
 
 As in Goodfellow et al. 2014 for MNIST and in the 2D mode-collapse benchmarks. Works on any data
 shape: the generator's output is reshaped to one example's shape, the discriminator flattens.
 Images get a tanh output (data in [-1, 1]); 2D points a linear one.
+
+Options for the PacGAN protocol (Lin et al. 2018): batch norm before each of the generator's
+ReLUs, maxout units with `maxout` pieces in the discriminator (Goodfellow et al. 2013),
+discriminator layers sized apart from the generator's, N(0, init_std) initial weights, and
+packing: with `pack = p` the discriminator takes p examples concatenated (the family trainer
+groups them, see plugins/families/gan.py).
 """
 
 from __future__ import annotations
@@ -14,22 +20,44 @@ import torch
 from torch import nn
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from genbench.plugins.families.gan import GANModel
+from genbench.plugins.families.gan import GANModel, packed_shape
 
-from .layers import DenseAct
+from .layers import BatchNormAct, DenseAct, Maxout
 
 PARAMS = {
     "hidden": Param(128, "units per hidden layer", min=1),
     "depth": Param(2, "hidden layers in each network", min=1, max=16),
     "z_dim": Param(16, "dimension of the noise z ~ N(0, I)", min=1),
+    "d_hidden": Param(0, "units per discriminator hidden layer (0 = hidden)", min=0),
+    "d_depth": Param(0, "discriminator hidden layers (0 = depth)", min=0, max=16),
+    "g_batchnorm": Param(False, "batch norm before each generator ReLU (PacGAN's generator)"),
+    "maxout": Param(0, "maxout pieces per discriminator unit (PacGAN: 5); 0 = LeakyReLU 0.2 units",
+                    min=0, max=64),
+    "init_std": Param(0.0, "initial weights ~ N(0, init_std), biases 0 (PacGAN: 0.02); 0 = PyTorch's "
+                      "default initialisation", min=0.0),
+    "pack": Param(1, "examples the discriminator judges together (PacGAN's m; 1 = an ordinary GAN)",
+                  min=1, max=64),
 }
 
 
+def generator_layer(n_in: int, n_out: int, batchnorm: bool) -> nn.Module:
+    """Linear + ReLU, or linear + batch norm + ReLU (the fused kernel: G is differentiated once)."""
+    if batchnorm:
+        return nn.Sequential(nn.Linear(n_in, n_out, bias=False), BatchNormAct(n_out, "relu", 0.0, fused=True))
+    return DenseAct(n_in, n_out, "relu", 0.0)
+
+
+def discriminator_layer(n_in: int, n_out: int, maxout: int) -> nn.Module:
+    """Maxout units with `maxout` pieces, or linear + LeakyReLU 0.2."""
+    return Maxout(n_in, n_out, maxout) if maxout else DenseAct(n_in, n_out, "leaky_relu", 0.2)
+
+
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, hidden: int, depth: int, shape: tuple[int, ...], tanh: bool):
+    def __init__(self, z_dim: int, hidden: int, depth: int, shape: tuple[int, ...], tanh: bool,
+                 batchnorm: bool = False):
         super().__init__()
         widths = [z_dim] + [hidden] * depth
-        self.body = nn.Sequential(*[DenseAct(a, b, "relu", 0.0) for a, b in pairwise(widths)])
+        self.body = nn.Sequential(*[generator_layer(a, b, batchnorm) for a, b in pairwise(widths)])
         self.out = nn.Linear(hidden, math.prod(shape))
         self.shape = shape
         self.tanh = tanh
@@ -41,26 +69,37 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, hidden: int, depth: int, shape: tuple[int, ...]):
+    def __init__(self, hidden: int, depth: int, shape: tuple[int, ...], maxout: int = 0):
         super().__init__()
         widths = [math.prod(shape)] + [hidden] * depth
-        self.body = nn.Sequential(*[DenseAct(a, b, "leaky_relu", 0.2) for a, b in pairwise(widths)])
+        self.body = nn.Sequential(*[discriminator_layer(a, b, maxout) for a, b in pairwise(widths)])
         self.out = nn.Linear(hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.body(x.flatten(1))).squeeze(1)  # (B, *shape) -> (B,) logits
 
 
-def make_mlp_gan(info: DataInfo, *, hidden: int, depth: int, z_dim: int) -> GANModel:
+def init_normal(module: nn.Module, std: float) -> None:
+    """Every linear layer's weight ~ N(0, std) and bias = 0 (batch norm keeps gamma 1, beta 0)."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.normal_(layer.weight, 0.0, std)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+def make_mlp_gan(info: DataInfo, *, hidden: int, depth: int, z_dim: int, d_hidden: int = 0, d_depth: int = 0,
+                 g_batchnorm: bool = False, maxout: int = 0, init_std: float = 0.0, pack: int = 1) -> GANModel:
     tanh = info.domain == "image"
-    return GANModel(
-        generator=MLPGenerator(z_dim, hidden, depth, info.shape, tanh),
-        discriminator=MLPDiscriminator(hidden, depth, info.shape),
-        z_dim=z_dim,
-    )
+    generator = MLPGenerator(z_dim, hidden, depth, info.shape, tanh, g_batchnorm)
+    discriminator = MLPDiscriminator(d_hidden or hidden, d_depth or depth, packed_shape(info.shape, pack), maxout)
+    if init_std > 0:
+        init_normal(generator, init_std)
+        init_normal(discriminator, init_std)
+    return GANModel(generator=generator, discriminator=discriminator, z_dim=z_dim, pack=pack)
 
 
 @hookimpl
 def register_models(register):
-    register(ModelSpec("mlp", "fully connected GAN: ReLU generator, LeakyReLU discriminator",
-                       make_mlp_gan, PARAMS, family="gan"))
+    register(ModelSpec("mlp", "fully connected GAN: ReLU generator (optional BN), LeakyReLU or maxout "
+                       "discriminator, optional packing", make_mlp_gan, PARAMS, family="gan"))
