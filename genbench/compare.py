@@ -265,8 +265,15 @@ def _final_values(store: Store, suite: str | None, metric: str):
     return values, provenance
 
 
-def _open(store: Store | str | Path) -> tuple[Store, bool]:
-    return (store, False) if isinstance(store, Store) else (Store(store, create=False), True)
+def _read_final_values(store: Store | str | Path, suite: str | None, metric: str):
+    """_final_values of an open store, or of a results folder opened (read-only) for the call."""
+    if isinstance(store, Store):
+        return _final_values(store, suite, metric)
+    opened = Store(store, create=False)
+    try:
+        return _final_values(opened, suite, metric)
+    finally:
+        opened.close()
 
 
 def _split(axes: dict[str, str], compared: tuple[str, ...]) -> tuple[tuple, str]:
@@ -285,12 +292,7 @@ def comparisons(store: Store | str | Path, metric: str, baseline: str | None = N
                 registry: Registry | None = None) -> list[Comparison]:
     """Every paired comparison of `metric` in the store (see the module docstring), Holm-corrected
     together. ConfigError when the metric or the baseline is not there."""
-    store, opened = _open(store)
-    try:
-        values, provenance = _final_values(store, suite, metric)
-    finally:
-        if opened:
-            store.close()
+    values, provenance = _read_final_values(store, suite, metric)
     if provenance is None:
         raise ConfigError(f"no finished cell has a value {metric!r}; fix: pass a metric the results hold "
                           "(`genbench show DIR` lists them)")
@@ -325,12 +327,7 @@ def comparisons(store: Store | str | Path, metric: str, baseline: str | None = N
 def budget_curves(store: Store | str | Path, metric: str, suite: str | None = None,
                   axes: tuple[str, ...] = ("objective",), registry: Registry | None = None) -> list[BudgetCurve]:
     """One curve per group of a [search] (empty when the store holds no trials)."""
-    store, opened = _open(store)
-    try:
-        values, provenance = _final_values(store, suite, metric)
-    finally:
-        if opened:
-            store.close()
+    values, provenance = _read_final_values(store, suite, metric)
     trials: dict[tuple, dict[str, dict[str, list[float]]]] = {}
     settings: dict[tuple, str] = {}  # (context, group, trial) -> its sampled values
     for cell, value in values:
