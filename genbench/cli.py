@@ -451,7 +451,8 @@ def rescore_command(out_dir: str, metric_spec: str, suite: str | None, patterns:
     checkpoints = Checkpoints.of_results(out_dir)
     reader = _open_view(out_dir, suite).store
     try:
-        selected = [(stored, rescore_module.stored_cell(stored, suite or "")) for stored in reader.cells(suite)]
+        selected = [(stored, rescore_module.stored_cell(stored, suite or "", registry))
+                    for stored in reader.cells(suite)]
         if patterns:
             chosen = {c.cell_id for c in plan.select([c for _, c in selected if c is not None], patterns)}
             selected = [(s, c) for s, c in selected if c is not None and c.cell_id in chosen]

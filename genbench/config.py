@@ -57,9 +57,14 @@ class ComponentConfig:
     params: tuple[tuple[str, Any], ...]  # sorted (key, value) pairs, defaults filled in
     label: str
     explicit: tuple[str, ...] = field(default=(), compare=False)  # the keys the suite set
+    unhashed: tuple[str, ...] = field(default=(), compare=False)  # at defaults that stay out of the cell id
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.params)
+
+    def id_params(self) -> dict[str, Any]:
+        """The parameters that enter the cell id (see Param.id_if_default)."""
+        return {k: v for k, v in self.params if k not in self.unhashed}
 
 
 @dataclass(frozen=True)
@@ -369,7 +374,9 @@ class _Validator:
             label = f"{name}({','.join(changed)})" if changed else name
         elif not isinstance(label, str) or not label:
             raise self.fail(f"{where}.label", "expected a non-empty string", 'label = "short-name"')
-        return ComponentConfig(kind, name, tuple(sorted(params.items())), label, tuple(sorted(raw)))
+        unhashed = tuple(sorted(k for k, v in params.items()
+                                if not spec.params[k].id_if_default and v == spec.params[k].default))
+        return ComponentConfig(kind, name, tuple(sorted(params.items())), label, tuple(sorted(raw)), unhashed)
 
     def block(self, raw: Any, where: str) -> MatrixBlock:
         raw = dict(self.table(raw, where))

@@ -46,7 +46,7 @@ class Cell:
         """The configuration that determines the result (labels and suite name excluded)."""
 
         def component(c: ComponentConfig) -> dict:
-            return {"name": c.name, "params": {k: _jsonable(v) for k, v in c.params}}
+            return {"name": c.name, "params": {k: _jsonable(v) for k, v in c.id_params().items()}}
 
         resolved = {
             **{axis: component(c) for axis, c in zip(AXIS_NAMES, self.components, strict=True)},

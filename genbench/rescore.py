@@ -43,14 +43,19 @@ def parse_metric(text: str, registry: Registry) -> ComponentConfig:
     return _Validator("--metric", registry).component(raw, "metric", "metric")
 
 
-def stored_cell(stored: StoredCell, suite: str) -> Cell | None:
+def stored_cell(stored: StoredCell, suite: str, registry: Registry) -> Cell | None:
     """The Cell a store row was run as (labels from its axes), or None when its configuration no
-    longer hashes to its id."""
+    longer hashes to its id. Parameters left out of the id at their defaults (Param.id_if_default)
+    get those defaults back."""
     config = json.loads(stored.row["config"])
 
     def component(kind: str, entry: dict, label: str) -> ComponentConfig:
-        params = tuple(sorted((k, _tupled(v)) for k, v in entry["params"].items()))
-        return ComponentConfig(kind, entry["name"], params, label)
+        params = {k: _tupled(v) for k, v in entry["params"].items()}
+        known = entry["name"] in registry.names(kind)  # an unknown one is refused later, with its name
+        spec_params = registry.get(kind, entry["name"]).params if known else {}
+        unhashed = tuple(sorted(k for k, p in spec_params.items() if not p.id_if_default and k not in params))
+        params.update({k: spec_params[k].default for k in unhashed})
+        return ComponentConfig(kind, entry["name"], tuple(sorted(params.items())), label, unhashed=unhashed)
 
     components = tuple(component(axis, config[axis], stored.axes.get(axis, config[axis]["name"]))
                        for axis in AXIS_NAMES)

@@ -27,6 +27,9 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple | None = None
+    # False for a parameter added to a component that already has stored results: at its default
+    # it is left out of the cell id, so those results keep their ids (and resume and rescore).
+    id_if_default: bool = True
 
     @property
     def type(self) -> type:

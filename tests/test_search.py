@@ -86,7 +86,7 @@ def test_a_resumed_run_finds_its_cells_by_id(write_suite, registry, tmp_path):
     assert set(store.statuses()) == {c.cell_id for c in cells}
     stored = store.cells()
     assert {s.axes["trial"] for s in stored} == {"trial00", "trial01", "trial02"}
-    assert all(stored_cell(s, "sweep") is not None for s in stored)  # rebuilt from the store, same id
+    assert all(stored_cell(s, "sweep", registry) is not None for s in stored)  # rebuilt from the store, same id
     store.close()
 
 

@@ -59,8 +59,15 @@ def setup(tmp_path, install_plugin):
 def start(suite, out, env, *flags):
     return subprocess.Popen([sys.executable, "-m", "genbench", "run", str(suite), "--out", str(out), *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            # a shell without job control starts background jobs with SIGINT ignored
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=default_stop_signals)
+
+
+def default_stop_signals() -> None:
+    """A run started by hand handles the stop signals; a test run may have inherited them ignored
+    (a shell without job control ignores SIGINT in background jobs, nohup ignores SIGHUP), which
+    genbench honours, so the child gets the default actions back."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def cells(out) -> dict[str, tuple[str, str | None]]:

@@ -33,7 +33,7 @@ EXTRACTOR_PARAMS = {
     "inception_path": Param("", "FID Inception-v3 weights file for extractor='inception' "
                             "(empty: $GENBENCH_CACHE/inception/); never downloaded"),
     "dinov2_path": Param("", "DINOv2 weights file for extractor='dinov2' (empty: "
-                         "$GENBENCH_CACHE/dinov2/dinov2_vitl14_pretrain.pth); never downloaded"),
+                         "$GENBENCH_CACHE/dinov2/dinov2_vitl14_pretrain.pth); never downloaded", id_if_default=False),
 }
 SPLIT_PARAM = {"split": Param("test", "real split the samples are compared with", choices=SPLITS)}
 

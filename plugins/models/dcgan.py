@@ -42,7 +42,7 @@ PARAMS = {
     "d_batchnorm": Param(True, "batch norm in the discriminator (turn it off under a gradient penalty)"),
     "spectral_norm": Param(False, "spectral normalisation of the discriminator's convolutions"),
     "pack": Param(1, "images the discriminator judges together, stacked along the channels (PacGAN's m; "
-                  "1 = an ordinary GAN)", min=1, max=64),
+                  "1 = an ordinary GAN)", min=1, max=64, id_if_default=False),
 }
 MAX_START = 7  # the largest s x s map the generator starts from (7 x 7 for 28 x 28 images)
 

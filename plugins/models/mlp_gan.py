@@ -28,15 +28,15 @@ PARAMS = {
     "hidden": Param(128, "units per hidden layer", min=1),
     "depth": Param(2, "hidden layers in each network", min=1, max=16),
     "z_dim": Param(16, "dimension of the noise z ~ N(0, I)", min=1),
-    "d_hidden": Param(0, "units per discriminator hidden layer (0 = hidden)", min=0),
-    "d_depth": Param(0, "discriminator hidden layers (0 = depth)", min=0, max=16),
-    "g_batchnorm": Param(False, "batch norm before each generator ReLU (PacGAN's generator)"),
+    "d_hidden": Param(0, "units per discriminator hidden layer (0 = hidden)", min=0, id_if_default=False),
+    "d_depth": Param(0, "discriminator hidden layers (0 = depth)", min=0, max=16, id_if_default=False),
+    "g_batchnorm": Param(False, "batch norm before each generator ReLU (PacGAN's generator)", id_if_default=False),
     "maxout": Param(0, "maxout pieces per discriminator unit (PacGAN: 5); 0 = LeakyReLU 0.2 units",
-                    min=0, max=64),
+                    min=0, max=64, id_if_default=False),
     "init_std": Param(0.0, "initial weights ~ N(0, init_std), biases 0 (PacGAN: 0.02); 0 = PyTorch's "
-                      "default initialisation", min=0.0),
+                      "default initialisation", min=0.0, id_if_default=False),
     "pack": Param(1, "examples the discriminator judges together (PacGAN's m; 1 = an ordinary GAN)",
-                  min=1, max=64),
+                  min=1, max=64, id_if_default=False),
 }
 
 
