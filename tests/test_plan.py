@@ -51,6 +51,18 @@ def test_cell_id_depends_on_config_not_on_labels_or_suite_name(write_suite, regi
     assert ids(base.replace("depth = 1,", "depth = 1, ")) == original
 
 
+def test_a_parameter_added_later_stays_out_of_the_id_at_its_default(write_suite, registry):
+    """mlp's `pack` came after results were stored (Param(id_if_default=False)): at its default
+    the ids are those of before; set to another value it is part of the configuration."""
+    base = write_suite().read_text()
+    ids = lambda text: [c.cell_id for c in expand(load(str(write_suite(text, name="x.toml")), registry), registry)]
+    original = ids(base)
+    assert ids(base.replace("depth = 1,", "depth = 1, pack = 1,")) == original
+    assert ids(base.replace("depth = 1,", "depth = 1, pack = 2,")) != original
+    cell = expand(load(str(write_suite()), registry), registry)[0]
+    assert "pack" not in cell.resolved()["model"]["params"] and cell.components[1].kwargs()["pack"] == 1
+
+
 def test_cell_id_golden_value(write_suite, registry):
     """Changing how ids are computed orphans every stored result: do it on purpose only."""
     cells = expand(load(str(write_suite()), registry), registry)
