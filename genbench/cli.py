@@ -318,7 +318,7 @@ def kernels_command(sizes: str, backends: str, ops: str, repeats: int, csv_path:
 
 
 def _print_report(registry: Registry, reporter: str, view: ReportView, **params) -> None:
-    console.print(_report(registry, reporter, view, **params), highlight=False, soft_wrap=True, end="")
+    console.print(_report(registry, reporter, view, **params), highlight=False, markup=False, soft_wrap=True, end="")
 
 
 def _report(registry: Registry, reporter: str, view: ReportView, **params) -> str:

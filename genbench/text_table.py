@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.table import Table
+from rich.text import Text
 
 from .report import OVERLOADED, THROUGHPUT, GroupSummary, axis_names, column_names, format_stat, render_text
 
@@ -117,13 +118,14 @@ def terminal(text: SummaryText, width: int) -> list[Table]:
     tables = []
     for index, chunk in enumerate(chunks):
         table = Table(title=f"({index + 1}/{len(chunks)})" if len(chunks) > 1 else None, title_justify="left")
-        table.add_column(text.headers[0], overflow="fold", max_width=label_width)
+        table.add_column(Text(text.headers[0]), overflow="fold", max_width=label_width)
         table.add_column("n", justify="right")
         for i in chunk:
-            table.add_column(text.headers[i], justify="right", no_wrap=True)
+            table.add_column(Text(text.headers[i]), justify="right", no_wrap=True)
         if index == 0:
             table.add_column("status", no_wrap=True)
-        for row in text.rows:
-            table.add_row(row[0], row[1], *(row[i] for i in chunk), *([row[-1]] if index == 0 else []))
+        for row in text.rows:  # Text, not markup: "1.13±1.34 [n=2]" keeps its [n=2]
+            cells = [row[0], row[1], *(row[i] for i in chunk), *([row[-1]] if index == 0 else [])]
+            table.add_row(*map(Text, cells))
         tables.append(table)
     return tables

@@ -72,3 +72,25 @@ def test_show_piped_prints_plain_and_markdown(write_suite, tmp_path, genbench_cl
     assert "ring8#1 = ring8(n_train=512,n_test=64)" in piped and "┃" not in piped
     markdown = genbench_cli("show", str(out), "--format", "markdown").stdout
     assert "| objective | n | hq_pct | modes |" in markdown
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "plain", "markdown"])
+def test_a_metric_with_fewer_values_than_finished_cells_says_so(fmt):
+    """Three cells finished but one scored NaN (dropped): the mean is over 2, and the table says
+    [n=2] beside it in every format (rich must not read it as markup)."""
+    short = group("saturating", "grid25", [10.0, 12.0], [0.5, 0.7, 0.6])
+    short.statuses["done"] = 3
+    out = render(summary_text([short, group("hinge", "grid25", [9.0, 11.0, 10.0], [0.5, 0.7, 0.6])], False),
+                 "s", fmt, width=120)
+    assert "11±1.41 [n=2]" in out and "10±1 " in out
+
+
+def test_show_prints_the_n_of_a_metric_that_lost_a_seed(tmp_path, genbench_cli):
+    """Through the CLI, piped (plain): beta's seed 2 has a NaN distance, so its mean is over 2."""
+    from report_store import build_store
+
+    out = build_store(tmp_path / "results", failures=False)
+    shown = genbench_cli("show", str(out), "--format", "plain")
+    assert shown.returncode == 0, shown.stderr
+    beta = next(line for line in shown.stdout.splitlines() if line.startswith("beta"))
+    assert "[n=2]" in beta
