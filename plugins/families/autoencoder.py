@@ -24,7 +24,7 @@ from genbench import EvalContext, FamilySpec, Statistic, TrainSetup, TrainStep, 
 from genbench import kernels
 from genbench.plugins.models.autoencoders import AEModel
 
-from .common import Minibatches, eval_noise, in_eval_mode, load_modules, load_trainer_state, trainer_state
+from .common import Minibatches, eval_noise, in_eval_mode, load_modules, resume_parts
 
 STATISTICS = {
     "loss": Statistic("loss", column=True, finite=True),
@@ -75,13 +75,7 @@ def train_autoencoder(setup: TrainSetup) -> Iterator[TrainStep]:
     # metrics use the model object: it shares its parameters with the network being trained
     context = autoencoder_context(setup)
     checkpointed = ({"model": model}, {"model": optimiser}, rng, batches)
-    first = 1
-    if setup.resume is not None:
-        load_trainer_state(setup.resume.state, *checkpointed)
-        first = setup.resume.step + 1
-
-    def state() -> dict:
-        return trainer_state(*checkpointed)
+    first, state = resume_parts(setup, *checkpointed)
 
     for step in range(first, cfg["steps"] + 1):
         x = batches.next()  # (m, *shape)

@@ -68,6 +68,17 @@ def load_trainer_state(state: dict, modules: dict[str, torch.nn.Module],
     batches.load_state(state["batches"])
 
 
+def resume_parts(setup, modules: dict[str, torch.nn.Module], optimisers: dict[str, torch.optim.Optimizer],
+                 generator: torch.Generator, batches: Minibatches) -> tuple[int, Callable[[], dict]]:
+    """The first step a trainer built of these parts trains, and its TrainStep.state function;
+    when the cell resumes, the parts are loaded from the checkpoint first."""
+    parts = (modules, optimisers, generator, batches)
+    if setup.resume is not None:
+        load_trainer_state(setup.resume.state, *parts)
+    first = 1 if setup.resume is None else setup.resume.step + 1
+    return first, lambda: trainer_state(*parts)
+
+
 def eval_noise(n: int, dim: int, seed: int) -> torch.Tensor:
     """z ~ N(0, I) of shape (n, dim) from the eval stream: the same z at every eval step."""
     return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed + EVAL_NOISE_OFFSET))

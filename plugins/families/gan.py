@@ -49,7 +49,7 @@ import torch
 from genbench import EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
 from genbench import kernels
 
-from .common import Minibatches, eval_noise, in_eval_mode, load_modules, load_trainer_state, trainer_state
+from .common import Minibatches, eval_noise, in_eval_mode, load_modules, resume_parts
 
 
 @dataclass
@@ -134,19 +134,13 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     context = gan_context(setup)
     checkpointed = ({"generator": model.generator, "discriminator": model.discriminator},
              {"generator": opt_g, "discriminator": opt_d}, rng, batches)
-    first = 1
-    if setup.resume is not None:
-        load_trainer_state(setup.resume.state, *checkpointed)
-        first = setup.resume.step + 1
+    first, state = resume_parts(setup, *checkpointed)
 
     def noise() -> torch.Tensor:
         return torch.randn(m * p, model.z_dim, generator=rng, device=device)  # (m * p, z_dim)
 
     def generate() -> torch.Tensor:
         return pack_samples(G(noise()), p)  # (m, p * shape[0], *shape[1:])
-
-    def state() -> dict:
-        return trainer_state(*checkpointed)
 
     for step in range(first, cfg["steps"] + 1):
         for d_step in range(k):

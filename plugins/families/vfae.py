@@ -24,7 +24,7 @@ from genbench import kernels
 from genbench.plugins.datasets.sensitive import SENSITIVE, missing_sensitive
 from genbench.plugins.models.vfae import VFAEModel
 
-from .common import Minibatches, eval_noise, load_modules, load_trainer_state, trainer_state
+from .common import Minibatches, eval_noise, load_modules, resume_parts
 
 STATISTICS = {
     "loss": Statistic("loss", column=True, finite=True),
@@ -70,13 +70,7 @@ def train_vfae(setup: TrainSetup) -> Iterator[TrainStep]:
     batches = Minibatches(torch.arange(len(x_all), device=device), cfg["batch_size"], rng)
     context = vfae_context(setup)
     checkpointed = ({"model": model}, {"model": optimiser}, rng, batches)
-    first = 1
-    if setup.resume is not None:
-        load_trainer_state(setup.resume.state, *checkpointed)
-        first = setup.resume.step + 1
-
-    def state() -> dict:
-        return trainer_state(*checkpointed)
+    first, state = resume_parts(setup, *checkpointed)
 
     for step in range(first, cfg["steps"] + 1):
         index = batches.next()  # (m,)
