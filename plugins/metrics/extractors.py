@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -226,15 +227,24 @@ def inception_weights(inception_path: str) -> Path:
     return path
 
 
-def inception_extractor(inception_path: str) -> Extractor:
-    path = inception_weights(inception_path)
-    if (path, "inception") not in _loaded:
-        net = InceptionV3(read_inception_state(path))
+def weights_file_extractor(kind: str, path: Path, load: Callable[[Path], tuple[nn.Module, str]],
+                           preprocessing: str) -> Extractor:
+    """The extractor `load(path)` builds (a network and its name), once per file and kind; its
+    provenance names the file and the file's hash."""
+    if (path, kind) not in _loaded:
+        net, name = load(path)
         file_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        _loaded[(path, "inception")] = Extractor(net, {
-            "extractor": "inception-v3-compat", "extractor_hash": file_hash, "extractor_path": str(path),
-            "extractor_preprocessing": "uint8, TF1 bilinear resize to 299 (torch-fidelity's), (x - 128) / 128"})
-    return _loaded[(path, "inception")]
+        _loaded[(path, kind)] = Extractor(net, {
+            "extractor": name, "extractor_hash": file_hash, "extractor_path": str(path),
+            "extractor_preprocessing": preprocessing})
+    return _loaded[(path, kind)]
+
+
+def inception_extractor(inception_path: str) -> Extractor:
+    return weights_file_extractor(
+        "inception", inception_weights(inception_path),
+        lambda path: (InceptionV3(read_inception_state(path)), "inception-v3-compat"),
+        "uint8, TF1 bilinear resize to 299 (torch-fidelity's), (x - 128) / 128")
 
 
 def dinov2_weights(dinov2_path: str) -> Path:
@@ -250,11 +260,5 @@ def dinov2_weights(dinov2_path: str) -> Path:
 
 
 def dinov2_extractor(dinov2_path: str) -> Extractor:
-    path = dinov2_weights(dinov2_path)
-    if (path, "dinov2") not in _loaded:
-        net, name = load_dinov2(path)
-        file_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        _loaded[(path, "dinov2")] = Extractor(net, {
-            "extractor": name, "extractor_hash": file_hash, "extractor_path": str(path),
-            "extractor_preprocessing": "bicubic resize to 224, ImageNet mean and sd; class token after the norm"})
-    return _loaded[(path, "dinov2")]
+    return weights_file_extractor("dinov2", dinov2_weights(dinov2_path), load_dinov2,
+                                  "bicubic resize to 224, ImageNet mean and sd; class token after the norm")
