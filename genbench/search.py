@@ -185,5 +185,6 @@ def apply(sampled: Mapping[str, Any], components: Mapping[str, Any], train: Mapp
         component = components[section]
         params = {**component.kwargs(), name: value}
         components[section] = replace(component, params=tuple(sorted(params.items())),
-                                      explicit=tuple(sorted({*component.explicit, name})))
+                                      explicit=tuple(sorted({*component.explicit, name})),
+                                      unhashed=tuple(k for k in component.unhashed if k != name))  # drawn: in the id
     return components, train

@@ -59,6 +59,14 @@ def test_trials_expand_into_cells_with_their_sampled_values(write_suite, registr
     assert seeds_of_a_trial[0] == seeds_of_a_trial[1]  # a trial runs at every seed
 
 
+def test_a_drawn_parameter_is_in_the_configuration_even_one_kept_out_of_ids_at_its_default(write_suite, registry):
+    """mlp's `pack` stays out of cell ids at its default (Param.id_if_default); drawn by a search,
+    it is a setting of the trial and appears in the resolved configuration whatever its value."""
+    cells = cells_of(write_suite, registry, trials=4, params="model.pack = { choice = [1, 2] }")
+    drawn = [(dict(c.search)["model.pack"], c.resolved()["model"]["params"].get("pack")) for c in cells]
+    assert {value for value, _ in drawn} == {1, 2} and all(value == shown for value, shown in drawn)
+
+
 def test_sampling_is_deterministic_and_extending_trials_keeps_the_first(write_suite, registry):
     first = cells_of(write_suite, registry, trials=3)
     again = cells_of(write_suite, registry, trials=3, name="again.toml")
