@@ -37,7 +37,7 @@ from genbench.plugins.metrics.fid import FID, KID, frechet_distance
 from genbench.plugins.metrics.inception_score import InceptionScore
 from genbench.plugins.metrics.parzen import Parzen
 from genbench.plugins.metrics.prdc import PRDC
-from genbench.registry import load_plugins
+from genbench.api.registry import load_plugins
 
 DIMS = (64, 512, 2048)
 N_FAKE = 10_000

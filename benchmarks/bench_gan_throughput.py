@@ -27,10 +27,10 @@ from pathlib import Path
 
 import torch
 
-from genbench.config import load
-from genbench.plan import expand
-from genbench.registry import load_plugins
-from genbench.runner import run_cell
+from genbench.suite.config import load
+from genbench.suite.plan import expand
+from genbench.api.registry import load_plugins
+from genbench.run.runner import run_cell
 
 CELLS = {  # name -> (dataset, model, model parameters, batch size, learning rate)
     "dcgan-mnist5k": ("mnist5k", "dcgan", {}, 64, 2e-4),

@@ -31,8 +31,8 @@ from report_store import build_store  # noqa: E402
 
 from genbench.plugins.datasets.toy2d import ring8  # noqa: E402
 from genbench.plugins.domains.points import draw_points  # noqa: E402
-from genbench.report_html import render_report  # noqa: E402
-from genbench.store import Store  # noqa: E402
+from genbench.report.html import render_report  # noqa: E402
+from genbench.results.store import Store  # noqa: E402
 
 OBJECTIVES = ("saturating", "nonsaturating", "lsgan", "hinge", "wgan-gp")
 DATA = ring8(512, 64, 0)

@@ -16,7 +16,7 @@ import torch
 
 from genbench import kernels
 from genbench.kernels.bench import BENCH_OPS, make_case, memcpy_step
-from genbench.registry import load_plugins
+from genbench.api.registry import load_plugins
 
 SIZES = [int(float(s)) for s in os.environ.get("GENBENCH_BENCH_SIZES", "1e3,1e5").split(",")]
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"

@@ -5,9 +5,9 @@ Plugin authors need only what is re-exported here: `hookimpl`, the spec types an
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .errors import ConfigError, DataError, GenbenchError, PluginError, UnknownComponentError
-from .hookspecs import hookimpl
-from .specs import (
+from genbench.api.errors import ConfigError, DataError, GenbenchError, PluginError, UnknownComponentError
+from genbench.api.hookspecs import hookimpl
+from genbench.api.specs import (
     Data,
     DataInfo,
     DatasetSpec,

@@ -11,29 +11,30 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import compare as compare_module
-from . import config as config_module
-from . import cpu_policy, plan
-from . import limits as limits_module
-from . import rescore as rescore_module
-from .axes import AXIS_NAMES
-from .checkpoints import RETENTION, Checkpoints
-from .code_version import cell_code_versions
-from .errors import ConfigError, GenbenchError
-from .cell_view import describe_cell, find_cell
-from .executors import ExecutorOptions
-from .interrupt import Interrupted, stop_on_signals
-from .lock import StoreLock
-from .loggers import result_loggers
-from .progress import SuiteProgress
-from .registry import Registry, load_plugins
-from .report import ReportView
-from .text_table import TABLE_FORMATS
-from .resume import Pending, pending_cells
-from .runner import run_suite
-from .specs import SPEC_KINDS
-from .store import SCHEMA_VERSION, Store
-from .suite_list import builtin_suite_infos
+from genbench.results import compare as compare_module
+from genbench.run import cpu_policy
+from genbench.run import rescore as rescore_module
+from genbench.suite import config as config_module
+from genbench.suite import limits as limits_module
+from genbench.suite import plan
+from genbench.api.axes import AXIS_NAMES
+from genbench.run.checkpoints import RETENTION, Checkpoints
+from genbench.run.code_version import cell_code_versions
+from genbench.api.errors import ConfigError, GenbenchError
+from genbench.results.cell_view import describe_cell, find_cell
+from genbench.run.executors import ExecutorOptions
+from genbench.run.signals import Interrupted, stop_on_signals
+from genbench.run.lock import StoreLock
+from genbench.run.loggers import result_loggers
+from genbench.run.progress import SuiteProgress
+from genbench.api.registry import Registry, load_plugins
+from genbench.results.summary import ReportView
+from genbench.report.table import TABLE_FORMATS
+from genbench.run.resume import Pending, pending_cells
+from genbench.run.runner import run_suite
+from genbench.api.specs import SPEC_KINDS
+from genbench.results.store import SCHEMA_VERSION, Store
+from genbench.suite.catalog import builtin_suite_infos
 
 DEFAULT_OUT = "genbench-results"
 KIND_ORDER = tuple(SPEC_KINDS)
@@ -98,7 +99,7 @@ def list_command(kind: str | None, params: bool) -> None:
         for info in builtin_suite_infos(registry):
             cells = f"{info.cells} cells" if info.cells is not None else f"cannot be planned here: {info.problem}"
             table.add_row("suite", info.name, f"{escape(info.description)} [dim]({escape(cells)})[/]",
-                          "genbench.suites", "genbench")
+                          "built-in", "genbench")
     console.print(table)
     for problem in registry.problems:
         errors.print(f"[bold yellow]plugin problem:[/] {problem}", highlight=False)
@@ -295,7 +296,7 @@ def _int_list(text: str) -> list[int]:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write the rows as CSV.")
 def kernels_command(sizes: str, backends: str, ops: str, repeats: int, csv_path: str | None) -> None:
     """Benchmark the fused ops: forward+backward time per backend against a same-size memcpy."""
-    from .kernels.bench import format_table, run_kernel_benchmarks
+    from genbench.kernels.bench import format_table, run_kernel_benchmarks
 
     registry = load_plugins()
     chosen = [b.strip() for b in backends.split(",") if b.strip()] or registry.names("kernel")
@@ -419,7 +420,7 @@ def export_command(out_dir: str, fmt: str, suite: str | None, raw: bool, output:
 @click.option("--suite", help="Only this suite (default: every suite in the store).")
 def report_command(out_dir: str, output: str | None, suite: str | None) -> None:
     """Write a self-contained HTML report of a results directory (opens offline)."""
-    from .report_html import render_report  # matplotlib and Jinja2 load only for this command
+    from genbench.report.html import render_report  # matplotlib and Jinja2 load only for this command
 
     view = _open_view(out_dir, suite)  # built from the store alone: no plugin is loaded
     text = render_report(view.store, view.suite)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from genbench.registry import load_plugins
+from genbench.api.registry import load_plugins
 
 PLUGIN_DIR = Path(__file__).parent / "plugins"
 torch.set_num_threads(1)  # the test models are tiny: more threads only contend on 2 cores

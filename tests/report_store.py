@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from genbench.result import Artifact, CellResult, MetricRow
-from genbench.store import Store
+from genbench.api.result import Artifact, CellResult, MetricRow
+from genbench.results.store import Store
 
 OUTPUTS = {"score": {"higher_is_better": True, "label": "score", "unit": "%"},
            "distance": {"higher_is_better": False, "label": "distance", "unit": "nats"}}

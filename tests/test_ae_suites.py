@@ -3,7 +3,9 @@
 import json
 import math
 
-from genbench import config, plan
+from genbench.suite import config
+
+from genbench.suite import plan
 
 
 def test_ae_smoke_runs_end_to_end(tmp_path, genbench_cli):

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from genbench.config import builtin_suites, load
-from genbench.plan import expand
+from genbench.suite.config import builtin_suites, load
+from genbench.suite.plan import expand
 
 
 @pytest.mark.parametrize("name", sorted(builtin_suites()))

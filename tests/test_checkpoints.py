@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from genbench import config, plan
-from genbench.checkpoints import Checkpoints
-from genbench.registry import load_plugins
-from genbench.runner import run_cell
-from genbench.store import Store
+from genbench.suite import config
+
+from genbench.suite import plan
+from genbench.run.checkpoints import Checkpoints
+from genbench.api.registry import load_plugins
+from genbench.run.runner import run_cell
+from genbench.results.store import Store
 
 PLUGIN_DIR = Path(__file__).parent / "plugins"
 

@@ -4,8 +4,10 @@ import json
 
 import pytest
 
-from genbench import config, overrides
-from genbench.errors import ConfigError
+from genbench.suite import config
+
+from genbench.suite import overrides
+from genbench.api.errors import ConfigError
 
 
 def test_set_values_are_toml_and_change_the_cells(write_suite, registry):

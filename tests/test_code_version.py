@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from genbench import config as config_module
-from genbench import plan
-from genbench.code_version import cell_code_versions, code_changes, describe, used_components
+from genbench.suite import config as config_module
+from genbench.suite import plan
+from genbench.run.code_version import cell_code_versions, code_changes, describe, used_components
 
 SUITE = """
 [suite]
@@ -107,7 +107,7 @@ def test_an_editable_plugin_whose_source_changes_re_runs_its_cells(install_plugi
 
 LOOKUP = """
 import json, importlib.metadata
-from genbench.code_version import distribution_code
+from genbench.run.code_version import distribution_code
 print(json.dumps({"naive": importlib.metadata.version(%(dist)r), "found": distribution_code(%(dist)r, %(top)r)}))
 """
 

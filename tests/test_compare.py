@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from genbench.compare import (best_of_k, budget_curves, comparisons, holm, html_table, paired, report_sections,
+from genbench.results.compare import (best_of_k, budget_curves, comparisons, holm, html_table, paired, report_sections,
                               seeds_needed)
-from genbench.config import load
-from genbench.errors import ConfigError
-from genbench.plan import expand
-from genbench.result import CellResult, MetricRow
-from genbench.store import Store
+from genbench.suite.config import load
+from genbench.api.errors import ConfigError
+from genbench.suite.plan import expand
+from genbench.api.result import CellResult, MetricRow
+from genbench.results.store import Store
 
 OBJECTIVES = '["saturating", "nonsaturating", "hinge"]'
 

@@ -3,7 +3,7 @@
 import pytest
 
 from genbench import ConfigError
-from genbench.config import load
+from genbench.suite.config import load
 
 VALID = """
 [suite]

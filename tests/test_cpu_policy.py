@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from genbench.cpu_policy import choose, overload
+from genbench.run.cpu_policy import choose, overload
 
 
 @pytest.mark.parametrize(("cells", "cores", "busy", "expected"), [
@@ -52,7 +52,7 @@ def test_each_cell_records_its_policy_and_load_and_show_flags_overload(write_sui
     ran = genbench_cli("run", str(write_suite()), "--out", str(out), "--workers", "1", "--threads", "1")
     assert ran.returncode == 0, ran.stderr
     assert "CPU: 1 worker x 1 thread" in ran.stdout
-    from genbench.store import Store
+    from genbench.results.store import Store
 
     store = Store(out)
     try:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from genbench import config
-from genbench.errors import ConfigError, PluginError
-from genbench.registry import load_plugins
+from genbench.suite import config
+from genbench.api.errors import ConfigError, PluginError
+from genbench.api.registry import load_plugins
 
 pytest.importorskip("distributed")
 pytest.importorskip("dask_jobqueue")
@@ -118,7 +118,7 @@ def cluster(tmp_path_factory):
 # --- configuration, extras, job scripts: fast ----------------------------------------------------
 
 def test_import_genbench_and_its_plugins_do_not_import_dask():
-    code = ("import sys, genbench; from genbench.registry import load_plugins; r = load_plugins(); "
+    code = ("import sys, genbench; from genbench.api.registry import load_plugins; r = load_plugins(); "
             "assert {'dask', 'slurm', 'pbs', 'lsf'} <= set(r.names('executor')); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'dask_jobqueue')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENV)

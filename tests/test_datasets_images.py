@@ -12,10 +12,10 @@ import torch
 from PIL import Image
 
 from genbench import DataError, GenbenchError
-from genbench.config import load
+from genbench.suite.config import load
 from genbench.plugins.datasets.images import stratified_order
 from genbench.plugins.datasets.patches import PHOTOS, SIZE, crops, cut
-from genbench.registry import load_plugins
+from genbench.api.registry import load_plugins
 
 
 def load_dataset(registry, name, **params):

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from genbench import TrainSetup
-from genbench.registry import load_plugins
+from genbench.api.registry import load_plugins
 
 SUITE = """
 [suite]

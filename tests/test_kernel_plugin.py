@@ -4,10 +4,10 @@ and the reference filling in the ops it lacks."""
 import json
 import sqlite3
 
-from genbench.config import load
-from genbench.plan import expand
-from genbench.registry import load_plugins
-from genbench.runner import run_cell
+from genbench.suite.config import load
+from genbench.suite.plan import expand
+from genbench.api.registry import load_plugins
+from genbench.run.runner import run_cell
 
 COUNTING_SUITE_LINE = 'objectives = ["nonsaturating"]\nkernels = ["counting"]\n'
 

@@ -3,7 +3,7 @@ defaults, and the shipped suites with their descriptions and cell counts."""
 
 from click.testing import CliRunner
 
-from genbench import config
+from genbench.suite import config
 from genbench.cli import cli
 
 

@@ -20,7 +20,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from genbench import Data, DataError, DataInfo, EvalContext
-from genbench.runner import share_samples
+from genbench.run.runner import share_samples
 
 SHAPE = (1, 8, 8)
 EXTRACTOR = {"extractor": "auto", "extractor_seed": 0, "inception_path": ""}

@@ -5,9 +5,9 @@ import ast
 from pathlib import Path
 
 
-from genbench.config import load
-from genbench.plan import expand
-from genbench.runner import run_cell
+from genbench.suite.config import load
+from genbench.suite.plan import expand
+from genbench.run.runner import run_cell
 
 CORE = Path(__file__).parent.parent / "genbench"
 

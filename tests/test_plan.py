@@ -4,8 +4,8 @@ import pickle
 import subprocess
 import sys
 
-from genbench.config import load
-from genbench.plan import eval_schedule, expand, select
+from genbench.suite.config import load
+from genbench.suite.plan import eval_schedule, expand, select
 
 
 def test_matrix_expands_seeds_innermost(write_suite, registry):
@@ -31,8 +31,8 @@ def test_cells_pickle_and_keep_their_id(write_suite, registry):
 def test_cell_id_is_the_same_in_a_fresh_process(write_suite, registry):
     path = write_suite()
     ids = [c.cell_id for c in expand(load(str(path), registry), registry)]
-    code = ("from genbench.registry import load_plugins; from genbench.config import load; "
-            "from genbench.plan import expand; r = load_plugins(False); "
+    code = ("from genbench.api.registry import load_plugins; from genbench.suite.config import load; "
+            "from genbench.suite.plan import expand; r = load_plugins(False); "
             f"print(' '.join(c.cell_id for c in expand(load({str(path)!r}, r), r)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "123", "PATH": ""})

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from genbench import ConfigError, hookspecs
-from genbench.config import load
-from genbench.registry import HOOK_KINDS, load_plugins
+from genbench import ConfigError
+
+from genbench.api import hookspecs
+from genbench.suite.config import load
+from genbench.api.registry import HOOK_KINDS, load_plugins
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugin_hooks.md"
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("register_")]
@@ -66,7 +68,7 @@ def test_hook_register_optimizers(every_hook, tmp_path):
     suite = tmp_path / "s.toml"
     suite.write_text('[matrix]\ndatasets = ["ring8"]\nmodels = ["mlp"]\nobjectives = ["saturating"]\n'
                      'optimizers = ["adam", { name = "sgd-lite", momentum = 0.5 }]\n')
-    from genbench.plan import expand
+    from genbench.suite.plan import expand
 
     cells = expand(load(str(suite), every_hook), every_hook)
     assert [c.component("optimizer").label for c in cells] == ["adam", "sgd-lite(momentum=0.5)"]
@@ -121,8 +123,8 @@ def test_hook_register_executors(install_plugin, write_suite, tmp_path, genbench
 
 
 def test_hook_register_reporters(write_suite, tmp_path, genbench_cli, every_hook):
-    from genbench.plan import expand
-    from genbench.store import Store
+    from genbench.suite.plan import expand
+    from genbench.results.store import Store
 
     cells = expand(load(str(write_suite()), every_hook), every_hook)
     Store(tmp_path / "out").record_suite("tiny", "suite.toml", "", cells)

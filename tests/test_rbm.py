@@ -10,7 +10,11 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from genbench import ConfigError, TrainSetup, config, plan
+from genbench import ConfigError, TrainSetup
+
+from genbench.suite import config
+
+from genbench.suite import plan
 from genbench.plugins.datasets.binarized import digits_bin
 from genbench.plugins.datasets.digits import digits
 from genbench.plugins.families.rbm import contrastive_loss, make_sampler, train_rbm

@@ -4,7 +4,7 @@ import re
 import types
 from pathlib import Path
 
-from genbench.registry import Registry
+from genbench.api.registry import Registry
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 

@@ -3,7 +3,7 @@
 import pytest
 
 from genbench import DatasetSpec, Param, PluginError, UnknownComponentError
-from genbench.registry import Registry, load_plugins
+from genbench.api.registry import Registry, load_plugins
 
 
 def test_builtins_register_every_kind(registry):

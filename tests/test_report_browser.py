@@ -9,8 +9,8 @@ import shutil
 import pytest
 from report_store import build_store
 
-from genbench.report_html import render_report
-from genbench.store import Store
+from genbench.report.html import render_report
+from genbench.results.store import Store
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the dev extra: pip install -e '.[dev]'")
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)

@@ -13,9 +13,9 @@ from report_store import PANEL, build_store, score
 from scipy import stats
 
 from genbench.cli import cli
-from genbench.report_data import bootstrap_interval
-from genbench.report_html import Section, number, render_report
-from genbench.store import Store
+from genbench.report.data import bootstrap_interval
+from genbench.report.html import Section, number, render_report
+from genbench.results.store import Store
 
 
 class Page(HTMLParser):
@@ -160,9 +160,9 @@ def test_cli_writes_the_report(results, tmp_path, page):
 
 def test_a_run_stores_what_the_report_reads(write_suite, registry):
     """Scores carry their outputs' direction, label and unit; GAN statistics carry their panel."""
-    from genbench.config import load
-    from genbench.plan import expand
-    from genbench.runner import run_cell
+    from genbench.suite.config import load
+    from genbench.suite.plan import expand
+    from genbench.run.runner import run_cell
 
     cell = expand(load(str(write_suite(objectives='["saturating"]')), registry), registry)[0]
     result = run_cell(cell, registry)

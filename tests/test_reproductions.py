@@ -19,8 +19,8 @@ from genbench.plugins.models.mlp_gan import make_mlp_gan
 from genbench.plugins.objectives.gan import hinge, lsgan, nonsaturating, ragan, rsgan, saturating, wgan_gp
 
 from genbench import DataInfo, EvalContext, TrainSetup
-from genbench.config import builtin_suites, load
-from genbench.plan import expand
+from genbench.suite.config import builtin_suites, load
+from genbench.suite.plan import expand
 
 DOC = Path(__file__).parent.parent / "docs" / "reproductions.md"
 OBJECTIVES = [saturating, nonsaturating, lsgan, hinge, wgan_gp, rsgan, ragan]

@@ -10,13 +10,15 @@ import sys
 import pytest
 import torch
 
-from genbench import config, plan
-from genbench.checkpoints import Checkpoints
-from genbench.errors import ConfigError
-from genbench.registry import load_plugins
-from genbench.rescore import parse_metric
-from genbench.runner import run_cell
-from genbench.store import Store
+from genbench.suite import config
+
+from genbench.suite import plan
+from genbench.run.checkpoints import Checkpoints
+from genbench.api.errors import ConfigError
+from genbench.api.registry import load_plugins
+from genbench.run.rescore import parse_metric
+from genbench.run.runner import run_cell
+from genbench.results.store import Store
 
 # A GAN cell (points) and a VAE cell (images), run without metrics; rescore adds them.
 SUITE = """

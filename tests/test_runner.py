@@ -4,13 +4,13 @@ import math
 
 import pytest
 
-from genbench.config import load
-from genbench.plan import expand
-from genbench.registry import load_plugins
-from genbench.executors import ExecutorOptions
+from genbench.suite.config import load
+from genbench.suite.plan import expand
+from genbench.api.registry import load_plugins
+from genbench.run.executors import ExecutorOptions
 from genbench.plugins.executors.local import LocalExecutor
-from genbench.runner import run_cell, run_suite
-from genbench.store import Store
+from genbench.run.runner import run_cell, run_suite
+from genbench.results.store import Store
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_rerun_skips_done_cells(write_suite, registry, tmp_path):
 
 
 def test_metrics_store_nan_with_its_reason(tmp_path):
-    from genbench.result import CellResult, MetricRow
+    from genbench.api.result import CellResult, MetricRow
 
     store = Store(tmp_path)
     store.db.execute("INSERT INTO cells (cell_id, seed, config, status) VALUES ('c', 0, '{}', 'running')")
@@ -101,7 +101,7 @@ def test_metrics_store_nan_with_its_reason(tmp_path):
 
 
 def test_throughput_leaves_warm_up_out():
-    from genbench.runner import throughput
+    from genbench.run.runner import throughput
 
     # 11 steps of 64 examples in 25 s, the first (warm-up) taking 20 s
     assert throughput(11, 11 * 64, 25.0, 64, 20.0) == (pytest.approx(10 * 64 / 5.0), pytest.approx(10 / 5.0))

@@ -6,10 +6,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from genbench.config import load
-from genbench.errors import ConfigError
-from genbench.plan import expand
-from genbench.search import Distribution
+from genbench.suite.config import load
+from genbench.api.errors import ConfigError
+from genbench.suite.plan import expand
+from genbench.suite.search import Distribution
 
 SUITE = """
 [suite]
@@ -85,8 +85,8 @@ def test_another_search_seed_draws_other_values(write_suite, registry):
 
 
 def test_a_resumed_run_finds_its_cells_by_id(write_suite, registry, tmp_path):
-    from genbench.rescore import stored_cell
-    from genbench.store import Store
+    from genbench.run.rescore import stored_cell
+    from genbench.results.store import Store
 
     cells = cells_of(write_suite, registry)
     store = Store(tmp_path / "out")

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from genbench.report import GroupSummary
-from genbench.text_table import render, summary_text
+from genbench.results.summary import GroupSummary
+from genbench.report.table import render, summary_text
 
 
 def group(objective: str, dataset: str, fid: list[float], loss: list[float]) -> GroupSummary:

@@ -13,10 +13,10 @@ import time
 import pytest
 
 from genbench import cli
-from genbench.errors import DataError, GenbenchError
-from genbench.lock import LOCK_NAME, StoreLock
-from genbench.result import Artifact, CellResult, MetricRow
-from genbench.store import DB_NAME, Store
+from genbench.api.errors import DataError, GenbenchError
+from genbench.run.lock import LOCK_NAME, StoreLock
+from genbench.api.result import Artifact, CellResult, MetricRow
+from genbench.results.store import DB_NAME, Store
 
 
 def snapshot(directory):
@@ -466,8 +466,8 @@ def test_a_v1_store_is_read_without_writing_then_migrated_with_a_backup(tmp_path
 @pytest.mark.parametrize("with_train_cpu", [True, False])
 def test_a_v2_store_is_migrated_and_its_finished_cells_are_kept(tmp_path, write_suite, genbench_cli, registry,
                                                                  with_train_cpu):
-    from genbench import config as config_module
-    from genbench import plan
+    from genbench.suite import config as config_module
+    from genbench.suite import plan
 
     suite, out = write_suite(), tmp_path / "out"
     cells = plan.expand(config_module.load(str(suite), registry), registry)
@@ -485,7 +485,7 @@ def test_a_v2_store_is_migrated_and_its_finished_cells_are_kept(tmp_path, write_
 
 
 def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path, monkeypatch):
-    from genbench import store_migrations
+    from genbench.results import migrations as store_migrations
 
     path = v1_store(tmp_path)
     before = snapshot(tmp_path)

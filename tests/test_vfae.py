@@ -8,13 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from genbench import ConfigError, DataError, config, plan
+from genbench import ConfigError, DataError
+
+from genbench.suite import config
+
+from genbench.suite import plan
 from genbench.plugins.datasets.sensitive import SENSITIVE, TEST_SENSITIVE
 from genbench.plugins.datasets.tabular import csv_dataset
 from genbench.plugins.datasets.tinted import TINTS, digits_tinted
 from genbench.plugins.metrics.fairness import fairness_scores
 from genbench.plugins.objectives.mmd import mmd_exact, mmd_rff
-from genbench.runner import run_cell
+from genbench.run.runner import run_cell
 
 
 def groups(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

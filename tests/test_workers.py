@@ -16,9 +16,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from genbench import config
-from genbench.errors import ConfigError
-from genbench.limits import parse_memory, parse_timeout
+from genbench.suite import config
+from genbench.api.errors import ConfigError
+from genbench.suite.limits import parse_memory, parse_timeout
 
 PLUGINS = Path(__file__).parent / "plugins"
 SUITE = """

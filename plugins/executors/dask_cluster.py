@@ -19,11 +19,11 @@ import uuid
 from concurrent.futures import Future
 
 from genbench import ExecutorSpec, hookimpl
-from genbench.errors import ConfigError, PluginError
-from genbench.executors import ExecutorOptions, ProgressEvent
-from genbench.limits import default_limits
+from genbench.api.errors import ConfigError, PluginError
+from genbench.run.executors import ExecutorOptions, ProgressEvent
+from genbench.suite.limits import default_limits
 from genbench.plugins.executors.dask_worker import Channels, prepare_worker, run_cell_task, worker_lost
-from genbench.result import CellResult
+from genbench.api.result import CellResult
 
 MAX_ATTEMPTS = 3  # workers a cell may begin on before it fails with `worker lost`
 CONNECT_TIMEOUT_S = 30

@@ -27,11 +27,11 @@ from typing import Any
 
 import torch
 
-from genbench.checkpoints import Checkpoints
-from genbench.executors import ProgressEvent
-from genbench.limits import format_duration
-from genbench.registry import Registry, load_plugins
-from genbench.result import CellResult
+from genbench.run.checkpoints import Checkpoints
+from genbench.run.executors import ProgressEvent
+from genbench.suite.limits import format_duration
+from genbench.api.registry import Registry, load_plugins
+from genbench.api.result import CellResult
 
 CHECK_EVERY_S = 2.0  # how often a running cell asks whether the run was cancelled
 EVENT_EVERY_S = 0.5  # how often a running cell sends its progress
@@ -99,7 +99,7 @@ def run_cell_task(cell, channels: Channels, retention: str | None, timeout_s: fl
     """Run `cell` on this worker, from its newest checkpoint; the CellResult goes back to the driver."""
     from distributed import get_worker
 
-    from genbench.runner import run_cell
+    from genbench.run.runner import run_cell
 
     worker = get_worker()
     if threads is not None:

@@ -1,6 +1,6 @@
 """The slurm, pbs and lsf executors: a Dask cluster of batch jobs (dask-jobqueue) runs the cells.
 
-The suite's [cluster] block (genbench.cluster_config, validated with the suite) says what each
+The suite's [cluster] block (genbench.suite.cluster, validated with the suite) says what each
 job asks for; keys it leaves out come from dask-jobqueue's configuration file. The cluster adapts
 between 0 and `max_jobs` jobs while cells are pending; cells then run exactly as with the dask
 executor (plugins/executors/dask_cluster.py), the driver writing the results folder. Run genbench
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from genbench import ExecutorSpec, hookimpl
-from genbench.errors import ConfigError, PluginError
-from genbench.executors import ExecutorOptions
+from genbench.api.errors import ConfigError, PluginError
+from genbench.run.executors import ExecutorOptions
 from genbench.plugins.executors.dask_cluster import DaskExecutor, import_distributed
 
 CLUSTER_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster"}

@@ -10,8 +10,8 @@ from concurrent.futures import Future
 import torch
 
 from genbench import ExecutorSpec, hookimpl
-from genbench.executors import ExecutorOptions
-from genbench.runner import run_cell
+from genbench.run.executors import ExecutorOptions
+from genbench.run.runner import run_cell
 
 
 class LocalExecutor:

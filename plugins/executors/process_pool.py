@@ -1,6 +1,6 @@
 """The process executor: cells run in `workers` supervised worker processes that fail alone.
 
-Each worker (genbench.workers) is a spawned process with its own registry, loaded once, and
+Each worker (genbench.run.workers) is a spawned process with its own registry, loaded once, and
 `threads` torch threads (default: cores / workers); it runs one cell at a time. `poll()`, which
 the driver calls every 0.2 s, delivers progress events and results and supervises the workers:
 a worker that died (segfault, OOM kill, kill -9) fails only its own cell, with the cause and the
@@ -20,10 +20,10 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from genbench import ExecutorSpec, hookimpl
-from genbench.executors import ExecutorOptions
-from genbench.limits import default_limits, format_bytes, format_duration
-from genbench.result import CellResult
-from genbench.workers import Worker
+from genbench.run.executors import ExecutorOptions
+from genbench.suite.limits import default_limits, format_bytes, format_duration
+from genbench.api.result import CellResult
+from genbench.run.workers import Worker
 
 STOP_GRACE_S = 5.0  # how long idle workers get to exit on their own at the end of a run
 STARTUP_ALLOWANCE_S = 120.0  # a worker's start-up (torch, plugins) is not the cell's time, but is bounded

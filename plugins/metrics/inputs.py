@@ -2,7 +2,7 @@
 
 Real images are the first n of a split of ctx.data (the same images at every eval step). Model
 samples come from ctx.sample(n); the runner draws each n once per eval step and shares it with
-that step's metrics and sample picture (genbench.runner.share_samples). What depends only on the
+that step's metrics and sample picture (genbench.run.runner.share_samples). What depends only on the
 real data (features, torchmetrics states holding real statistics, the real-vs-real floor) is
 memoised in this process. A metric that cannot be computed raises `Unavailable`; the plugin turns
 it into NaN values with the reason in the provenance, so the cell and the other metrics go on.

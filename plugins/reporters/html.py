@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from genbench import ReporterSpec, hookimpl
-from genbench.report import ReportView
-from genbench.report_html import render_report
+from genbench.results.summary import ReportView
+from genbench.report.html import render_report
 
 
 def html_report(view: ReportView) -> str:

@@ -4,7 +4,7 @@ raw = true every stored metric row of every cell with its provenance."""
 from __future__ import annotations
 
 from genbench import Param, ReporterSpec, hookimpl
-from genbench.report import ReportView, raw_records, summarize, summary_records, to_csv, to_json
+from genbench.results.summary import ReportView, raw_records, summarize, summary_records, to_csv, to_json
 
 RAW = {"raw": Param(False, "every metric row of every cell with its provenance, not the summary")}
 

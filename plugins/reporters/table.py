@@ -1,12 +1,12 @@
 """The summary table: mean ± std over seeds per group, fitted to the terminal, as one plain wide
-table (piped) or as Markdown (genbench.text_table); then which cells' throughput was measured on
+table (piped) or as Markdown (genbench.report.table); then which cells' throughput was measured on
 an overloaded machine, which kernel ops ran where, which code versions computed the cells, and
 where the latest sample pictures are. What `genbench show` prints."""
 
 from __future__ import annotations
 
 from genbench import Param, ReporterSpec, hookimpl
-from genbench.report import (
+from genbench.results.summary import (
     OVERLOADED,
     ReportView,
     code_lines,
@@ -15,7 +15,7 @@ from genbench.report import (
     picture_lines,
     summarize,
 )
-from genbench.text_table import TABLE_FORMATS, render, summary_text
+from genbench.report.table import TABLE_FORMATS, render, summary_text
 
 
 def table(view: ReportView, *, all: bool, pictures: bool, format: str) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from genbench import Param, PluginError, ReporterSpec, hookimpl
-from genbench.report import ReportView
+from genbench.results.summary import ReportView
 
 FOLDER = "tensorboard"
 

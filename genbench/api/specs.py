@@ -1,0 +1,332 @@
+"""The types plugins and the core share: component specs, parameters, data and training steps.
+
+A plugin registers a spec (name, one-line description, factory, typed parameter defaults, and
+facts a planner or report can read without running anything). The factories receive validated
+parameters as keyword arguments. The core knows no concrete family, domain or backend: those
+are specs too (FamilySpec, DomainSpec, KernelSpec), registered like everything else.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from genbench.kernels import Backend
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed parameter of a component, with its default and allowed range."""
+
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+    # False for a parameter added to a component that already has stored results: at its default
+    # it is left out of the cell id, so those results keep their ids (and resume and rescore).
+    id_if_default: bool = True
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+    def check(self, value: Any) -> Any:
+        """The value, coerced (int -> float), or ValueError saying what is allowed."""
+        expected = self.type
+        if expected is float and type(value) is int:
+            value = float(value)
+        if expected is tuple and isinstance(value, list):
+            value = tuple(value)
+        if type(value) is not expected:
+            raise ValueError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        if expected is tuple and self.default:  # a list of items like the default's first
+            item = Param(self.default[0], self.help, self.min, self.max)
+            return tuple(item.check(v) for v in value)
+        if expected is float and not math.isfinite(value):  # NaN passes every < and > test
+            raise ValueError(f"{value!r} is not a finite number")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(map(repr, self.choices))}")
+        if self.min is not None and value < self.min:
+            raise ValueError(f"{value!r} is below the minimum {self.min}")
+        if self.max is not None and value > self.max:
+            raise ValueError(f"{value!r} is above the maximum {self.max}")
+        return value
+
+    def describe(self) -> str:
+        limits = []
+        if self.choices is not None:
+            limits.append("one of " + ", ".join(map(repr, self.choices)))
+        if self.min is not None:
+            limits.append(f">= {self.min}")
+        if self.max is not None:
+            limits.append(f"<= {self.max}")
+        suffix = f" ({'; '.join(limits)})" if limits else ""
+        return f"{self.type.__name__}, default {self.default!r}{suffix}: {self.help}"
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a dataset is, known without loading it: the planner sizes models from this."""
+
+    domain: str  # a registered domain's name, e.g. "points" or "image"
+    shape: tuple[int, ...]  # one example: (2,) for points, (C, H, W) for images
+    n_classes: int | None = None
+    # What the loaded Data.extras will hold, e.g. ("modes", "sd") for the 2D mixtures, so a
+    # metric's fits() can refuse a dataset without them before any work.
+    extras: tuple[str, ...] = ()
+
+
+@dataclass
+class Data:
+    """A loaded dataset. Images are float32 in [-1, 1]; labels are int64 class indices."""
+
+    info: DataInfo
+    train: torch.Tensor  # (N, *info.shape)
+    test: torch.Tensor | None = None  # (M, *info.shape)
+    train_labels: torch.Tensor | None = None  # (N,)
+    test_labels: torch.Tensor | None = None  # (M,)
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. toy sets: {"modes": (K, 2), "sd": float}
+
+
+@dataclass
+class MetricResult:
+    """Values of one metric evaluation plus the provenance a reader needs to compare them."""
+
+    values: dict[str, float]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalContext:
+    """What a metric may use at an eval point. `sample(n)` draws n model samples in data space."""
+
+    data: Data
+    seed: int
+    step: int
+    device: torch.device
+    sample: Callable[[int], torch.Tensor] | None = None  # n -> (n, *shape), no grad, eval mode
+    # autoencoders: x (n, *shape) -> the model's output for x, in data space (no grad, eval mode)
+    reconstruct: Callable[[torch.Tensor], torch.Tensor] | None = None
+    model: Any = None  # the family's model object, for metrics that need more (e.g. IWAE)
+
+
+@dataclass
+class TrainSetup:
+    """Everything a family trainer needs for one cell; the runner builds it from the registry."""
+
+    data: Data
+    model: Any  # what the model factory returned (an instance of the family's model_type)
+    objective: Any  # what the objective factory returned
+    optimizer: Callable[[Any], torch.optim.Optimizer]  # parameters -> a new optimiser (the optimizer axis)
+    train: Mapping[str, Any]  # the core's train settings (steps, batch_size, lr, ...) and the family's
+    seed: int
+    device: torch.device
+    resume: Resume | None = None  # continue after this checkpointed step instead of from step 0
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a trainer continues from: the state its TrainStep.state() returned at `step` (an eval
+    step), as read back from a checkpoint. The trainer loads it and yields step + 1 next."""
+
+    step: int
+    state: Mapping[str, Any]
+
+
+@dataclass
+class TrainStep:
+    """What a trainer yields after each training step; the runner owns everything else.
+
+    `stats` are 0-d tensors left on the device (no .item(): the runner syncs once per eval
+    interval); `examples` counts the real examples the step consumed; `context` is what metrics
+    may use when the runner evaluates at this step (the runner fills in the step); `state`, if
+    given, returns everything the trainer needs to continue bit-identically from this step (model
+    and optimiser state dicts, its generators' states, the sampler's position) as tensors, dicts,
+    lists, str, int, float, bool and None (what torch.load(weights_only=True) reads). The runner
+    calls it at eval steps only, to write a checkpoint; a trainer without it is not checkpointed."""
+
+    step: int  # 1, 2, ..., train["steps"]
+    stats: Mapping[str, torch.Tensor]
+    examples: int
+    context: EvalContext
+    state: Callable[[], dict[str, Any]] | None = None
+
+
+class TrainingDiverged(Exception):
+    """Raised when a statistic that must stay finite became NaN or inf; the cell is recorded
+    as diverged."""
+
+    def __init__(self, step: int, what: str):
+        super().__init__(f"{what} became non-finite at step {step}")
+        self.step = step
+        self.what = what
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    description: str
+    factory: Callable[..., Any]
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetSpec(_Spec):
+    """A dataset: factory(**params) -> Data; `info` is a DataInfo or info(**params) -> DataInfo."""
+
+    info: DataInfo | Callable[..., DataInfo] = None
+
+    def data_info(self, params: Mapping[str, Any]) -> DataInfo:
+        return self.info(**params) if callable(self.info) else self.info
+
+
+@dataclass(frozen=True)
+class ModelSpec(_Spec):
+    """A model: factory(info: DataInfo, **params) -> the family's model object."""
+
+    family: str = ""  # a registered family's name
+    domains: tuple[str, ...] = ()  # the data domains it takes; () = any
+    # Optional check(info, **params) -> None | str: why this model cannot fit that data.
+    fits: Callable[..., str | None] | None = None
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec(_Spec):
+    """A training objective: factory(**params) -> the family's objective object."""
+
+    family: str = ""  # a registered family's name
+    # Settings the objective's paper uses: train keys (e.g. lr) or optimizer parameters (e.g.
+    # Adam's beta1); a suite's [train] and its optimizer parameters win.
+    train_defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec(_Spec):
+    """An optimizer: factory(parameters, *, lr, **params) -> torch.optim.Optimizer."""
+
+
+@dataclass(frozen=True)
+class MetricOutput:
+    """One number a metric reports."""
+
+    higher_is_better: bool
+    label: str
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class MetricSpec(_Spec):
+    """A metric: factory(**params) -> callable(EvalContext) -> MetricResult."""
+
+    outputs: Mapping[str, MetricOutput] = field(default_factory=dict)
+    families: tuple[str, ...] = ()  # the model families it scores; () = any
+    domains: tuple[str, ...] = ()  # the data domains it scores; () = any
+    needs: tuple[str, ...] = ("samples",)  # of: samples, real, labels, reconstructions, model
+    fits: Callable[..., str | None] | None = None  # fits(info, **params): why it cannot score this data
+    # True when entries with different parameters report differently named values (so a suite
+    # may list the metric more than once), e.g. names suffixed with a parameter's value
+    repeatable: bool = False
+
+    def output_info(self) -> dict[str, dict[str, Any]]:
+        """value name -> its direction, label and unit, as stored with every score (reports read
+        them from the store alone)."""
+        return {name: {"higher_is_better": o.higher_is_better, "label": o.label, "unit": o.unit}
+                for name, o in self.outputs.items()}
+
+
+def always_available() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A kernel backend: the op table genbench.kernels dispatches to while a cell runs with it.
+
+    `ops` maps op names (those of genbench.kernels.functional, or any op a plugin defines with
+    genbench.kernels.op) to implementations taking the reference's arguments; an op the table
+    lacks runs the reference. `available()` is None when the backend is usable here, else a
+    one-line reason why not. `prepare(module)`, if given, is applied to each network a trainer
+    builds (e.g. torch.compile) and returns the module to train."""
+
+    name: str
+    description: str
+    ops: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    available: Callable[[], str | None] = always_available
+    prepare: Callable[[torch.nn.Module], torch.nn.Module] | None = None
+    params: Mapping[str, Param] = field(default_factory=dict)  # backends take none
+
+    def backend(self) -> Backend:
+        """What genbench.kernels.use() makes active."""
+        return Backend(self.name, dict(self.ops), self.prepare)
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A training statistic a family records: how reports show it."""
+
+    label: str  # display name, e.g. "|grad G|"
+    unit: str = ""
+    column: bool = False  # shown in the terminal summary by default (the rest with --all)
+    finite: bool = False  # must stay finite: the cell diverges the step it does not
+    # a figure of the HTML report drawing this statistic beside the others of the same panel
+    # (e.g. the GAN diagnostics), one line per group; "" = only the plain curves
+    panel: str = ""
+
+
+@dataclass(frozen=True)
+class FamilySpec(_Spec):
+    """A model family: factory(setup: TrainSetup) -> Iterator[TrainStep], the trainer.
+
+    `params` are the family's own train settings (a suite's [train] keys beside the core's);
+    `statistics` every statistic the trainer yields; `model_type` the class its model factories
+    return (checked before training). `evaluator(setup, state) -> EvalContext`, if given, loads a
+    trainer state (what TrainStep.state() returned) into setup.model and returns the context its
+    trainer would hand metrics at that step: `genbench rescore` scores finished cells with it."""
+
+    statistics: Mapping[str, Statistic] = field(default_factory=dict)
+    model_type: type | None = None
+    evaluator: Callable[[TrainSetup, Mapping[str, Any]], EvalContext] | None = None
+
+
+@dataclass(frozen=True)
+class DomainSpec(_Spec):
+    """A data domain: factory(samples (n, *shape), data: Data) -> PNG bytes, the picture of a
+    model's samples at an eval step; `picture_samples` is how many it draws."""
+
+    picture_samples: int = 64
+
+
+@dataclass(frozen=True)
+class ReporterSpec(_Spec):
+    """A reporter: factory(view: ReportView, **params) -> str, results rendered from a store.
+
+    `logger(out_dir: Path) -> ResultLogger` (genbench.run.loggers), if given, lets `genbench run
+    --log NAME` hand it each cell's result as it arrives (TensorBoard, MLflow, W&B...)."""
+
+    suffix: str = ".txt"  # the file suffix its output is written with
+    logger: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class ExecutorSpec(_Spec):
+    """An executor: factory(options: ExecutorOptions, **params) -> CellExecutor (see
+    genbench.run.executors), which runs cells and reports progress as events."""
+
+
+SPEC_KINDS: dict[str, type] = {
+    "dataset": DatasetSpec,
+    "model": ModelSpec,
+    "objective": ObjectiveSpec,
+    "optimizer": OptimizerSpec,
+    "metric": MetricSpec,
+    "kernel": KernelSpec,
+    "family": FamilySpec,
+    "domain": DomainSpec,
+    "reporter": ReporterSpec,
+    "executor": ExecutorSpec,
+}

@@ -1,0 +1,61 @@
+"""How cells are run: the executor protocol the driver uses, and the progress events it consumes.
+
+An executor is registered through `register_executors` (an ExecutorSpec whose factory takes
+ExecutorOptions and returns a CellExecutor). The built-ins run cells in this process ("local")
+or in a pool of worker processes ("process"); a cluster executor fits the same protocol. Workers
+get everything through the Cell and return everything in the CellResult, so no executor needs
+a shared file system; progress comes back as ProgressEvents, which the executor hands to
+`options.on_event` on the driver's thread (inline, or from `poll()`).
+
+An executor that isolates cells also enforces `options.limits` (genbench.suite.limits): a cell past
+its time or memory limit, or whose worker died, comes back as a `failed` CellResult whose error
+starts with the cause (`timeout:`, `memory:`, `worker died:`); it never fails other cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from genbench.run.checkpoints import Checkpoints
+from genbench.suite.limits import CellLimits
+from genbench.api.registry import Registry
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A cell reached `step` of `total` training steps."""
+
+    cell_id: str
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    registry: Registry  # the driver's registry (in-process executors use it; workers load their own)
+    workers: int  # cells in flight at once
+    threads: int | None  # torch intra-op threads per worker; None = the executor's choice
+    on_event: Callable[[ProgressEvent], None]  # called on the driver's thread
+    limits: CellLimits | None = None  # per-cell time and memory limits; None = genbench.suite.limits defaults
+    checkpoints: Checkpoints | None = None  # the driver's; pass to run_cell where workers reach it, else ship bytes
+    scheduler: str | None = None  # a cluster executor's scheduler address (--scheduler); None = its own
+    cluster: tuple[tuple[str, Any], ...] = ()  # the suite's [cluster] block (genbench.suite.cluster)
+
+
+class CellExecutor(Protocol):
+    """What the driver needs: a number of slots, submission, event delivery, shutdown."""
+
+    slots: int  # cells the driver keeps in flight
+
+    def submit(self, cell) -> Future:
+        """Start running `cell`; the future's result is its CellResult."""
+
+    def poll(self) -> None:
+        """Deliver the progress events that arrived since the last call to options.on_event."""
+
+    def shutdown(self, cancel: bool = False) -> None:
+        """Release workers; with cancel, stop now: drop cells not started yet and end running ones
+        (a process executor kills its workers) without waiting for them."""

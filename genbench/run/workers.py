@@ -1,0 +1,201 @@
+"""Worker processes that fail alone: the code a worker runs, and the driver's handle on one.
+
+A worker is a spawned process that loads its own registry once, then runs the cells it is sent
+over a pipe, one at a time, sending back progress events and each CellResult. Its stdout and
+stderr go to a log file (faulthandler writes a segfault's Python stack there), so the driver can
+quote the last lines of a worker that died. A worker never outlives the driver: on Linux the
+kernel kills it when the driver dies (PR_SET_PDEATHSIG), and everywhere a watchdog thread exits
+when its parent changes. Terminal signals (SIGINT, SIGHUP) are the driver's to handle: workers
+ignore them, and the driver kills its workers when it stops.
+
+The driver side (`Worker`) starts a worker, hands it a cell, reads its messages, measures its
+memory (psutil: the worker and its children) and kills it with everything it started.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Future
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import psutil
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_CHECK_S = 0.5  # how often the watchdog looks for its parent
+LOG_TAIL_LINES = 40
+LOG_TAIL_BYTES = 16_384
+
+
+# --- in the worker process -------------------------------------------------------------------
+
+def worker_main(conn: Connection, log_path: str, threads: int, parent_pid: int, checkpoints) -> None:
+    """A worker's whole life: set up, load the registry, run cells until told to stop."""
+    _send_output_to(log_path)
+    faulthandler.enable(all_threads=False)  # a segfault leaves the crashing thread's Python stack in the log
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the run and kills us
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    import torch
+
+    from genbench.api.registry import load_plugins
+    from genbench.run.runner import run_cell
+
+    torch.set_num_threads(threads)
+    registry = load_plugins()
+    while True:
+        try:
+            cell = conn.recv()
+        except EOFError:  # the driver closed its end
+            return
+        if cell is None:
+            return
+        conn.send(("started", None))
+        print(f"--- cell {cell.cell_id} {cell.path}", flush=True)
+        result = run_cell(cell, registry, lambda event: conn.send(("event", event)), checkpoints)
+        conn.send(("result", result))
+
+
+def _send_output_to(log_path: str) -> None:
+    """Point file descriptors 1 and 2 (Python's and C's output alike) at the log file."""
+    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stdout.reconfigure(line_buffering=True)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Exit when the driver is gone: the kernel's parent-death signal where there is one, and a
+    watchdog thread polling os.getppid() everywhere."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the driver died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="genbench-parent-watchdog", daemon=True).start()
+
+
+# --- in the driver ---------------------------------------------------------------------------
+
+class Worker:
+    """The driver's handle on one worker process and the cell it is running, if any."""
+
+    def __init__(self, context, log_path: Path, threads: int, checkpoints=None):
+        self.log_path = log_path
+        log_path.touch()
+        self.conn, child_conn = context.Pipe()
+        # not a daemon: a cell may start processes of its own (a DataLoader's workers)
+        self.process = context.Process(target=worker_main, name=f"genbench-{log_path.stem}",
+                                       args=(child_conn, str(log_path), threads, os.getpid(), checkpoints))
+        self.process.start()
+        child_conn.close()
+        self.handle = psutil.Process(self.process.pid)
+        self.descendants: list[psutil.Process] = []  # what it started, as last seen
+        self.cell, self.future = None, None
+        self.handed = 0.0  # time.monotonic() when the cell was handed over
+        self.began: float | None = None  # ... when the worker began it (after its own start-up)
+        self.log_offset = 0  # where this cell's output begins in the log
+        self.peak_memory = 0  # bytes, over this cell
+
+    @property
+    def busy(self) -> bool:
+        return self.cell is not None
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def give(self, cell, future: Future) -> None:
+        self.cell, self.future = cell, future
+        self.handed, self.began, self.peak_memory = time.monotonic(), None, 0
+        self.log_offset = self.log_path.stat().st_size
+        try:
+            self.conn.send(cell)
+        except OSError:  # it died just now: the next poll finds it dead and fails the cell with the cause
+            pass
+
+    def messages(self):
+        """(kind, payload) messages that have arrived: ("started", None) when the worker begins the
+        cell (after its own start-up), ("event", ProgressEvent), ("result", CellResult)."""
+        try:
+            while self.conn.poll():
+                yield self.conn.recv()
+        except (EOFError, OSError):  # it died, possibly mid-message: the caller sees it is not alive
+            return
+
+    def release(self):
+        """The cell and its future, now that the cell is over; the worker is idle again."""
+        cell, future = self.cell, self.future
+        self.cell = self.future = None
+        return cell, future
+
+    def memory(self) -> int:
+        """Resident bytes of the worker and every process it started; 0 once it is gone."""
+        try:
+            self.descendants = self.handle.children(recursive=True)
+            total = self.handle.memory_info().rss
+        except psutil.Error:
+            return 0
+        for child in self.descendants:
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                continue
+        self.peak_memory = max(self.peak_memory, total)
+        return total
+
+    def death(self) -> str:
+        """How the process ended: 'killed by SIGSEGV', 'exited with code 1'."""
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exited with code {code}"
+
+    def log_tail(self) -> str:
+        """The last lines the worker wrote while running the current cell."""
+        try:
+            with open(self.log_path, "rb") as log:
+                start = max(self.log_offset, log.seek(0, os.SEEK_END) - LOG_TAIL_BYTES)
+                log.seek(start)
+                text = log.read().decode("utf-8", errors="replace")
+        except OSError as exc:
+            return f"(the worker's log {self.log_path} cannot be read: {exc.strerror})"
+        lines = text.strip().splitlines()[-LOG_TAIL_LINES:]
+        return "\n".join(lines) if lines else "(it wrote nothing)"
+
+    def kill(self) -> None:
+        """SIGKILL the worker and everything it started, and reap it."""
+        try:
+            self.descendants = self.handle.children(recursive=True)
+        except psutil.Error:
+            pass  # already gone: kill what it was last seen to have started
+        for process in (self.handle, *self.descendants):
+            try:
+                process.kill()
+            except psutil.Error:
+                continue
+        self.process.join(timeout=10)
+        self.conn.close()
+
+    def ask_to_stop(self) -> None:
+        """Tell an idle worker to exit after its current cell (then `kill` whatever is left)."""
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass

@@ -1,0 +1,31 @@
+"""The built-in suites as `genbench list --kind suite` shows them: name, description and how many
+cells each plans to on this machine (a suite naming every usable kernel backend, `kernels =
+"*"`, plans more cells where more backends run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import config, plan
+from genbench.api.errors import GenbenchError
+from genbench.api.registry import Registry
+
+
+@dataclass(frozen=True)
+class SuiteInfo:
+    name: str
+    description: str
+    cells: int | None  # None when the suite cannot be planned here
+    problem: str | None = None  # why not
+
+
+def builtin_suite_infos(registry: Registry) -> list[SuiteInfo]:
+    infos = []
+    for name, path in sorted(config.builtin_suites().items()):
+        try:
+            suite = config.load(str(path), registry)
+        except GenbenchError as exc:
+            infos.append(SuiteInfo(name, "", None, str(exc)))
+            continue
+        infos.append(SuiteInfo(name, suite.description, len(plan.expand(suite, registry))))
+    return infos
