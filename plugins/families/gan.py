@@ -60,6 +60,9 @@ class GANModel:
     discriminator: torch.nn.Module  # (B, *packed_shape(info.shape, pack)) -> (B,) logits
     z_dim: int
     pack: int = 1  # samples D judges together (PacGAN); 1 = an ordinary GAN
+    # class-conditional (> 0): generator(z, y), discriminator(x, y), y (B,) int64 labels
+    num_classes: int = 0
+    classifier: torch.nn.Module | None = None  # ACGAN: (B, *shape) -> (B, num_classes), D's trunk
 
 
 def packed_shape(shape: tuple[int, ...], pack: int) -> tuple[int, ...]:

@@ -14,8 +14,8 @@ from genbench.plugins.models.dcgan import DCGANDiscriminator, DCGANGenerator
 def test_dcgan_compiles_with_fullgraph_and_matches_eager(backend_for):
     backend, device = backend_for("compiled")
     torch.manual_seed(0)
-    G = DCGANGenerator(8, 4, (1, 28, 28), batchnorm=True).to(device)
-    D = DCGANDiscriminator(4, (1, 28, 28), batchnorm=True, spectral=False).to(device)
+    G = DCGANGenerator(8, 4, (1, 28, 28), norm="batch").to(device)
+    D = DCGANDiscriminator(4, (1, 28, 28), norm="batch", spectral=False).to(device)
     z = torch.randn(6, 8, device=device)
 
     def step(G, D):  # a generator step: fwd + bwd through D and G
