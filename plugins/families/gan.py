@@ -59,7 +59,9 @@ from functools import partial
 
 import torch
 
-from genbench import ConfigError, DataInfo, EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
+from genbench import (
+    ConfigError, Data, DataInfo, EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl,
+)
 from genbench import kernels
 
 from .common import Minibatches, eval_labels, eval_noise, in_eval_mode, load_modules, resume_parts
@@ -158,7 +160,7 @@ def make_class_samplers(model: GANModel, train_labels: torch.Tensor, seed: int, 
     return sample, sample_class
 
 
-def check_conditional(model: GANModel, data, objective) -> None:
+def check_conditional(model: GANModel, data: Data, objective) -> None:
     """ConfigError, before any training, for a model, dataset and objective that cannot train
     together: a conditional model without training labels or with packing, ACGAN without a
     classifier."""
