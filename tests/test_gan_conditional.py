@@ -14,7 +14,7 @@ from torch import nn
 
 from genbench import ConfigError, Data, DataInfo, EvalContext, Resume, TrainSetup, config, kernels
 from genbench.plugins.datasets.digits import digits
-from genbench.plugins.families.gan import GANModel, discriminator_parameters, train_gan
+from genbench.plugins.families.gan import GANModel, discriminator_parameters, evaluate_gan, train_gan
 from genbench.plugins.metrics import fid
 from genbench.plugins.metrics.fid import FID
 from genbench.plugins.metrics.inputs import memo
@@ -195,6 +195,16 @@ def test_the_acgan_classifier_trains_with_d_once_and_resumes_bit_identically():
     assert [s.step for s in again] == [3, 4]
     for a, b in zip(steps[2:], again, strict=True):
         assert all(torch.equal(a.stats[k], b.stats[k]) for k in a.stats)
+
+
+def test_a_rescored_conditional_gan_samples_each_class_as_its_trainer_did():
+    data = digits(200)
+    setup = acgan_cell(data)
+    last = list(train_gan(setup))[-1]
+    labels = torch.tensor([0, 9, 3, 3])
+    rescored = evaluate_gan(acgan_cell(data), last.state())
+    assert torch.equal(rescored.sample_class(labels), last.context.sample_class(labels))
+    assert torch.equal(rescored.sample(20), last.context.sample(20))
 
 
 def test_the_projection_head_is_miyato_and_koyamas_formula():
