@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 import torch
-from genbench.config import load
+from genbench.suite.config import load
 from genbench.plugins.families.gan import train_gan
 from genbench.plugins.models import dcgan, mlp_gan, resnet_gan, sngan_cnn
 from genbench.plugins.models.gan_layers import (ConditionalBatchNormAct, FeatureDiscriminator, LayerNormAct,

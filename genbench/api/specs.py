@@ -103,13 +103,16 @@ class MetricResult:
 
 @dataclass
 class EvalContext:
-    """What a metric may use at an eval point. `sample(n)` draws n model samples in data space."""
+    """What a metric may use at an eval point. `sample(n)` draws n model samples in data space;
+    a class-conditional model also gives `sample_class(labels)`, one sample of each given class."""
 
     data: Data
     seed: int
     step: int
     device: torch.device
     sample: Callable[[int], torch.Tensor] | None = None  # n -> (n, *shape), no grad, eval mode
+    # class-conditional models: labels (n,) int64 -> (n, *shape), sample i of class labels[i]
+    sample_class: Callable[[torch.Tensor], torch.Tensor] | None = None
     # autoencoders: x (n, *shape) -> the model's output for x, in data space (no grad, eval mode)
     reconstruct: Callable[[torch.Tensor], torch.Tensor] | None = None
     model: Any = None  # the family's model object, for metrics that need more (e.g. IWAE)
@@ -226,7 +229,7 @@ class MetricSpec(_Spec):
     outputs: Mapping[str, MetricOutput] = field(default_factory=dict)
     families: tuple[str, ...] = ()  # the model families it scores; () = any
     domains: tuple[str, ...] = ()  # the data domains it scores; () = any
-    needs: tuple[str, ...] = ("samples",)  # of: samples, real, labels, reconstructions, model
+    needs: tuple[str, ...] = ("samples",)  # of: samples, classes, real, labels, reconstructions, model
     fits: Callable[..., str | None] | None = None  # fits(info, **params): why it cannot score this data
     # True when entries with different parameters report differently named values (so a suite
     # may list the metric more than once), e.g. names suffixed with a parameter's value

@@ -1,5 +1,5 @@
-"""What the family trainers share: minibatches, the fixed eval noise, eval-mode forward passes,
-and the checkpointable state of their networks, optimisers and generator.
+"""What the family trainers share: minibatches, the fixed eval noise (and eval class labels),
+eval-mode forward passes, and the checkpointable state of their networks, optimisers and generator.
 
 Training draws everything random from one torch.Generator on the training device, seeded by the
 cell (on the CPU that is the stream torch.Generator() gives), so a step moves nothing between
@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 
 EVAL_NOISE_OFFSET = 1_000_003  # eval noise stream: seed + offset, apart from the training stream
+EVAL_LABEL_OFFSET = 2_000_003  # eval class labels of a conditional model: a stream of their own
 SAMPLE_CHUNK = 1024  # examples per forward pass when sampling or reconstructing for metrics
 
 
@@ -84,14 +85,23 @@ def eval_noise(n: int, dim: int, seed: int) -> torch.Tensor:
     return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed + EVAL_NOISE_OFFSET))
 
 
-def in_eval_mode(module: torch.nn.Module, fn: Callable[[torch.Tensor], torch.Tensor],
-                 inputs: torch.Tensor) -> torch.Tensor:
-    """fn applied chunk by chunk to inputs (n, ...) on the module's device, with the module in
-    eval mode and no grad; the result (n, ...) comes back on the inputs' device."""
+def eval_labels(n: int, frequencies: torch.Tensor, seed: int) -> torch.Tensor:
+    """n class labels (n,) int64 drawn with the given class frequencies (K,) from the eval label
+    stream: the same labels at every eval step."""
+    generator = torch.Generator().manual_seed(seed + EVAL_LABEL_OFFSET)
+    return torch.multinomial(frequencies.double(), n, replacement=True, generator=generator)
+
+
+def in_eval_mode(module: torch.nn.Module, fn: Callable[..., torch.Tensor],
+                 *inputs: torch.Tensor) -> torch.Tensor:
+    """fn applied chunk by chunk to inputs (n, ...), each on the module's device (chunk i of
+    every input together), with the module in eval mode and no grad; the result (n, ...) comes
+    back on the first input's device."""
     device = next(module.parameters()).device
     was_training = module.training
     module.eval()
     with torch.no_grad():
-        out = torch.cat([fn(chunk.to(device)) for chunk in inputs.split(SAMPLE_CHUNK)])
+        chunks = zip(*(x.split(SAMPLE_CHUNK) for x in inputs), strict=True)
+        out = torch.cat([fn(*(x.to(device) for x in chunk)) for chunk in chunks])
     module.train(was_training)
-    return out.to(inputs.device)
+    return out.to(inputs[0].device)

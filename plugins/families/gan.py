@@ -30,6 +30,18 @@ noise vectors per step and groups them (`pack_samples`), so D still sees `batch_
 in the paper's code; every objective and penalty works on D's packed inputs unchanged. Metrics
 sample G as usual: packing changes only what D judges.
 
+Class-conditional GANs: a model with `num_classes` K > 0 takes labels y (B,) int64 in 0..K-1,
+G(z, y) and D(x, y), and needs a dataset with training labels (`missing_labels`, a model's
+`fits`). Each real minibatch comes with its own labels (one index draw picks both), fake labels
+are drawn uniformly from the seeded generator beside the noise, and a penalty gets D with the
+real batch's labels bound. ACGAN (Odena et al. 2017): an objective with `acgan` > 0 needs a
+model with a `classifier` (x -> (B, K) class logits on D's trunk, trained by D's optimiser); it
+adds `classification_loss(logits, labels)` on the real and the fake batch to D's loss and on
+the fake batch to G's loss. Metrics sample G with labels drawn from the training labels' class
+frequencies (so FID compares like with like on an unbalanced dataset; uniform on a balanced one),
+and per class through the context's `sample_class(labels)`. PacGAN with a conditional model is
+refused.
+
 Each step yields, as 0-d tensors left on the device: loss_d (the last D step's), loss_g,
 g_grad_norm (the L2 norm of the generator's gradient, which shows the saturating objective's
 vanishing gradient), and what D says of real and fake batches. For a classifier D (the
@@ -43,26 +55,39 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 
-from genbench import EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
+from genbench import (
+    ConfigError, Data, DataInfo, EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl,
+)
 from genbench import kernels
 
-from .common import Minibatches, eval_noise, in_eval_mode, load_modules, resume_parts
+from .common import Minibatches, eval_labels, eval_noise, in_eval_mode, load_modules, resume_parts
 
 
 @dataclass
 class GANModel:
     """What a GAN model factory returns: G maps z ~ N(0, I) of shape (B, z_dim) to data space."""
 
-    generator: torch.nn.Module  # (B, z_dim) -> (B, *info.shape)
-    discriminator: torch.nn.Module  # (B, *packed_shape(info.shape, pack)) -> (B,) logits
+    generator: torch.nn.Module  # (B, z_dim) -> (B, *info.shape); conditional: (z, y (B,)) -> same
+    discriminator: torch.nn.Module  # (B, *packed_shape(info.shape, pack)) -> (B,) logits; conditional: (x, y)
     z_dim: int
     pack: int = 1  # samples D judges together (PacGAN); 1 = an ordinary GAN
-    # class-conditional (> 0): generator(z, y), discriminator(x, y), y (B,) int64 labels
-    num_classes: int = 0
-    classifier: torch.nn.Module | None = None  # ACGAN: (B, *shape) -> (B, num_classes), D's trunk
+    num_classes: int = 0  # K > 0: class-conditional, labels y (B,) int64 in 0..K-1; 0 = unconditional
+    classifier: torch.nn.Module | None = None  # ACGAN: (B, *shape) -> (B, K) class logits on D's trunk
+
+
+LABELLED = "a labelled dataset (digits, mnist5k, cifar10, imagefolder, npz with y)"
+
+
+def missing_labels(info: DataInfo) -> str | None:
+    """Why a class-conditional GAN cannot train on this dataset (it has no labels), or None: the
+    `fits` of conditional models, so a suite is refused before any work."""
+    if info.n_classes is None:
+        return f"the dataset has no class labels, which a class-conditional GAN is trained with; use {LABELLED}"
+    return None
 
 
 def packed_shape(shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
@@ -119,66 +144,139 @@ def make_sampler(generator: torch.nn.Module, z_dim: int, seed: int, device: torc
     return sample
 
 
+def make_class_samplers(model: GANModel, train_labels: torch.Tensor, seed: int, device: torch.device):
+    """(sample(n), sample_class(labels)) of a conditional G: G(z, y) on the fixed eval noise, y
+    the given labels (n,) or n labels drawn from the training labels' class frequencies (the
+    same at every eval step); in eval mode, without grad, (n, *shape) on the training device."""
+    frequencies = torch.bincount(train_labels.cpu(), minlength=model.num_classes)  # (K,)
+
+    def sample_class(labels: torch.Tensor) -> torch.Tensor:
+        z = eval_noise(len(labels), model.z_dim, seed).to(device)  # (n, z_dim)
+        return in_eval_mode(model.generator, model.generator, z, labels.to(device))
+
+    def sample(n: int) -> torch.Tensor:
+        return sample_class(eval_labels(n, frequencies, seed))
+
+    return sample, sample_class
+
+
+def check_conditional(model: GANModel, data: Data, objective) -> None:
+    """ConfigError, before any training, for a model, dataset and objective that cannot train
+    together: a conditional model without training labels or with packing, ACGAN without a
+    classifier."""
+    if model.num_classes and data.train_labels is None:
+        raise ConfigError("a class-conditional GAN is trained with class labels, and this dataset's training "
+                          f"split has none; fix: {LABELLED}, or an unconditional model")
+    if model.num_classes and model.pack > 1:
+        raise ConfigError(f"PacGAN (pack = {model.pack}) with a class-conditional model is not supported: D "
+                          "would judge p samples of p classes at once; fix: pack = 1 or an unconditional model")
+    if getattr(objective, "acgan", 0) > 0 and model.classifier is None:
+        raise ConfigError("the objective's acgan term needs a model with an auxiliary classifier (an ACGAN "
+                          "discriminator head, e.g. cmlp with d_head = \"acgan\"); fix: acgan = 0 or such a model")
+
+
+def discriminator_parameters(model: GANModel, D: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """D's parameters, then the ACGAN classifier's that D does not share (each once)."""
+    heads = [] if model.classifier is None else list(model.classifier.parameters())
+    return list(dict.fromkeys([*D.parameters(), *heads]))
+
+
 def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     model: GANModel = setup.model
     objective, device, cfg = setup.objective, setup.device, setup.train
+    check_conditional(model, setup.data, objective)
     G = kernels.prepare(model.generator.to(device))
     D = model.discriminator.to(device)
     if not getattr(objective, "double_backward", False):  # torch.compile has no double backward
         D = kernels.prepare(D)
-    opt_g, opt_d = setup.optimizer(G.parameters()), setup.optimizer(D.parameters())
+    C = None if model.classifier is None else model.classifier.to(device)  # ACGAN: x -> (B, K) class logits
+    opt_g, opt_d = setup.optimizer(G.parameters()), setup.optimizer(discriminator_parameters(model, D))
     rng = torch.Generator(device=device).manual_seed(setup.seed)
-    m, k, p = cfg["batch_size"], objective.d_steps, model.pack
-    batches = Minibatches(setup.data.train.to(device), m * p, rng)
+    m, k, p, K = cfg["batch_size"], objective.d_steps, model.pack, model.num_classes
+    train_x = setup.data.train.to(device)  # (N, *shape)
+    train_y = setup.data.train_labels.to(device) if K else None  # (N,): a conditional GAN's labels
+    batches = Minibatches(torch.arange(len(train_x), device=device), m * p, rng)  # indices: x, y stay paired
     penalty = getattr(objective, "penalty", None)
     needs_real = getattr(objective, "generator_needs_real", False)
+    acgan = getattr(objective, "acgan", 0) > 0
     reuse_noise = cfg["g_noise"] == "reuse"
     # metrics use the model object: its networks share their parameters with G and D
     context = gan_context(setup)
-    checkpointed = ({"generator": model.generator, "discriminator": model.discriminator},
-             {"generator": opt_g, "discriminator": opt_d}, rng, batches)
+    modules = {"generator": model.generator, "discriminator": model.discriminator}
+    checkpointed = ({**modules, **({"classifier": C} if C is not None else {})},
+                    {"generator": opt_g, "discriminator": opt_d}, rng, batches)
     first, state = resume_parts(setup, *checkpointed)
 
     def noise() -> torch.Tensor:
         return torch.randn(m * p, model.z_dim, generator=rng, device=device)  # (m * p, z_dim)
 
-    def generate() -> torch.Tensor:
-        return pack_samples(G(noise()), p)  # (m, p * shape[0], *shape[1:])
+    def fake_labels() -> torch.Tensor | None:
+        return torch.randint(K, (m,), generator=rng, device=device) if K else None  # (m,) uniform, or None
+
+    def generate(y: torch.Tensor | None) -> torch.Tensor:
+        z = noise()
+        return pack_samples(G(z) if y is None else G(z, y), p)  # (m, p * shape[0], *shape[1:])
+
+    def judge(x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return D(x) if y is None else D(x, y)  # (m,) logits
 
     for step in range(first, cfg["steps"] + 1):
         for d_step in range(k):
-            real = pack_samples(batches.next(), p)  # (m * p, *shape) -> (m, p * shape[0], ...)
+            index = batches.next()  # (m * p,)
+            real = pack_samples(train_x[index], p)  # (m * p, *shape) -> (m, p * shape[0], ...)
+            real_y = None if train_y is None else train_y[index]  # (m,): the real batch's own labels
             keep_graph = reuse_noise and d_step == k - 1  # this fake batch feeds the G step too
+            fake_y = fake_labels()
             with torch.set_grad_enabled(keep_graph):
-                generated = generate()  # (m, p * shape[0], ...)
+                generated = generate(fake_y)  # (m, p * shape[0], ...)
             fake = generated.detach()
-            real_logits, fake_logits = D(real), D(fake)  # (m,), (m,)
+            real_logits, fake_logits = judge(real, real_y), judge(fake, fake_y)  # (m,), (m,)
             loss_d = objective.discriminator_loss(real_logits, fake_logits)
-            if penalty is not None:
-                loss_d = loss_d + penalty(D, real, fake)
+            if penalty is not None:  # a conditional D is judged with the real labels
+                loss_d = loss_d + penalty(D if real_y is None else partial(judge, y=real_y), real, fake)
+            if acgan:  # D also classifies the real batch (its labels) and the fake one (the drawn labels)
+                loss_d = (loss_d + objective.classification_loss(C(real), real_y)
+                          + objective.classification_loss(C(fake), fake_y))
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
 
-        D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        gen_logits = D(generated if reuse_noise else generate())  # (m,)
+        requires_grad((D, C), False)  # G's step needs gradients through D, not for D's weights
+        if not reuse_noise:
+            fake_y = fake_labels()
+            generated = generate(fake_y)
+        gen_logits = judge(generated, fake_y)  # (m,)
         with torch.no_grad():
-            real_now = D(real) if needs_real else None  # (m,): the updated D on the last real batch
+            real_now = judge(real, real_y) if needs_real else None  # (m,): the updated D on the last real batch
         loss_g = objective.generator_loss(real_now, gen_logits)
+        if acgan:  # G makes its samples classified as their labels
+            loss_g = loss_g + objective.classification_loss(C(generated), fake_y)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         grad_norm = generator_grad_norm(G)
         opt_g.step()
-        D.requires_grad_(True)
+        requires_grad((D, C), True)
 
         stats = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "g_grad_norm": grad_norm,
                  **d_outputs(objective, real_logits.detach(), gen_logits.detach())}
         yield TrainStep(step, stats, k * m * p, context, state)
 
 
+def requires_grad(networks, flag: bool) -> None:
+    """requires_grad_(flag) on each network that is not None."""
+    for network in networks:
+        if network is not None:
+            network.requires_grad_(flag)
+
+
 def gan_context(setup: TrainSetup) -> EvalContext:
-    """What metrics get: samples of G from the fixed eval noise, and the model object."""
+    """What metrics get: samples of G from the fixed eval noise (a conditional G's also per
+    class), and the model object."""
     model: GANModel = setup.model
+    if model.num_classes:
+        sample, sample_class = make_class_samplers(model, setup.data.train_labels, setup.seed, setup.device)
+        return EvalContext(setup.data, setup.seed, 0, setup.device, sample=sample, sample_class=sample_class,
+                           model=model)
     return EvalContext(setup.data, setup.seed, 0, setup.device,
                        sample=make_sampler(model.generator, model.z_dim, setup.seed, setup.device), model=model)
 
@@ -186,6 +284,7 @@ def gan_context(setup: TrainSetup) -> EvalContext:
 def evaluate_gan(setup: TrainSetup, state: dict) -> EvalContext:
     """The eval context of a trained GAN: G and D loaded from a trainer state."""
     model: GANModel = setup.model
+    check_conditional(model, setup.data, None)
     model.generator.to(setup.device), model.discriminator.to(setup.device)
     load_modules({"generator": model.generator, "discriminator": model.discriminator}, state)
     return gan_context(setup)

@@ -128,7 +128,7 @@ def fid_against(metric: FrechetInceptionDistance, images: torch.Tensor, device: 
     return frechet_distance(*real, *fake)
 
 
-def _conditioning_warning(counts: dict[str, int], dim: int) -> str | None:
+def conditioning_warning(counts: dict[str, int], dim: int) -> str | None:
     small = [f"{name}={n}" for name, n in counts.items() if n <= dim]
     if not small:
         return None
@@ -152,7 +152,7 @@ class FID(ExtractorMetric):
         floor, floor_provenance = self.floor(ctx, real, extractor, metric)
         provenance.update(floor_provenance)
         counts = {"n_real": len(real), "n_fake": p["n_fake"], "floor_n": floor_provenance.get("floor_n", len(real))}
-        warning = _conditioning_warning(counts, extractor.num_features)
+        warning = conditioning_warning(counts, extractor.num_features)
         if warning:
             log.warning("fid: %s", warning)
             provenance["warning"] = warning

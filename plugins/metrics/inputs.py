@@ -1,8 +1,9 @@
-"""What the image metrics (fid.py, inception_score.py, prdc.py, parzen.py) score, and how.
+"""What the image metrics (fid.py, intra_fid.py, inception_score.py, prdc.py, parzen.py) score, and how.
 
 Real images are the first n of a split of ctx.data (the same images at every eval step). Model
 samples come from ctx.sample(n); the runner draws each n once per eval step and shares it with
-that step's metrics and sample picture (genbench.run.runner.share_samples). What depends only on the
+that step's metrics and sample picture (genbench.run.runner.share_samples). A class-conditional
+model also samples given classes, ctx.sample_class(labels) (intra-FID). What depends only on the
 real data (features, torchmetrics states holding real statistics, the real-vs-real floor) is
 memoised in this process. A metric that cannot be computed raises `Unavailable`; the plugin turns
 it into NaN values with the reason in the provenance, so the cell and the other metrics go on.
@@ -103,10 +104,22 @@ def samples(ctx: EvalContext, n: int) -> torch.Tensor:
     """(n, C, H, W) model samples; Unavailable if there are none or any is NaN or inf."""
     if ctx.sample is None:
         raise Unavailable("the model gives no samples at this eval point")
-    images = ctx.sample(n)
+    return finite(ctx.sample(n))
+
+
+def class_samples(ctx: EvalContext, labels: torch.Tensor) -> torch.Tensor:
+    """(n, C, H, W) model samples, sample i of class labels[i] (n,); Unavailable if the model is
+    not class-conditional or any sample is NaN or inf."""
+    if ctx.sample_class is None:
+        raise Unavailable("the model is not class-conditional (its eval context has no sample_class)")
+    return finite(ctx.sample_class(labels))
+
+
+def finite(images: torch.Tensor) -> torch.Tensor:
+    """images (n, ...) unchanged; Unavailable if any of them contains NaN or inf."""
     bad = int((~torch.isfinite(images.flatten(1)).all(dim=1)).sum())
     if bad:
-        raise Unavailable(f"{bad} of {n} generated samples contain NaN or inf")
+        raise Unavailable(f"{bad} of {len(images)} generated samples contain NaN or inf")
     return images
 
 

@@ -19,6 +19,14 @@ The generator loss is generator_loss(real_logits, fake_logits): the relativistic
 the others get None and never look at it.
 Every objective also takes `r1` (Mescheder et al. 2018): gamma/2 E[||grad_x D(x)||^2] on real data,
 added to D's loss (0 = off). `k` is Algorithm 1's number of discriminator steps per generator step.
+And `acgan` (Odena et al. 2017, the auxiliary classifier GAN): with weight w > 0 and a model whose
+discriminator trunk carries a classifier C (x -> class logits), D's loss gains
+w [CE(C(x), y) + CE(C(G(z, y')), y')] (real images with their labels, fakes with the labels they
+were drawn for) and G's loss w CE(C(G(z, y')), y'): both networks want the samples classified as
+their labels. It is an objective option, like r1, because it is a term of the losses the
+objective defines, added to any of them (the paper's is the nonsaturating one; StudioGAN pairs it
+with hinge too), so a suite compares it on the objective axis; the family trainer supplies C's
+logits as it supplies D to a penalty.
 
 The penalties differentiate D with respect to its input and keep that graph (create_graph=True),
 so D's update differentiates twice through D. With batch norm in D an example's logit depends
@@ -29,6 +37,7 @@ batch norm from the critic (use a model option such as dcgan's d_batchnorm=false
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from genbench.kernels import functional as K
 
 from genbench import ObjectiveSpec, Param, hookimpl
@@ -59,20 +68,25 @@ def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: t
 
 
 class GANObjective:
-    """What every GAN objective shares: k (`d_steps`) and the penalties added to D's loss.
-    Subclasses supply discriminator_loss(real_logits, fake_logits) and
-    generator_loss(real_logits, fake_logits); real_logits reaches the generator loss only when
+    """What every GAN objective shares: k (`d_steps`), the penalties added to D's loss and the
+    ACGAN weight (`acgan`, 0 = off). Subclasses supply discriminator_loss(real_logits, fake_logits)
+    and generator_loss(real_logits, fake_logits); real_logits reaches the generator loss only when
     `generator_needs_real` is set (else None). `double_backward` says D is differentiated twice
     (a gradient penalty is on), so the trainer must not hand D to a backend that compiles it."""
 
     d_is_classifier = False  # D's output is a critic's score, not the logit of "real"
     generator_needs_real = False
 
-    def __init__(self, k: int, r1: float = 0.0, gp: float = 0.0):
+    def __init__(self, k: int, r1: float = 0.0, gp: float = 0.0, acgan: float = 0.0):
         self.d_steps = k
         self.r1 = r1
         self.gp = gp
+        self.acgan = acgan
         self.double_backward = gp > 0 or r1 > 0  # a penalty differentiates D twice
+
+    def classification_loss(self, class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """ACGAN's auxiliary term: acgan * mean cross-entropy of class logits (B, K) at labels (B,)."""
+        return self.acgan * F.cross_entropy(class_logits.float(), labels)
 
     def penalty(self, discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """The regularisers added to D's loss (a zero scalar when both are off)."""
@@ -90,8 +104,8 @@ class GANLoss(GANObjective):
     the R1 penalty (0 = off). Only the saturating and nonsaturating losses make D a classifier
     (its output the logit of "real"); for the others it is a critic's score."""
 
-    def __init__(self, kind: str, k: int, r1: float = 0.0, gp: float = 0.0):
-        super().__init__(k, r1, gp)
+    def __init__(self, kind: str, k: int, r1: float = 0.0, gp: float = 0.0, acgan: float = 0.0):
+        super().__init__(k, r1, gp, acgan)
         self.kind = kind
         self.d_is_classifier = kind in ("saturating", "nonsaturating")
 
@@ -131,44 +145,49 @@ class RaGAN(GANObjective):
                                     "nonsaturating")
 
 
-def saturating(*, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("saturating", k, r1=r1)
+def saturating(*, k: int = 1, r1: float = 0.0, acgan: float = 0.0) -> GANLoss:
+    return GANLoss("saturating", k, r1=r1, acgan=acgan)
 
 
-def nonsaturating(*, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("nonsaturating", k, r1=r1)
+def nonsaturating(*, k: int = 1, r1: float = 0.0, acgan: float = 0.0) -> GANLoss:
+    return GANLoss("nonsaturating", k, r1=r1, acgan=acgan)
 
 
-def lsgan(*, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("lsgan", k, r1=r1)
+def lsgan(*, k: int = 1, r1: float = 0.0, acgan: float = 0.0) -> GANLoss:
+    return GANLoss("lsgan", k, r1=r1, acgan=acgan)
 
 
-def hinge(*, k: int = 1, r1: float = 0.0) -> GANLoss:
-    return GANLoss("hinge", k, r1=r1)
+def hinge(*, k: int = 1, r1: float = 0.0, acgan: float = 0.0) -> GANLoss:
+    return GANLoss("hinge", k, r1=r1, acgan=acgan)
 
 
-def wgan_gp(*, k: int = 5, gp: float = 10.0, r1: float = 0.0) -> GANLoss:
-    return GANLoss("wasserstein", k, r1=r1, gp=gp)
+def wgan_gp(*, k: int = 5, gp: float = 10.0, r1: float = 0.0, acgan: float = 0.0) -> GANLoss:
+    return GANLoss("wasserstein", k, r1=r1, gp=gp, acgan=acgan)
 
 
-def rsgan(*, k: int = 1, r1: float = 0.0) -> RSGAN:
-    return RSGAN(k, r1=r1)
+def rsgan(*, k: int = 1, r1: float = 0.0, acgan: float = 0.0) -> RSGAN:
+    return RSGAN(k, r1=r1, acgan=acgan)
 
 
-def ragan(*, k: int = 1, r1: float = 0.0) -> RaGAN:
-    return RaGAN(k, r1=r1)
+def ragan(*, k: int = 1, r1: float = 0.0, acgan: float = 0.0) -> RaGAN:
+    return RaGAN(k, r1=r1, acgan=acgan)
 
 
 R1 = Param(0.0, "R1 penalty weight gamma: gamma/2 E||grad_x D(x)||^2 on real data (Mescheder et al. "
                 "2018); 0 = off", min=0.0)
+ACGAN = Param(0.0, "weight of ACGAN's auxiliary classification loss (Odena et al. 2017) in D's and G's "
+                   "losses; needs a model with a classifier head (e.g. cmlp d_head = 'acgan'); 0 = off",
+              min=0.0, id_if_default=False)
 PARAMS = {
     "k": Param(1, "discriminator steps per generator step (Algorithm 1)", min=1, max=100),
     "r1": R1,
+    "acgan": ACGAN,
 }
 WGAN_GP_PARAMS = {
     "k": Param(5, "critic steps per generator step (n_critic)", min=1, max=100),
     "gp": Param(10.0, "gradient penalty weight lambda", min=0.0),
     "r1": R1,
+    "acgan": ACGAN,
 }
 RELATIVISTIC = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}  # Jolicoeur-Martineau 2018's Adam settings
 
