@@ -11,9 +11,11 @@ samples new noise as Algorithm 1 does.
 
 The objective object supplies `d_steps` (k), `discriminator_loss(real_logits, fake_logits)`,
 `generator_loss(real_logits, fake_logits)` and optionally `penalty(discriminator, real, fake)`,
-all losses to minimise, `d_is_classifier` (default True), `generator_needs_real` (default
-False) and `double_backward` (default False: True when a penalty differentiates D twice, so D
-is not handed to kernels.prepare, whose torch.compile has no double backward). The generator
+all losses to minimise, `after_discriminator_step(discriminator)` (called without grad after
+each D optimiser step, e.g. to clip D's weights as WGAN does), `d_is_classifier` (default True),
+`generator_needs_real` (default False) and `double_backward` (default False: True when a penalty
+differentiates D twice, so D is not handed to kernels.prepare, whose torch.compile has no double
+backward). The losses get D's logits as float32 whatever the precision. The generator
 loss gets D's logits on the last real batch (computed under no_grad by the updated D) only when
 the objective sets `generator_needs_real` (the relativistic losses); otherwise real_logits is
 None and the step costs nothing extra. Everything random (minibatches,
@@ -30,6 +32,17 @@ noise vectors per step and groups them (`pack_samples`), so D still sees `batch_
 in the paper's code; every objective and penalty works on D's packed inputs unchanged. Metrics
 sample G as usual: packing changes only what D judges.
 
+Options of the published comparisons (train settings, all off by default):
+- TTUR (Heusel et al. 2017): G and D get their optimisers from setup.optimizer with role
+  "generator" and "discriminator", so a suite's optimizer entry can set each one's own values:
+  `{ name = "adam", beta1 = 0.0, generator = { lr = 1e-4 }, discriminator = { lr = 4e-4 } }`.
+- ema_decay, ema_start: an exponential moving average of G's weights (ema.py). Metrics and
+  pictures then use the averaged G; ema_eval = "raw" uses the trained G, "both" scores both,
+  the trained G's values named `<value>_raw` (fid_raw beside fid). The average is checkpointed.
+- diffaugment: DiffAugment (Zhao et al. 2020; diffaugment.py) on every batch D judges, real and
+  fake, in D's steps and G's step, before packing; penalties see the augmented batches.
+- precision: bf16 / fp16 forward passes under autocast (common.MixedPrecision).
+
 Each step yields, as 0-d tensors left on the device: loss_d (the last D step's), loss_g,
 g_grad_norm (the L2 norm of the generator's gradient, which shows the saturating objective's
 vanishing gradient), and what D says of real and fake batches. For a classifier D (the
@@ -41,15 +54,27 @@ is critic_real = mean D(x) and critic_fake = mean D(G(z)).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 
 import torch
 
-from genbench import EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
+from genbench import DataInfo, EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
 from genbench import kernels
 
-from .common import Minibatches, eval_noise, in_eval_mode, load_modules, resume_parts
+from . import diffaugment
+from .common import (
+    PRECISION,
+    MixedPrecision,
+    Minibatches,
+    eval_noise,
+    in_eval_mode,
+    load_modules,
+    resume_parts,
+    settings,
+)
+from .ema import WeightAverage
 
 
 @dataclass
@@ -78,6 +103,17 @@ PARAMS = {
     "g_noise": Param("fresh", "noise of the generator step: fresh (Algorithm 1) or reuse the last D "
                      "step's batch (pytorch/examples' dcgan; one generator forward fewer)",
                      choices=("fresh", "reuse")),
+    "ema_decay": Param(0.0, "exponential moving average of G's weights, ema <- decay * ema + (1 - decay) * G "
+                       "after each G step (e.g. 0.999); metrics and pictures then use it; 0 = off",
+                       min=0.0, max=0.999999, id_if_default=False),
+    "ema_start": Param(0, "G steps during which the average copies G's weights (the EMA's warm-up)",
+                       min=0, id_if_default=False),
+    "ema_eval": Param("ema", "which G metrics score when ema_decay > 0: ema, raw (the trained G), or both "
+                      "(the trained G's values named <value>_raw, e.g. fid_raw)",
+                      choices=("ema", "raw", "both"), id_if_default=False),
+    "diffaugment": Param("", "DiffAugment (Zhao et al. 2020) of every image D judges, real and fake: a "
+                         "comma-separated list of translation, cutout, color (\"\" = off)", id_if_default=False),
+    "precision": PRECISION,
 }
 # The report's diagnostic panel, in the lecture's terms: with the saturating loss log(1 - D(G(z)))
 # D(G(z)) falls to 0 early and G's gradient vanishes; the nonsaturating -log D(G(z)) keeps it.
@@ -118,77 +154,109 @@ def make_sampler(generator: torch.nn.Module, z_dim: int, seed: int, device: torc
 
 def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     model: GANModel = setup.model
-    objective, device, cfg = setup.objective, setup.device, setup.train
+    objective, device, cfg = setup.objective, setup.device, settings(setup, PARAMS)
     G = kernels.prepare(model.generator.to(device))
     D = model.discriminator.to(device)
     if not getattr(objective, "double_backward", False):  # torch.compile has no double backward
         D = kernels.prepare(D)
-    opt_g, opt_d = setup.optimizer(G.parameters()), setup.optimizer(D.parameters())
+    opt_g = setup.optimizer(G.parameters(), role="generator")
+    opt_d = setup.optimizer(D.parameters(), role="discriminator")
     rng = torch.Generator(device=device).manual_seed(setup.seed)
     m, k, p = cfg["batch_size"], objective.d_steps, model.pack
     batches = Minibatches(setup.data.train.to(device), m * p, rng)
     penalty = getattr(objective, "penalty", None)
+    after_d_step = getattr(objective, "after_discriminator_step", None)
     needs_real = getattr(objective, "generator_needs_real", False)
     reuse_noise = cfg["g_noise"] == "reuse"
+    augment = diffaugment.augmenter(cfg["diffaugment"], rng)  # the identity when off
+    amp = MixedPrecision(cfg["precision"], device)
+    ema = WeightAverage(model.generator, cfg["ema_decay"], cfg["ema_start"]) if cfg["ema_decay"] > 0 else None
     # metrics use the model object: its networks share their parameters with G and D
-    context = gan_context(setup)
-    checkpointed = ({"generator": model.generator, "discriminator": model.discriminator},
-             {"generator": opt_g, "discriminator": opt_d}, rng, batches)
+    context = gan_context(setup, ema and ema.module)
+    networks = {"generator": model.generator, "discriminator": model.discriminator}
+    checkpointed = ({**networks, **({"generator_ema": ema.module} if ema else {})},
+                    {"generator": opt_g, "discriminator": opt_d, **amp.state()}, rng, batches)
     first, state = resume_parts(setup, *checkpointed)
 
     def noise() -> torch.Tensor:
         return torch.randn(m * p, model.z_dim, generator=rng, device=device)  # (m * p, z_dim)
 
-    def generate() -> torch.Tensor:
-        return pack_samples(G(noise()), p)  # (m, p * shape[0], *shape[1:])
+    def judged(x: torch.Tensor) -> torch.Tensor:
+        return pack_samples(augment(x), p)  # (m * p, *shape) -> D's input (m, p * shape[0], ...)
 
     for step in range(first, cfg["steps"] + 1):
         for d_step in range(k):
-            real = pack_samples(batches.next(), p)  # (m * p, *shape) -> (m, p * shape[0], ...)
             keep_graph = reuse_noise and d_step == k - 1  # this fake batch feeds the G step too
-            with torch.set_grad_enabled(keep_graph):
-                generated = generate()  # (m, p * shape[0], ...)
-            fake = generated.detach()
-            real_logits, fake_logits = D(real), D(fake)  # (m,), (m,)
-            loss_d = objective.discriminator_loss(real_logits, fake_logits)
-            if penalty is not None:
-                loss_d = loss_d + penalty(D, real, fake)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            with amp.autocast():
+                real = judged(batches.next())  # (m, p * shape[0], ...)
+                with torch.set_grad_enabled(keep_graph):
+                    generated = G(noise())  # (m * p, *shape)
+                fake = judged(generated.detach())
+                real_logits, fake_logits = D(real).float(), D(fake).float()  # (m,), (m,)
+                loss_d = objective.discriminator_loss(real_logits, fake_logits)
+                if penalty is not None:
+                    loss_d = loss_d + penalty(D, real, fake)
+            amp.backward(loss_d, opt_d)
+            amp.step(opt_d)
+            if after_d_step is not None:
+                with torch.no_grad():
+                    after_d_step(D)
 
         D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        gen_logits = D(generated if reuse_noise else generate())  # (m,)
-        with torch.no_grad():
-            real_now = D(real) if needs_real else None  # (m,): the updated D on the last real batch
-        loss_g = objective.generator_loss(real_now, gen_logits)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        with amp.autocast():
+            gen_logits = D(judged(generated if reuse_noise else G(noise()))).float()  # (m,)
+            with torch.no_grad():
+                real_now = D(real).float() if needs_real else None  # (m,): the updated D on the last real batch
+            loss_g = objective.generator_loss(real_now, gen_logits)
+        amp.backward(loss_g, opt_g)
         grad_norm = generator_grad_norm(G)
-        opt_g.step()
+        amp.step(opt_g)
         D.requires_grad_(True)
+        if ema is not None:
+            ema.update(model.generator, step)
 
         stats = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "g_grad_norm": grad_norm,
                  **d_outputs(objective, real_logits.detach(), gen_logits.detach())}
         yield TrainStep(step, stats, k * m * p, context, state)
 
 
-def gan_context(setup: TrainSetup) -> EvalContext:
-    """What metrics get: samples of G from the fixed eval noise, and the model object."""
+def gan_context(setup: TrainSetup, averaged: torch.nn.Module | None) -> EvalContext:
+    """What metrics get: samples of G (of its weight average, when there is one and ema_eval
+    asks for it) from the fixed eval noise, and the model object; with ema_eval = "both", the
+    trained G as the "raw" variant."""
     model: GANModel = setup.model
-    return EvalContext(setup.data, setup.seed, 0, setup.device,
-                       sample=make_sampler(model.generator, model.z_dim, setup.seed, setup.device), model=model)
+    raw = EvalContext(setup.data, setup.seed, 0, setup.device,
+                      sample=make_sampler(model.generator, model.z_dim, setup.seed, setup.device), model=model)
+    which = settings(setup, PARAMS)["ema_eval"]
+    if averaged is None or which == "raw":
+        return raw
+    smoothed = replace(raw, sample=make_sampler(averaged, model.z_dim, setup.seed, setup.device),
+                       model=replace(model, generator=averaged))
+    return replace(smoothed, variants={"raw": raw}) if which == "both" else smoothed
 
 
 def evaluate_gan(setup: TrainSetup, state: dict) -> EvalContext:
-    """The eval context of a trained GAN: G and D loaded from a trainer state."""
+    """The eval context of a trained GAN: G, D (and G's weight average) loaded from a trainer state."""
     model: GANModel = setup.model
     model.generator.to(setup.device), model.discriminator.to(setup.device)
-    load_modules({"generator": model.generator, "discriminator": model.discriminator}, state)
-    return gan_context(setup)
+    networks = {"generator": model.generator, "discriminator": model.discriminator}
+    averaged = copy.deepcopy(model.generator) if "generator_ema" in state["modules"] else None
+    load_modules({**networks, **({"generator_ema": averaged} if averaged is not None else {})}, state)
+    return gan_context(setup, averaged)
+
+
+def check_settings(info: DataInfo, train: Mapping) -> str | None:
+    """Why these train settings cannot train a GAN on this data (FamilySpec.fits)."""
+    if train["ema_decay"] == 0 and train["ema_eval"] != "ema":
+        return (f"ema_eval = {train['ema_eval']!r} chooses between G and its weight average, but ema_decay = 0 "
+                "keeps none; set ema_decay, or leave ema_eval out")
+    if train["ema_decay"] == 0 and train["ema_start"] > 0:
+        return "ema_start is the weight average's warm-up, but ema_decay = 0 keeps none; set ema_decay"
+    return diffaugment.problem(train["diffaugment"], info)
 
 
 @hookimpl
 def register_families(register):
     register(FamilySpec("gan", "Algorithm 1 of Goodfellow et al. 2014: k D steps, then one G step",
-                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan))
+                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan,
+                        optimizer_roles=("generator", "discriminator"), fits=check_settings))
