@@ -3,6 +3,8 @@ settings), an EMA of G, DiffAugment, weight clipping and DRAGAN, and mixed preci
 
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +15,10 @@ from genbench.plugins.models.dcgan import make_dcgan
 from genbench.plugins.models.mlp_gan import make_mlp_gan
 from genbench.plugins.objectives import gan
 
+from click.testing import CliRunner
+
 from genbench import ConfigError, Data, DataInfo, Resume, TrainSetup, config, plan
+from genbench.cli import cli
 from genbench.rescore import stored_cell
 from genbench.runner import build_setup, run_cell
 from genbench.store import StoredCell
@@ -284,6 +289,15 @@ def test_with_every_option_off_the_numbers_are_those_of_before():
     assert again == augmented  # its draws come from the trainer's seeded generator
 
 
+def test_the_options_read_nothing_back_from_the_device(host_reads):
+    setup = dcgan_setup(gan.wgan_clip(k=2), steps=4, ema_decay=0.9, ema_start=1,
+                        diffaugment="translation,cutout,color", precision="bf16")
+    host_reads.clear()
+    for _ in train_gan(setup):
+        pass
+    assert host_reads == []
+
+
 # Losses ----------------------------------------------------------------------------------------
 
 def test_weight_clipping_clips_every_d_weight_after_each_critic_step():
@@ -365,3 +379,27 @@ objectives = ["vfae"]
     ran = [run_cell(cell, registry) for cell in cells(write_suite, registry, text)]
     assert [r.status for r in ran] == ["done"] * 4, [r.error for r in ran]
     assert all(r.env["precision"] == precision for r in ran)
+
+
+# Documentation ---------------------------------------------------------------------------------
+
+def test_every_new_option_is_listed_with_a_description():
+    listed = CliRunner().invoke(cli, ["list", "--params"], env={"COLUMNS": "1000"})
+    assert listed.exit_code == 0, listed.output
+    lines = [line.split("│")[3].strip() for line in listed.output.splitlines() if line.count("│") > 3]
+    for option in ("ema_decay", "ema_start", "ema_eval", "diffaugment", "precision", "clip", "gp", "c"):
+        assert any(re.match(rf"{option}: \w+, default .*: \w", line) for line in lines), option
+    assert sum(line.startswith("precision: str, default 'fp32'") for line in lines) == 4  # every family
+    assert any("optimizer roles generator, discriminator" in line for line in lines)
+    assert any(line.startswith("wgan-clip") or "weight clipping" in line for line in lines)
+
+
+def test_the_readme_example_of_the_options_is_a_valid_suite(tmp_path, registry):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## GAN training options", 1)[1]
+    [example] = re.findall(r"```toml\n(.*?)```", section.split("\n## ", 1)[0], re.DOTALL)
+    path = tmp_path / "readme.toml"
+    path.write_text(example)
+    suite = plan.expand(config.load(str(path), registry), registry)
+    assert len(suite) == 3 and suite[0].train_config()["diffaugment"] == "translation,cutout,color"
+    assert suite[0].component("optimizer").kwargs()["discriminator.lr"] == 4e-4
