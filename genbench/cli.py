@@ -91,6 +91,11 @@ def list_command(kind: str | None, params: bool) -> None:
             if k == "objective" and origin.spec.train_defaults:
                 defaults = ", ".join(f"{key}={value}" for key, value in origin.spec.train_defaults.items())
                 description += f"\n  [green]trains with[/] {escape(defaults)} (unless the suite sets them)"
+            if k == "family" and origin.spec.optimizer_roles:
+                roles = ", ".join(origin.spec.optimizer_roles)
+                description += (f"\n  [green]optimizer roles[/] {escape(roles)}: an optimizer entry's "
+                                f"{escape(origin.spec.optimizer_roles[0])} = {{ lr = ..., <its parameters> }} "
+                                "gives that network its own settings")
             if params and origin.spec.params:
                 description += "".join(f"\n  [cyan]{p}[/]: {escape(v.describe())}"
                                        for p, v in origin.spec.params.items())

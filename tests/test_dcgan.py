@@ -97,7 +97,7 @@ def test_a_few_training_steps_on_random_images_stay_finite(objective, d_batchnor
     torch.manual_seed(0)
     model = make_dcgan(info, **TINY, d_batchnorm=d_batchnorm)
     train = {"steps": 4, "batch_size": 16, "lr": 2e-4, "device": "cpu", "g_noise": "fresh"}
-    setup = TrainSetup(data, model, objective, lambda p: torch.optim.Adam(p, lr=2e-4, betas=(0.5, 0.999)), train,
+    setup = TrainSetup(data, model, objective, lambda p, role=None: torch.optim.Adam(p, lr=2e-4, betas=(0.5, 0.999)), train,
                        seed=0, device=torch.device("cpu"))
     steps = list(train_gan(setup))
     assert [s.step for s in steps] == [1, 2, 3, 4]

@@ -178,7 +178,7 @@ def test_each_objective_trains_through_algorithm_1(name, monkeypatch):
     torch.manual_seed(0)
     model = make_mlp_gan(data.info, hidden=8, depth=1, z_dim=2)
     train = {"steps": 3, "batch_size": 16, "lr": 1e-3, "device": "cpu", "g_noise": "fresh"}
-    setup = TrainSetup(data, model, ALL[name](r1=1.0), lambda p: torch.optim.Adam(p, lr=1e-3, betas=(0.5, 0.9)),
+    setup = TrainSetup(data, model, ALL[name](r1=1.0), lambda p, role=None: torch.optim.Adam(p, lr=1e-3, betas=(0.5, 0.9)),
                        train, seed=0, device=torch.device("cpu"))
     steps = list(train_gan(setup))
     assert len(steps) == 3 and all(torch.isfinite(v) for v in steps[-1].stats.values())

@@ -18,7 +18,7 @@ def identity_prepare(monkeypatch):
     monkeypatch.setattr(kernels, "prepare", lambda module: module, raising=False)
 
 
-def adam(parameters):
+def adam(parameters, role=None):
     return torch.optim.Adam(parameters, lr=TRAIN["lr"], betas=(0.5, 0.999))
 
 
@@ -102,7 +102,7 @@ def test_trainer_builds_optimisers_from_the_setup_and_trains_what_kernels_prepar
         prepared.append(module)
         return module
 
-    def sgd(parameters):
+    def sgd(parameters, role=None):
         parameters = list(parameters)
         optimised.append(parameters)
         return torch.optim.SGD(parameters, lr=0.1)

@@ -23,7 +23,7 @@ from genbench import TrainSetup
 STEPS = 20
 
 
-def adam(parameters):
+def adam(parameters, role=None):
     return torch.optim.Adam(parameters, lr=1e-3, betas=(0.5, 0.999))
 
 

@@ -119,7 +119,7 @@ def packed_setup(objective, pack: int, seen: list) -> TrainSetup:
     forward = model.discriminator.forward
     model.discriminator.forward = lambda x: (seen.append(tuple(x.shape)), forward(x))[1]
     train = {"steps": 3, "batch_size": 8, "lr": 1e-3, "device": "cpu", "g_noise": "fresh"}
-    return TrainSetup(data, model, objective, lambda p: torch.optim.Adam(p, lr=1e-3), train,
+    return TrainSetup(data, model, objective, lambda p, role=None: torch.optim.Adam(p, lr=1e-3), train,
                       seed=0, device=torch.device("cpu"))
 
 
@@ -140,7 +140,7 @@ def test_packed_dcgan_trains_under_a_gradient_penalty():
     torch.manual_seed(0)
     model = make_dcgan(data.info, width=4, z_dim=4, d_batchnorm=False, pack=2)
     train = {"steps": 2, "batch_size": 4, "lr": 1e-4, "device": "cpu", "g_noise": "fresh"}
-    steps = list(train_gan(TrainSetup(data, model, wgan_gp(k=1), lambda p: torch.optim.Adam(p, lr=1e-4),
+    steps = list(train_gan(TrainSetup(data, model, wgan_gp(k=1), lambda p, role=None: torch.optim.Adam(p, lr=1e-4),
                                       train, seed=0, device=torch.device("cpu"))))
     assert all(math.isfinite(float(s.stats["loss_d"])) for s in steps)
 

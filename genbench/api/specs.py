@@ -116,6 +116,9 @@ class EvalContext:
     # autoencoders: x (n, *shape) -> the model's output for x, in data space (no grad, eval mode)
     reconstruct: Callable[[torch.Tensor], torch.Tensor] | None = None
     model: Any = None  # the family's model object, for metrics that need more (e.g. IWAE)
+    # other versions of the model the metrics score too, by name: each value a metric reports
+    # on variants["raw"] is stored as `<value>_raw` (the GAN family's raw G beside its EMA)
+    variants: Mapping[str, EvalContext] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,7 +128,9 @@ class TrainSetup:
     data: Data
     model: Any  # what the model factory returned (an instance of the family's model_type)
     objective: Any  # what the objective factory returned
-    optimizer: Callable[[Any], torch.optim.Optimizer]  # parameters -> a new optimiser (the optimizer axis)
+    # (parameters, role=None) -> a new optimiser (the optimizer axis); a role of the family's
+    # FamilySpec.optimizer_roles gets the settings the suite gives that role
+    optimizer: Callable[..., torch.optim.Optimizer]
     train: Mapping[str, Any]  # the core's train settings (steps, batch_size, lr, ...) and the family's
     seed: int
     device: torch.device
@@ -289,11 +294,17 @@ class FamilySpec(_Spec):
     `statistics` every statistic the trainer yields; `model_type` the class its model factories
     return (checked before training). `evaluator(setup, state) -> EvalContext`, if given, loads a
     trainer state (what TrainStep.state() returned) into setup.model and returns the context its
-    trainer would hand metrics at that step: `genbench rescore` scores finished cells with it."""
+    trainer would hand metrics at that step: `genbench rescore` scores finished cells with it.
+    `optimizer_roles` names the networks the trainer optimises apart (it builds each optimiser
+    with setup.optimizer(parameters, role=...)); a suite's optimizer entry may give each role its
+    own settings. `fits(info, train) -> None | str`, if given, says why the cell's resolved train
+    settings cannot train on data of this DataInfo (checked with the suite, before any work)."""
 
     statistics: Mapping[str, Statistic] = field(default_factory=dict)
     model_type: type | None = None
     evaluator: Callable[[TrainSetup, Mapping[str, Any]], EvalContext] | None = None
+    optimizer_roles: tuple[str, ...] = ()
+    fits: Callable[[DataInfo, Mapping[str, Any]], str | None] | None = None
 
 
 @dataclass(frozen=True)

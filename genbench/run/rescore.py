@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from genbench import kernels
 from genbench.api.axes import AXIS_NAMES
-from genbench.run.checkpoints import Checkpoints, set_global_rng_state
-from genbench.suite.config import ComponentConfig, _Validator, metric_applies
-from genbench.run.environment import resolve_device
 from genbench.api.errors import ConfigError
-from genbench.suite.plan import Cell
 from genbench.api.registry import Registry
 from genbench.api.result import MetricRow
-from genbench.run.runner import build_setup, share_samples
 from genbench.results.store import StoredCell
+from genbench.run.checkpoints import Checkpoints, set_global_rng_state
+from genbench.run.environment import resolve_device
+from genbench.run.runner import build_setup, eval_contexts, score_rows
+from genbench.suite.config import ComponentConfig, _Validator, metric_applies, train_params
+from genbench.suite.plan import Cell, unhashed_train
 
 SPEC_EXAMPLE = "'{ name = \"modes\", n_samples = 500 }'"
 
@@ -60,10 +60,17 @@ def stored_cell(stored: StoredCell, suite: str, registry: Registry) -> Cell | No
     components = tuple(component(axis, config[axis], stored.axes.get(axis, config[axis]["name"]))
                        for axis in AXIS_NAMES)
     metrics = tuple(component("metric", m, m["name"]) for m in config["metrics"])
-    train = tuple(sorted((k, _tupled(v)) for k, v in config["train"].items()))
+    train = {k: _tupled(v) for k, v in config["train"].items()}
+    model = config["model"]["name"]
+    family = registry.get("model", model).family if model in registry.names("model") else None
+    unhashed: tuple[str, ...] = ()
+    if family in registry.names("family"):
+        defaults = {k: p.default for k, p in train_params(registry, family).items() if not p.id_if_default}
+        train.update({k: v for k, v in defaults.items() if k not in train})
+        unhashed = unhashed_train(registry, family, train, config.get("search", {}))
     search = tuple((k, _tupled(v)) for k, v in config.get("search", {}).items())
-    cell = Cell(suite, components, metrics, train, tuple(config["eval_steps"]), config["seed"], config.get("trial"),
-                search)
+    cell = Cell(suite, components, metrics, tuple(sorted(train.items())), tuple(config["eval_steps"]), config["seed"],
+                config.get("trial"), search, unhashed)
     return cell if cell.cell_id == stored.cell_id else None
 
 
@@ -144,8 +151,6 @@ def rescore_cell(cell: Cell, metric: ComponentConfig, registry: Registry,
         score = spec.factory(**metric.kwargs())
         context = family.evaluator(setup, saved["trainer"])
         set_global_rng_state(saved["rng_at_eval"])  # as the run's metrics found them at that step
-        scored = score(share_samples(replace(context, step=step)))
-    provenance = {"metric": metric.name, "params": metric.kwargs(), "seed": cell.seed, "step": step,
-                  "outputs": spec.output_info(), "rescored": True,
-                  "checkpoint": str(checkpoints.path(cell.cell_id, step)), **scored.provenance}
-    return [MetricRow(step, name, float(value), provenance) for name, value in scored.values.items()]
+        return [row for variant, ctx in eval_contexts(context, step)
+                for row in score_rows(score(ctx), metric, spec.output_info(), cell.seed, step, variant,
+                                      rescored=True, checkpoint=str(checkpoints.path(cell.cell_id, step)))]

@@ -18,7 +18,6 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
-from functools import partial
 
 import numpy as np
 import torch
@@ -37,6 +36,7 @@ from genbench.api.specs import (
     DomainSpec,
     EvalContext,
     FamilySpec,
+    MetricResult,
     Resume,
     Statistic,
     TrainingDiverged,
@@ -62,6 +62,8 @@ def run_cell(cell: Cell, registry: Registry, on_event: Callable[[ProgressEvent],
     result = CellResult(cell.cell_id, "done")
     device = resolve_device(cell.train_config()["device"])
     result.env = environment(device)
+    # what a family that declares the `precision` train setting (the built-ins do) trains in
+    result.env["precision"] = cell.train_config().get("precision", "fp32")
     result.env["checkpoints"] = {"retention": checkpoints.retention if checkpoints else "none",
                                  "resumed_from_step": None, "saved_steps": []}
     if device.type == "cuda":
@@ -102,9 +104,25 @@ def build_setup(cell: Cell, registry: Registry, device: torch.device,
                         f"{family.name!r} trains {family.model_type.__name__} objects; fix the model's factory")
     objective_config, optimizer_config = cell.component("objective"), cell.component("optimizer")
     objective = registry.get("objective", objective_config.name).factory(**objective_config.kwargs())
-    optimizer = partial(registry.get("optimizer", optimizer_config.name).factory, lr=train["lr"],
-                        **optimizer_config.kwargs())
+    optimizer = role_optimizers(registry.get("optimizer", optimizer_config.name).factory, train["lr"],
+                                optimizer_config.kwargs())
     return family, TrainSetup(data, model, objective, optimizer, train, cell.seed, device, resume)
+
+
+def role_optimizers(factory: Callable[..., torch.optim.Optimizer], lr: float, params: Mapping) -> Callable:
+    """TrainSetup.optimizer: (parameters, role=None) -> factory(parameters, lr=..., **params),
+    a role's own settings (params "generator.lr", "generator.beta1") in place of the shared ones."""
+    shared = {"lr": lr, **{key: value for key, value in params.items() if "." not in key}}
+    roles: dict[str, dict] = {}
+    for key, value in params.items():
+        if "." in key:
+            role, setting = key.split(".", 1)
+            roles.setdefault(role, {})[setting] = value
+
+    def optimizer(parameters, role: str | None = None) -> torch.optim.Optimizer:
+        return factory(parameters, **{**shared, **roles.get(role, {})})
+
+    return optimizer
 
 
 def _train_and_evaluate(cell: Cell, registry: Registry, device: torch.device, result: CellResult,
@@ -202,21 +220,20 @@ class TrainingLoop:
     def evaluate(self, context: EvalContext, step: int) -> None:
         """The metric pass and the sample picture at an eval step."""
         started = time.perf_counter()
-        ctx = share_samples(replace(context, step=step))
+        contexts = eval_contexts(context, step)
+        ctx = contexts[0][1]
         if ctx.sample is not None:
             picture = self.domain.factory(ctx.sample(self.domain.picture_samples), ctx.data)
             self.result.artifacts.append(Artifact(step, "samples", f"samples_step{step:07d}.png", picture))
-        for config, metric, outputs in self.metrics:
-            scored = metric(ctx)
-            provenance = {"metric": config.name, "params": config.kwargs(), "seed": self.cell.seed,
-                          "step": step, "outputs": outputs, **scored.provenance}
-            for name, value in scored.values.items():
-                if (step, name) in self.scored:
-                    raise ValueError(f"metric {config.name!r} reported {name!r} at step {step}, which "
-                                     f"metric {self.scored[step, name]!r} already reported; fix: give "
-                                     f"each entry differently named values, or keep one of them")
-                self.scored[step, name] = config.name
-                self.result.metrics.append(MetricRow(step, name, float(value), provenance))
+        for variant, ctx in contexts:
+            for config, metric, outputs in self.metrics:
+                for row in score_rows(metric(ctx), config, outputs, self.cell.seed, step, variant):
+                    if (step, row.name) in self.scored:
+                        raise ValueError(f"metric {config.name!r} reported {row.name!r} at step {step}, which "
+                                         f"metric {self.scored[step, row.name]!r} already reported; fix: give "
+                                         f"each entry differently named values, or keep one of them")
+                    self.scored[step, row.name] = config.name
+                    self.result.metrics.append(row)
         self.result.eval_time_s += time.perf_counter() - started
 
     def checkpoint(self, step: TrainStep, rng_at_eval: dict) -> None:
@@ -338,6 +355,28 @@ def throughput(steps: int, examples: int, seconds: float, warmup_examples: int,
     if seconds > 0:
         return examples / seconds, steps / seconds
     return None, None
+
+
+def eval_contexts(context: EvalContext, step: int) -> list[tuple[str, EvalContext]]:
+    """("", the context at this step), then each of its variants by name (EvalContext.variants),
+    each with a sampler that draws each n once."""
+    main = share_samples(replace(context, step=step, variants={}))
+    return [("", main), *((name, share_samples(replace(v, step=step))) for name, v in context.variants.items())]
+
+
+def score_rows(scored: MetricResult, config, outputs: Mapping, seed: int, step: int, variant: str = "",
+               **extra) -> list[MetricRow]:
+    """A metric's values at a step as metric rows with their provenance; a variant's values are
+    named `<value>_<variant>` (fid_raw) and their provenance says which variant."""
+    def name(value: str) -> str:
+        return f"{value}_{variant}" if variant else value
+
+    if variant:
+        outputs = {name(k): {**o, "label": f"{o['label']} ({variant})"} for k, o in outputs.items()}
+        extra = {**extra, "variant": variant}
+    provenance = {"metric": config.name, "params": config.kwargs(), "seed": seed, "step": step,
+                  "outputs": outputs, **extra, **scored.provenance}
+    return [MetricRow(step, name(key), float(value), provenance) for key, value in scored.values.items()]
 
 
 def share_samples(ctx: EvalContext) -> EvalContext:

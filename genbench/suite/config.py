@@ -211,6 +211,7 @@ class _Validator:
         self.device(train["device"])
         self.labels_agree(blocks)
         self.eval_points(every, dict(train_raw), blocks)
+        self.family_settings(blocks, dict(explicit_train))
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
         search = None if "search" not in raw else self.search(raw["search"], blocks, dict(explicit_train), families)
@@ -230,6 +231,14 @@ class _Validator:
                 for component in block.axis(section):
                     for key, param in self.registry.get(section, component.name).params.items():
                         known.setdefault(section, {}).setdefault(key, []).append(param)
+        for block in blocks:  # each network's own optimizer settings: optimizer.generator.lr
+            roles = {r for m in block.axis("model") for r in
+                     self.registry.get("family", self.registry.get("model", m.name).family).optimizer_roles}
+            for optimizer in block.axis("optimizer"):
+                params = {"lr": TRAIN_PARAMS["lr"], **self.registry.get("optimizer", optimizer.name).params}
+                for role in sorted(roles):
+                    for key, param in params.items():
+                        known.setdefault("optimizer", {}).setdefault(f"{role}.{key}", []).append(param)
         space = search_module.parse(raw, self.path, known)
         if not any(key.startswith("model.") for key, _ in space.params):
             return space
@@ -285,6 +294,23 @@ class _Validator:
                     raise self.fail("eval.every", f"steps = {steps:,} with every = {every:,} is {steps // every:,} "
                                     f"evaluations per cell ({where}, objective {objective.label!r}), more than "
                                     f"{MAX_EVAL_POINTS:,}", f"raise every to at least {-(-steps // MAX_EVAL_POINTS):,}")
+
+    def family_settings(self, blocks: tuple[MatrixBlock, ...], suite_train: dict) -> None:
+        """Each cell's resolved train settings suit its family and data (FamilySpec.fits)."""
+        for i, block in enumerate(blocks):
+            where = f"matrix[{i}]" if len(blocks) > 1 else "matrix"
+            for objective in block.axis("objective"):
+                family = self.registry.get("family", self.registry.get("objective", objective.name).family)
+                if family.fits is None:
+                    continue
+                train = cell_train(self.registry, objective.name, suite_train, dict(block.train))
+                for dataset in block.axis("dataset"):
+                    problem = family.fits(self.data_info(dataset, where), train)
+                    if problem:
+                        raise self.fail(f"train ({where}, objective {objective.label!r})",
+                                        f"the {family.name} family cannot train on dataset {dataset.label!r} with "
+                                        f"these settings: {problem}", "change those [train] settings, or give the "
+                                        "dataset its own [[matrix]] block with its own train table")
 
     def metrics_distinct(self, metrics: tuple[ComponentConfig, ...], blocks: tuple[MatrixBlock, ...]) -> None:
         """No two metrics scoring one cell write values of the same name (results are keyed by
@@ -363,20 +389,42 @@ class _Validator:
             spec = self.registry.get(kind, name)
         except GenbenchError as exc:
             raise self.fail(where, str(exc), f"run `genbench list` to see every {kind}") from None
+        if kind == "optimizer":  # a role table gives one network its own settings
+            self.no_unknown_keys(raw, {*spec.params, *self.optimizer_roles()}, f"{where} ({name})")
+            roles = {role: raw.pop(role) for role in self.optimizer_roles() if role in raw}
         params = self.params(raw, spec.params, f"{where} ({name})")
+        if kind == "optimizer":
+            params.update(self.role_settings(roles, spec.params, f"{where} ({name})"))
         if kind == "kernel":
             reason = spec.available()
             if reason is not None:
                 raise self.fail(where, f"kernel backend {name!r} is not usable here: {reason}",
                                 "pick a backend `genbench list --kind kernel` shows as available")
-        if label is None:
-            changed = [f"{k}={v}" for k, v in params.items() if v != spec.params[k].default]
+        if label is None:  # (a role's setting, "generator.lr", is never a default)
+            changed = [f"{k}={v}" for k, v in params.items() if k not in spec.params or v != spec.params[k].default]
             label = f"{name}({','.join(changed)})" if changed else name
         elif not isinstance(label, str) or not label:
             raise self.fail(f"{where}.label", "expected a non-empty string", 'label = "short-name"')
-        unhashed = tuple(sorted(k for k, v in params.items()
-                                if not spec.params[k].id_if_default and v == spec.params[k].default))
+        unhashed = tuple(sorted(k for k, v in params.items() if k in spec.params
+                                and not spec.params[k].id_if_default and v == spec.params[k].default))
         return ComponentConfig(kind, name, tuple(sorted(params.items())), label, tuple(sorted(raw)), unhashed)
+
+    def optimizer_roles(self) -> list[str]:
+        """Every role a registered family optimises apart (FamilySpec.optimizer_roles)."""
+        families = self.registry.names("family")
+        return sorted({role for f in families for role in self.registry.get("family", f).optimizer_roles})
+
+    def role_settings(self, roles: Mapping[str, Any], spec_params: Mapping[str, Param], where: str) -> dict:
+        """An optimizer entry's role tables, e.g. generator = { lr = 1e-4 }, as "generator.lr"
+        parameters: each key the shared learning rate or one of the optimizer's parameters."""
+        settings = {}
+        for role, table in roles.items():
+            if not isinstance(table, dict) or not table:
+                raise self.fail(f"{where}.{role}", f"expected a table of the {role}'s own settings, got {table!r}",
+                                f"{role} = {{ lr = 1e-4 }}")
+            checked = self.params(table, {"lr": TRAIN_PARAMS["lr"], **spec_params}, f"{where}.{role}")
+            settings.update({f"{role}.{key}": checked[key] for key in table})
+        return settings
 
     def block(self, raw: Any, where: str) -> MatrixBlock:
         raw = dict(self.table(raw, where))
@@ -443,6 +491,15 @@ class _Validator:
                                     "change the model's parameters or the dataset")
         for objective in block.axis("objective"):
             self.objective_defaults(objective, block)
+        for optimizer in block.axis("optimizer"):
+            for role in sorted({key.split(".")[0] for key in optimizer.kwargs() if "." in key}):
+                for family in sorted(families):
+                    if role not in get("family", family).optimizer_roles:
+                        raise self.fail(f"{where}.optimizers", f"optimizer {optimizer.label!r} gives the {role} its "
+                                        f"own settings, but family {family!r} optimises no {role} (its roles: "
+                                        f"{', '.join(get('family', family).optimizer_roles) or 'none'})",
+                                        f"remove {role} = {{ ... }}, or put the entry in the block of a family "
+                                        "that has that network")
         return families
 
     def objective_defaults(self, objective: ComponentConfig, block: MatrixBlock) -> None:

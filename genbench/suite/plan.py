@@ -17,8 +17,8 @@ from typing import Any
 
 from . import search as search_module
 from genbench.api.axes import AXIS_NAMES
-from genbench.suite.config import ComponentConfig, SuiteConfig, cell_train, metric_applies
 from genbench.api.registry import Registry
+from genbench.suite.config import ComponentConfig, SuiteConfig, cell_train, metric_applies, train_params
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Cell:
     seed: int
     trial: int | None = None  # the trial of a [search] (None: the suite searches nothing)
     search: tuple[tuple[str, Any], ...] = ()  # the trial's sampled values, e.g. (("train.lr", 3e-4),)
+    # train settings at defaults that stay out of the cell id (Param.id_if_default)
+    unhashed_train: tuple[str, ...] = field(default=(), compare=False)
     cell_id: str = field(init=False, compare=False)
 
     def __post_init__(self):
@@ -51,7 +53,7 @@ class Cell:
         resolved = {
             **{axis: component(c) for axis, c in zip(AXIS_NAMES, self.components, strict=True)},
             "metrics": [component(m) for m in self.metrics],
-            "train": {k: _jsonable(v) for k, v in self.train},
+            "train": {k: _jsonable(v) for k, v in self.train if k not in self.unhashed_train},
             "eval_steps": list(self.eval_steps),
             "seed": self.seed,
         }
@@ -105,13 +107,22 @@ def expand(config: SuiteConfig, registry: Registry) -> list[Cell]:
             for trial, sampled in trials:
                 chosen, trial_train = search_module.apply(sampled, values, train)
                 chosen["optimizer"] = _optimizer_for(chosen["optimizer"], registry, ospec.train_defaults)
+                unhashed = unhashed_train(registry, ospec.family, trial_train, sampled)
                 for seed in config.seeds:
                     cell = Cell(config.name, tuple(chosen.values()), metrics, tuple(sorted(trial_train.items())),
-                                schedule, seed, trial, tuple(sampled.items()))
+                                schedule, seed, trial, tuple(sampled.items()), unhashed)
                     if cell.cell_id not in seen:  # two blocks may share cells
                         seen.add(cell.cell_id)
                         cells.append(cell)
     return cells
+
+
+def unhashed_train(registry: Registry, family: str, train: dict[str, Any], sampled=()) -> tuple[str, ...]:
+    """The train settings left out of the cell id: those declared id_if_default=False that are
+    at their defaults and not drawn by a search."""
+    params = train_params(registry, family)
+    return tuple(sorted(k for k, v in train.items() if k in params and not params[k].id_if_default
+                        and v == params[k].default and f"train.{k}" not in sampled))
 
 
 def _product(axes: tuple[tuple[ComponentConfig, ...], ...]) -> list[tuple[ComponentConfig, ...]]:

@@ -5,9 +5,12 @@
     seed = 0                                        # optional; the draws' seed
     train.lr = { log_uniform = [1e-5, 1e-2] }
     optimizer.beta1 = { uniform = [0.0, 0.9] }
+    optimizer.discriminator.lr = { log_uniform = [1e-4, 1e-3] }   # one network's own setting
     objective.k = { choice = [1, 2, 5] }
 
-A key is `train.<setting>` or `<axis>.<parameter>` (model, objective, optimizer); a parameter
+A key is `train.<setting>` or `<axis>.<parameter>` (model, objective, optimizer), or
+`optimizer.<role>.<setting>` for one network's own optimizer setting (the lr or an optimizer
+parameter of a role its family declares: a GAN's generator, discriminator); a parameter
 applies to the groups whose component has it (objective.gp only to wgan-gp). Each group's trials
 are drawn from a numpy Generator seeded with [search] seed and a hash of the group's labels:
 trial i draws its values in the file's order, so trial i of a group is the same whatever
@@ -111,7 +114,7 @@ def parse(raw: Any, path: str, known: Mapping[str, Mapping[str, Sequence[Param]]
         if not isinstance(table, dict) or not table:
             raise fail(section, f"expected parameters, e.g. {section}.name = {{ uniform = [0, 1] }}",
                        f"write {section}.<parameter> = {{ <distribution> = ... }}")
-        for name, spec in table.items():
+        for name, spec in _nested(table, known.get(section, {})):
             where = f"{section}.{name}"
             if section == "train" and name in NOT_SEARCHED:
                 raise fail(where, f"{name!r} cannot be searched: {NOT_SEARCHED[name]}", f"remove search.{where}")
@@ -123,6 +126,18 @@ def parse(raw: Any, path: str, known: Mapping[str, Mapping[str, Sequence[Param]]
     if not params:
         raise fail("", "no parameter to search", "add e.g. train.lr = { log_uniform = [1e-5, 1e-2] }")
     return SearchSpace(trials, seed, tuple(params))
+
+
+def _nested(table: Mapping[str, Any], known: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(name, spec) pairs of a section's table, a role's table read as dotted names:
+    optimizer.generator.lr = {...} parses as {"generator": {"lr": {...}}} -> ("generator.lr", {...})."""
+    pairs = []
+    for name, spec in table.items():
+        if isinstance(spec, dict) and any(key.startswith(f"{name}.") for key in known):  # a role's table
+            pairs += [(f"{name}.{inner}", value) for inner, value in spec.items()]
+        else:
+            pairs.append((name, spec))
+    return pairs
 
 
 def _distribution(spec: Any, checks: Sequence[Param], where: str, fail) -> Distribution:
@@ -168,7 +183,12 @@ def draws(space: SearchSpace, components: Mapping[str, Any], train: Mapping[str,
         section, name = key.split(".", 1)
         if section == "train":
             return name in train
-        return name in registry.get(section, components[section].name).params
+        params = registry.get(section, components[section].name).params
+        if section == "optimizer" and "." in name:  # a role's own setting, e.g. generator.lr
+            role, setting = name.split(".", 1)
+            family = registry.get("family", registry.get("model", components["model"].name).family)
+            return role in family.optimizer_roles and (setting == "lr" or setting in params)
+        return name in params
 
     return space.draw([c.label for c in components.values()], applies)
 

@@ -12,6 +12,7 @@ metrics get `reconstruct` and `model`, and `sample(n)` for a VAE (None for a pla
 it has no prior to sample from, so sample-based metrics skip it). Each step's `state` is the
 model's, optimiser's, generator's and sampler's state; with setup.resume the trainer continues
 after that step, and `evaluate_autoencoder` rebuilds the eval context from it (genbench rescore).
+`precision` (bf16, fp16) runs the objective's loss under autocast (common.MixedPrecision).
 """
 
 from __future__ import annotations
@@ -24,7 +25,18 @@ from genbench import EvalContext, FamilySpec, Statistic, TrainSetup, TrainStep, 
 from genbench import kernels
 from genbench.plugins.models.autoencoders import AEModel
 
-from .common import Minibatches, eval_noise, in_eval_mode, load_modules, resume_parts
+from .common import (
+    PRECISION,
+    MixedPrecision,
+    Minibatches,
+    eval_noise,
+    in_eval_mode,
+    load_modules,
+    resume_parts,
+    settings,
+)
+
+PARAMS = {"precision": PRECISION}
 
 STATISTICS = {
     "loss": Statistic("loss", column=True, finite=True),
@@ -64,7 +76,7 @@ def make_sampler(model: AEModel, seed: int, device: torch.device):
 
 def train_autoencoder(setup: TrainSetup) -> Iterator[TrainStep]:
     model: AEModel = setup.model
-    objective, device, cfg = setup.objective, setup.device, setup.train
+    objective, device, cfg = setup.objective, setup.device, settings(setup, PARAMS)
     check_pairing(model, objective)
     network = model.to(device)
     if not getattr(objective, "double_backward", False):  # torch.compile has no double backward
@@ -72,17 +84,18 @@ def train_autoencoder(setup: TrainSetup) -> Iterator[TrainStep]:
     optimiser = setup.optimizer(network.parameters())
     rng = torch.Generator(device=device).manual_seed(setup.seed)
     batches = Minibatches(setup.data.train.to(device), cfg["batch_size"], rng)
+    amp = MixedPrecision(cfg["precision"], device)
     # metrics use the model object: it shares its parameters with the network being trained
     context = autoencoder_context(setup)
-    checkpointed = ({"model": model}, {"model": optimiser}, rng, batches)
+    checkpointed = ({"model": model}, {"model": optimiser, **amp.state()}, rng, batches)
     first, state = resume_parts(setup, *checkpointed)
 
     for step in range(first, cfg["steps"] + 1):
         x = batches.next()  # (m, *shape)
-        loss, parts = objective.loss(network, x, rng)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+        with amp.autocast():
+            loss, parts = objective.loss(network, x, rng)
+        amp.backward(loss.float(), optimiser)
+        amp.step(optimiser)
         yield TrainStep(step, {"loss": loss.detach(), **parts}, cfg["batch_size"], context, state)
 
 
@@ -104,5 +117,5 @@ def evaluate_autoencoder(setup: TrainSetup, state: dict) -> EvalContext:
 @hookimpl
 def register_families(register):
     register(FamilySpec("autoencoder", "minibatch descent on a reconstruction, penalised or ELBO loss",
-                        train_autoencoder, statistics=STATISTICS, model_type=AEModel,
+                        train_autoencoder, PARAMS, statistics=STATISTICS, model_type=AEModel,
                         evaluator=evaluate_autoencoder))

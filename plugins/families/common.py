@@ -1,20 +1,71 @@
 """What the family trainers share: minibatches, the fixed eval noise (and eval class labels),
-eval-mode forward passes, and the checkpointable state of their networks, optimisers and generator.
+eval-mode forward passes, the checkpointable state of their networks, optimisers and generator,
+and mixed precision.
 
 Training draws everything random from one torch.Generator on the training device, seeded by the
 cell (on the CPU that is the stream torch.Generator() gives), so a step moves nothing between
 host and device. Evaluation draws its noise on the CPU, so every device pictures the same z.
+
+Mixed precision (the `precision` train setting every built-in family declares): bf16 and fp16
+run the forward passes and losses under torch.autocast, and fp16 scales the loss with a
+torch.amp.GradScaler (on CUDA and on the CPU, which torch's autocast supports too). Only the
+trainer knows where its forward passes end, so each trainer wraps them (`MixedPrecision`);
+backward passes and optimiser steps stay outside autocast, where torch's AMP recipe puts them
+(its cast cache would otherwise serve weights from before an optimiser step). Evaluation (the
+samples metrics and pictures use) runs in fp32. A GradScaler reads its inf check back to the
+host at every step: fp16 costs one host sync per optimiser step; bf16 and fp32 none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 
 import torch
+
+from genbench import Param, TrainSetup
 
 EVAL_NOISE_OFFSET = 1_000_003  # eval noise stream: seed + offset, apart from the training stream
 EVAL_LABEL_OFFSET = 2_000_003  # eval class labels of a conditional model: a stream of their own
 SAMPLE_CHUNK = 1024  # examples per forward pass when sampling or reconstructing for metrics
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISION = Param("fp32", "floating point of training's forward passes and losses: fp32, or bf16 / fp16 "
+                  "under torch.autocast (fp16 with a GradScaler); evaluation runs in fp32",
+                  choices=tuple(AUTOCAST_DTYPES), id_if_default=False)
+
+
+def settings(setup: TrainSetup, params: Mapping[str, Param]) -> dict:
+    """setup.train with the family's own settings it lacks at their defaults: the runner passes
+    every setting, a script or a test that builds a TrainSetup by hand may leave them out."""
+    return {**{key: param.default for key, param in params.items()}, **setup.train}
+
+
+class MixedPrecision:
+    """A trainer's precision: `autocast()` around its forward passes and losses, then
+    `backward(loss, optimiser)` (zero_grad, the loss scaled for fp16, gradients unscaled, so
+    they are the true gradients afterwards) and `step(optimiser)`. At fp32 these are plain
+    zero_grad, backward and step."""
+
+    def __init__(self, precision: str, device: torch.device):
+        self.device_type, self.dtype = device.type, AUTOCAST_DTYPES[precision]
+        self.scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+
+    def autocast(self) -> AbstractContextManager:
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)
+
+    def backward(self, loss: torch.Tensor, optimiser: torch.optim.Optimizer) -> None:
+        optimiser.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.scaler.is_enabled():
+            self.scaler.unscale_(optimiser)
+
+    def step(self, optimiser: torch.optim.Optimizer) -> None:
+        self.scaler.step(optimiser)  # (skipped when fp16 gradients overflowed)
+        self.scaler.update()
+
+    def state(self) -> dict[str, torch.amp.GradScaler]:
+        """What a checkpoint keeps beside the optimisers: the loss scale (fp16 only)."""
+        return {"grad_scaler": self.scaler} if self.scaler.is_enabled() else {}
 
 
 class Minibatches:
@@ -46,7 +97,8 @@ class Minibatches:
 def trainer_state(modules: dict[str, torch.nn.Module], optimisers: dict[str, torch.optim.Optimizer],
                   generator: torch.Generator, batches: Minibatches) -> dict:
     """What TrainStep.state returns for a trainer built of these parts: everything it needs to
-    continue bit-identically (state dicts, the generator's state, the sampler's position)."""
+    continue bit-identically (state dicts, the generator's state, the sampler's position).
+    `optimisers` may hold anything with state_dict / load_state_dict (a GradScaler too)."""
     return {"modules": {name: m.state_dict() for name, m in modules.items()},
             "optimisers": {name: o.state_dict() for name, o in optimisers.items()},
             "generator": generator.get_state(), "batches": batches.state()}

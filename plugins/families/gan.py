@@ -11,9 +11,11 @@ samples new noise as Algorithm 1 does.
 
 The objective object supplies `d_steps` (k), `discriminator_loss(real_logits, fake_logits)`,
 `generator_loss(real_logits, fake_logits)` and optionally `penalty(discriminator, real, fake)`,
-all losses to minimise, `d_is_classifier` (default True), `generator_needs_real` (default
-False) and `double_backward` (default False: True when a penalty differentiates D twice, so D
-is not handed to kernels.prepare, whose torch.compile has no double backward). The generator
+all losses to minimise, `after_discriminator_step(discriminator)` (called without grad after
+each D optimiser step, e.g. to clip D's weights as WGAN does), `d_is_classifier` (default True),
+`generator_needs_real` (default False) and `double_backward` (default False: True when a penalty
+differentiates D twice, so D is not handed to kernels.prepare, whose torch.compile has no double
+backward). The losses get D's logits as float32 whatever the precision. The generator
 loss gets D's logits on the last real batch (computed under no_grad by the updated D) only when
 the objective sets `generator_needs_real` (the relativistic losses); otherwise real_logits is
 None and the step costs nothing extra. Everything random (minibatches,
@@ -42,6 +44,17 @@ frequencies (so FID compares like with like on an unbalanced dataset; uniform on
 and per class through the context's `sample_class(labels)`. PacGAN with a conditional model is
 refused.
 
+Options of the published comparisons (train settings, all off by default):
+- TTUR (Heusel et al. 2017): G and D get their optimisers from setup.optimizer with role
+  "generator" and "discriminator", so a suite's optimizer entry can set each one's own values:
+  `{ name = "adam", beta1 = 0.0, generator = { lr = 1e-4 }, discriminator = { lr = 4e-4 } }`.
+- ema_decay, ema_start: an exponential moving average of G's weights (ema.py). Metrics and
+  pictures then use the averaged G; ema_eval = "raw" uses the trained G, "both" scores both,
+  the trained G's values named `<value>_raw` (fid_raw beside fid). The average is checkpointed.
+- diffaugment: DiffAugment (Zhao et al. 2020; diffaugment.py) on every batch D judges, real and
+  fake, in D's steps and G's step, before packing; penalties see the augmented batches.
+- precision: bf16 / fp16 forward passes under autocast (common.MixedPrecision).
+
 Each step yields, as 0-d tensors left on the device: loss_d (the last D step's), loss_g,
 g_grad_norm (the L2 norm of the generator's gradient, which shows the saturating objective's
 vanishing gradient), and what D says of real and fake batches. For a classifier D (the
@@ -53,8 +66,9 @@ is critic_real = mean D(x) and critic_fake = mean D(G(z)).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from functools import partial
 
 import torch
@@ -64,7 +78,19 @@ from genbench import (
 )
 from genbench import kernels
 
-from .common import Minibatches, eval_labels, eval_noise, in_eval_mode, load_modules, resume_parts
+from . import diffaugment
+from .common import (
+    PRECISION,
+    MixedPrecision,
+    Minibatches,
+    eval_labels,
+    eval_noise,
+    in_eval_mode,
+    load_modules,
+    resume_parts,
+    settings,
+)
+from .ema import WeightAverage
 
 
 @dataclass
@@ -106,6 +132,17 @@ PARAMS = {
     "g_noise": Param("fresh", "noise of the generator step: fresh (Algorithm 1) or reuse the last D "
                      "step's batch (pytorch/examples' dcgan; one generator forward fewer)",
                      choices=("fresh", "reuse")),
+    "ema_decay": Param(0.0, "exponential moving average of G's weights, ema <- decay * ema + (1 - decay) * G "
+                       "after each G step (e.g. 0.999); metrics and pictures then use it; 0 = off",
+                       min=0.0, max=0.999999, id_if_default=False),
+    "ema_start": Param(0, "G steps during which the average copies G's weights (the EMA's warm-up)",
+                       min=0, id_if_default=False),
+    "ema_eval": Param("ema", "which G metrics score when ema_decay > 0: ema, raw (the trained G), or both "
+                      "(the trained G's values named <value>_raw, e.g. fid_raw)",
+                      choices=("ema", "raw", "both"), id_if_default=False),
+    "diffaugment": Param("", "DiffAugment (Zhao et al. 2020) of every image D judges, real and fake: a "
+                         "comma-separated list of translation, cutout, color (\"\" = off)", id_if_default=False),
+    "precision": PRECISION,
 }
 # The report's diagnostic panel, in the lecture's terms: with the saturating loss log(1 - D(G(z)))
 # D(G(z)) falls to 0 early and G's gradient vanishes; the nonsaturating -log D(G(z)) keeps it.
@@ -183,28 +220,33 @@ def discriminator_parameters(model: GANModel, D: torch.nn.Module) -> list[torch.
 
 def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     model: GANModel = setup.model
-    objective, device, cfg = setup.objective, setup.device, setup.train
+    objective, device, cfg = setup.objective, setup.device, settings(setup, PARAMS)
     check_conditional(model, setup.data, objective)
     G = kernels.prepare(model.generator.to(device))
     D = model.discriminator.to(device)
     if not getattr(objective, "double_backward", False):  # torch.compile has no double backward
         D = kernels.prepare(D)
     C = None if model.classifier is None else model.classifier.to(device)  # ACGAN: x -> (B, K) class logits
-    opt_g, opt_d = setup.optimizer(G.parameters()), setup.optimizer(discriminator_parameters(model, D))
+    opt_g = setup.optimizer(G.parameters(), role="generator")
+    opt_d = setup.optimizer(discriminator_parameters(model, D), role="discriminator")
     rng = torch.Generator(device=device).manual_seed(setup.seed)
     m, k, p, K = cfg["batch_size"], objective.d_steps, model.pack, model.num_classes
     train_x = setup.data.train.to(device)  # (N, *shape)
     train_y = setup.data.train_labels.to(device) if K else None  # (N,): a conditional GAN's labels
     batches = Minibatches(torch.arange(len(train_x), device=device), m * p, rng)  # indices: x, y stay paired
     penalty = getattr(objective, "penalty", None)
+    after_d_step = getattr(objective, "after_discriminator_step", None)
     needs_real = getattr(objective, "generator_needs_real", False)
     acgan = getattr(objective, "acgan", 0) > 0
     reuse_noise = cfg["g_noise"] == "reuse"
+    augment = diffaugment.augmenter(cfg["diffaugment"], rng)  # the identity when off
+    amp = MixedPrecision(cfg["precision"], device)
+    ema = WeightAverage(model.generator, cfg["ema_decay"], cfg["ema_start"]) if cfg["ema_decay"] > 0 else None
     # metrics use the model object: its networks share their parameters with G and D
-    context = gan_context(setup)
-    modules = {"generator": model.generator, "discriminator": model.discriminator}
-    checkpointed = ({**modules, **({"classifier": C} if C is not None else {})},
-                    {"generator": opt_g, "discriminator": opt_d}, rng, batches)
+    context = gan_context(setup, ema and ema.module)
+    networks = {"generator": model.generator, "discriminator": model.discriminator,
+                **({"classifier": C} if C is not None else {}), **({"generator_ema": ema.module} if ema else {})}
+    checkpointed = (networks, {"generator": opt_g, "discriminator": opt_d, **amp.state()}, rng, batches)
     first, state = resume_parts(setup, *checkpointed)
 
     def noise() -> torch.Tensor:
@@ -215,47 +257,56 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
 
     def generate(y: torch.Tensor | None) -> torch.Tensor:
         z = noise()
-        return pack_samples(G(z) if y is None else G(z, y), p)  # (m, p * shape[0], *shape[1:])
+        return G(z) if y is None else G(z, y)  # (m * p, *shape)
+
+    def judged(x: torch.Tensor) -> torch.Tensor:
+        return pack_samples(augment(x), p)  # (m * p, *shape) -> D's input (m, p * shape[0], ...)
 
     def judge(x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        return D(x) if y is None else D(x, y)  # (m,) logits
+        return (D(x) if y is None else D(x, y)).float()  # (m,) logits, in fp32 for the losses
 
     for step in range(first, cfg["steps"] + 1):
         for d_step in range(k):
-            index = batches.next()  # (m * p,)
-            real = pack_samples(train_x[index], p)  # (m * p, *shape) -> (m, p * shape[0], ...)
-            real_y = None if train_y is None else train_y[index]  # (m,): the real batch's own labels
             keep_graph = reuse_noise and d_step == k - 1  # this fake batch feeds the G step too
+            index = batches.next()  # (m * p,)
+            real_y = None if train_y is None else train_y[index]  # (m,): the real batch's own labels
             fake_y = fake_labels()
-            with torch.set_grad_enabled(keep_graph):
-                generated = generate(fake_y)  # (m, p * shape[0], ...)
-            fake = generated.detach()
-            real_logits, fake_logits = judge(real, real_y), judge(fake, fake_y)  # (m,), (m,)
-            loss_d = objective.discriminator_loss(real_logits, fake_logits)
-            if penalty is not None:  # a conditional D is judged with the real labels
-                loss_d = loss_d + penalty(D if real_y is None else partial(judge, y=real_y), real, fake)
-            if acgan:  # D also classifies the real batch (its labels) and the fake one (the drawn labels)
-                loss_d = (loss_d + objective.classification_loss(C(real), real_y)
-                          + objective.classification_loss(C(fake), fake_y))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            with amp.autocast():
+                real = judged(train_x[index])  # (m, p * shape[0], ...)
+                with torch.set_grad_enabled(keep_graph):
+                    generated = generate(fake_y)  # (m * p, *shape)
+                fake = judged(generated.detach())
+                real_logits, fake_logits = judge(real, real_y), judge(fake, fake_y)  # (m,), (m,)
+                loss_d = objective.discriminator_loss(real_logits, fake_logits)
+                if penalty is not None:  # a conditional D is judged with the real labels
+                    loss_d = loss_d + penalty(D if real_y is None else partial(judge, y=real_y), real, fake)
+                if acgan:  # D also classifies the real batch (its labels) and the fake one (the drawn labels)
+                    loss_d = (loss_d + objective.classification_loss(C(real).float(), real_y)
+                              + objective.classification_loss(C(fake).float(), fake_y))
+            amp.backward(loss_d, opt_d)
+            amp.step(opt_d)
+            if after_d_step is not None:
+                with torch.no_grad():
+                    after_d_step(D)
 
         requires_grad((D, C), False)  # G's step needs gradients through D, not for D's weights
-        if not reuse_noise:
-            fake_y = fake_labels()
-            generated = generate(fake_y)
-        gen_logits = judge(generated, fake_y)  # (m,)
-        with torch.no_grad():
-            real_now = judge(real, real_y) if needs_real else None  # (m,): the updated D on the last real batch
-        loss_g = objective.generator_loss(real_now, gen_logits)
-        if acgan:  # G makes its samples classified as their labels
-            loss_g = loss_g + objective.classification_loss(C(generated), fake_y)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        with amp.autocast():
+            if not reuse_noise:
+                fake_y = fake_labels()
+                generated = generate(fake_y)
+            shown = judged(generated)  # (m, p * shape[0], ...)
+            gen_logits = judge(shown, fake_y)  # (m,)
+            with torch.no_grad():
+                real_now = judge(real, real_y) if needs_real else None  # (m,): the updated D on the last real batch
+            loss_g = objective.generator_loss(real_now, gen_logits)
+            if acgan:  # G makes its samples classified as their labels
+                loss_g = loss_g + objective.classification_loss(C(shown).float(), fake_y)
+        amp.backward(loss_g, opt_g)
         grad_norm = generator_grad_norm(G)
-        opt_g.step()
+        amp.step(opt_g)
         requires_grad((D, C), True)
+        if ema is not None:
+            ema.update(model.generator, step)
 
         stats = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "g_grad_norm": grad_norm,
                  **d_outputs(objective, real_logits.detach(), gen_logits.detach())}
@@ -269,28 +320,55 @@ def requires_grad(networks, flag: bool) -> None:
             network.requires_grad_(flag)
 
 
-def gan_context(setup: TrainSetup) -> EvalContext:
-    """What metrics get: samples of G from the fixed eval noise (a conditional G's also per
-    class), and the model object."""
+def generator_context(setup: TrainSetup, generator: torch.nn.Module) -> EvalContext:
+    """Samples of `generator` (G or its weight average) from the fixed eval noise (a conditional
+    G's also per class), and the model object with that generator."""
     model: GANModel = setup.model
+    if generator is not model.generator:
+        model = replace(model, generator=generator)
     if model.num_classes:
         sample, sample_class = make_class_samplers(model, setup.data.train_labels, setup.seed, setup.device)
         return EvalContext(setup.data, setup.seed, 0, setup.device, sample=sample, sample_class=sample_class,
                            model=model)
     return EvalContext(setup.data, setup.seed, 0, setup.device,
-                       sample=make_sampler(model.generator, model.z_dim, setup.seed, setup.device), model=model)
+                       sample=make_sampler(generator, model.z_dim, setup.seed, setup.device), model=model)
+
+
+def gan_context(setup: TrainSetup, averaged: torch.nn.Module | None) -> EvalContext:
+    """What metrics get: samples of G (of its weight average, when there is one and ema_eval
+    asks for it), and the model object; with ema_eval = "both", the trained G as the "raw"
+    variant."""
+    raw = generator_context(setup, setup.model.generator)
+    which = settings(setup, PARAMS)["ema_eval"]
+    if averaged is None or which == "raw":
+        return raw
+    smoothed = generator_context(setup, averaged)
+    return replace(smoothed, variants={"raw": raw}) if which == "both" else smoothed
 
 
 def evaluate_gan(setup: TrainSetup, state: dict) -> EvalContext:
-    """The eval context of a trained GAN: G and D loaded from a trainer state."""
+    """The eval context of a trained GAN: G, D (and G's weight average) loaded from a trainer state."""
     model: GANModel = setup.model
     check_conditional(model, setup.data, None)
     model.generator.to(setup.device), model.discriminator.to(setup.device)
-    load_modules({"generator": model.generator, "discriminator": model.discriminator}, state)
-    return gan_context(setup)
+    networks = {"generator": model.generator, "discriminator": model.discriminator}
+    averaged = copy.deepcopy(model.generator) if "generator_ema" in state["modules"] else None
+    load_modules({**networks, **({"generator_ema": averaged} if averaged is not None else {})}, state)
+    return gan_context(setup, averaged)
+
+
+def check_settings(info: DataInfo, train: Mapping) -> str | None:
+    """Why these train settings cannot train a GAN on this data (FamilySpec.fits)."""
+    if train["ema_decay"] == 0 and train["ema_eval"] != "ema":
+        return (f"ema_eval = {train['ema_eval']!r} chooses between G and its weight average, but ema_decay = 0 "
+                "keeps none; set ema_decay, or leave ema_eval out")
+    if train["ema_decay"] == 0 and train["ema_start"] > 0:
+        return "ema_start is the weight average's warm-up, but ema_decay = 0 keeps none; set ema_decay"
+    return diffaugment.problem(train["diffaugment"], info)
 
 
 @hookimpl
 def register_families(register):
     register(FamilySpec("gan", "Algorithm 1 of Goodfellow et al. 2014: k D steps, then one G step",
-                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan))
+                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan,
+                        optimizer_roles=("generator", "discriminator"), fits=check_settings))

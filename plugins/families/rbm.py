@@ -24,6 +24,8 @@ Samples for metrics and pictures: `sample_steps` of Gibbs sampling from a start 
 (`sample_start`: each pixel drawn from the training data's marginals, or random training
 images), drawn with a CPU generator seeded by the cell (the same chains at every eval step and
 on every device); the final binary visible states, in data space {-1, 1}.
+`precision` (bf16, fp16) runs the negative phase and the loss under autocast
+(common.MixedPrecision); the statistics are computed in fp32.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ import torch
 from genbench import EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
 from genbench.plugins.models.rbm import RBM, bernoulli
 
-from .common import EVAL_NOISE_OFFSET, SAMPLE_CHUNK, Minibatches
+from .common import EVAL_NOISE_OFFSET, PRECISION, SAMPLE_CHUNK, MixedPrecision, Minibatches, settings
 
 PARAMS = {
     "sample_steps": Param(500, "Gibbs steps of the chains that draw samples for metrics and pictures",
                           min=1, max=1_000_000),
     "sample_start": Param("marginals", "where sampling chains start: pixels drawn from the data's marginals, "
                           "or random training images", choices=("marginals", "data")),
+    "precision": PRECISION,
 }
 STATISTICS = {
     "fe_diff": Statistic("F(data) - F(negatives)", finite=True),
@@ -95,7 +98,7 @@ def make_sampler(model: RBM, train_v: torch.Tensor, steps: int, start: str, seed
 
 def train_rbm(setup: TrainSetup) -> Iterator[TrainStep]:
     model: RBM = setup.model
-    objective, device, cfg = setup.objective, setup.device, setup.train
+    objective, device, cfg = setup.objective, setup.device, settings(setup, PARAMS)
     model.to(device)
     model.init_visible_bias(setup.data.train)
     optimiser = setup.optimizer([{"params": [model.weight]},
@@ -109,13 +112,15 @@ def train_rbm(setup: TrainSetup) -> Iterator[TrainStep]:
     context = EvalContext(setup.data, setup.seed, 0, device, model=model,
                           sample=make_sampler(model, train_v, cfg["sample_steps"], cfg["sample_start"], setup.seed))
 
+    amp = MixedPrecision(cfg["precision"], device)
+
     for step in range(1, cfg["steps"] + 1):
         v = batches.next()  # (m, D)
-        negatives = objective.negatives(model, v, rng)  # (m', D), no grad
-        loss = contrastive_loss(model, v, negatives)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+        with amp.autocast():
+            negatives = objective.negatives(model, v, rng)  # (m', D), no grad
+            loss = contrastive_loss(model, v, negatives).float()
+        amp.backward(loss, optimiser)
+        amp.step(optimiser)
         stats = statistics(model, v, None if held_out is None else held_out.next(), rng)
         yield TrainStep(step, {"fe_diff": loss.detach(), **stats}, cfg["batch_size"], context)
 

@@ -11,6 +11,7 @@ from one generator on the training device, seeded by the cell. Metrics get `mode
 metric reads model.represent(x, s)) and `sample(n)`: ancestral draws from p(z2) with the labels
 cycling through the classes and s alternating 0, 1. Steps are checkpointed like the autoencoder
 family's, and `evaluate_vfae` rebuilds the eval context from a checkpoint (genbench rescore).
+`precision` (bf16, fp16) runs the objective's loss under autocast (common.MixedPrecision).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from genbench import kernels
 from genbench.plugins.datasets.sensitive import SENSITIVE, missing_sensitive
 from genbench.plugins.models.vfae import VFAEModel
 
-from .common import Minibatches, eval_noise, load_modules, resume_parts
+from .common import PRECISION, MixedPrecision, Minibatches, eval_noise, load_modules, resume_parts, settings
+
+PARAMS = {"precision": PRECISION}
 
 STATISTICS = {
     "loss": Statistic("loss", column=True, finite=True),
@@ -59,7 +62,7 @@ def vfae_context(setup: TrainSetup) -> EvalContext:
 
 def train_vfae(setup: TrainSetup) -> Iterator[TrainStep]:
     model: VFAEModel = setup.model
-    objective, device, cfg, data = setup.objective, setup.device, setup.train, setup.data
+    objective, device, cfg, data = setup.objective, setup.device, settings(setup, PARAMS), setup.data
     problem = missing_sensitive(data.info)
     if problem or data.train_labels is None:
         raise ValueError(f"the vfae family needs labels and a sensitive attribute: {problem or 'no train labels'}")
@@ -68,16 +71,17 @@ def train_vfae(setup: TrainSetup) -> Iterator[TrainStep]:
     rng = torch.Generator(device=device).manual_seed(setup.seed)
     x_all, s_all, y_all = data.train.to(device), data.extras[SENSITIVE].to(device), data.train_labels.to(device)
     batches = Minibatches(torch.arange(len(x_all), device=device), cfg["batch_size"], rng)
+    amp = MixedPrecision(cfg["precision"], device)
     context = vfae_context(setup)
-    checkpointed = ({"model": model}, {"model": optimiser}, rng, batches)
+    checkpointed = ({"model": model}, {"model": optimiser, **amp.state()}, rng, batches)
     first, state = resume_parts(setup, *checkpointed)
 
     for step in range(first, cfg["steps"] + 1):
         index = batches.next()  # (m,)
-        loss, parts = objective.loss(network, x_all[index], s_all[index], y_all[index], rng)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+        with amp.autocast():
+            loss, parts = objective.loss(network, x_all[index], s_all[index], y_all[index], rng)
+        amp.backward(loss.float(), optimiser)
+        amp.step(optimiser)
         yield TrainStep(step, {"loss": loss.detach(), **parts}, cfg["batch_size"], context, state)
 
 
@@ -91,4 +95,4 @@ def evaluate_vfae(setup: TrainSetup, state: dict) -> EvalContext:
 @hookimpl
 def register_families(register):
     register(FamilySpec("vfae", "variational fair autoencoders: minibatch descent on -ELBO + classification + MMD",
-                        train_vfae, statistics=STATISTICS, model_type=VFAEModel, evaluator=evaluate_vfae))
+                        train_vfae, PARAMS, statistics=STATISTICS, model_type=VFAEModel, evaluator=evaluate_vfae))

@@ -9,6 +9,16 @@ With D(x) the discriminator's logit (its probability is sigmoid(D(x))), both los
 - hinge (Lim & Ye 2017; Miyato et al. 2018): D: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)).
 - wgan-gp (Gulrajani et al. 2017): the critic minimises D(G(z)) - D(x) + lambda E[(||grad D(xhat)||_2 - 1)^2]
   at random interpolates xhat of real and fake; G minimises -D(G(z)).
+- wgan-clip (Arjovsky et al. 2017): the same critic and generator losses as wgan-gp, with D's
+  weights clipped to [-c, c] after every critic step (`after_discriminator_step`, the hook the
+  trainer calls after each D optimiser step) instead of a penalty; the paper's c = 0.01,
+  n_critic = 5 and RMSprop with lr 5e-5 (pick `optimizers = ["rmsprop"]` in the suite).
+- dragan (Kodali et al. 2017, "On Convergence and Stability of GANs"): the non-saturating GAN
+  loss plus lambda E[(||grad D(x + delta)||_2 - 1)^2] around the real data. delta follows the
+  authors' code (github.com/kodalinaveen3/DRAGAN): x_p = x + C std(x) u with u ~ U[0, 1)
+  per element and std over the whole real batch, then x + alpha (x_p - x) with alpha ~ U[0, 1)
+  per example; C = 0.5, lambda = 10. (The paper writes delta ~ N(0, cI); its code, used here,
+  perturbs upwards only.)
 - rsgan (Jolicoeur-Martineau 2018, relativistic standard GAN): with C the critic, D minimises
   softplus(-(C(x_r) - C(x_f))) and G minimises softplus(-(C(x_f) - C(x_r))), the i-th real paired
   with the i-th fake, each averaged over the batch.
@@ -67,6 +77,18 @@ def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: t
     return weight * (norms - 1).pow(2).mean()
 
 
+def dragan_penalty(discriminator: torch.nn.Module, real: torch.Tensor, weight: float, c: float) -> torch.Tensor:
+    """Kodali et al. 2017: lambda E[(||grad D(x_hat)||_2 - 1)^2], x_hat = x + alpha C std(x) u with
+    u ~ U[0, 1) per element and alpha ~ U[0, 1) per example, drawn in that order from torch's
+    global RNG on real's device (seeded per cell by the runner, as gradient_penalty's e)."""
+    real = real.detach()
+    u = torch.rand_like(real)  # (B, *shape)
+    alpha = torch.rand(len(real), *[1] * (real.ndim - 1), device=real.device, dtype=real.dtype)  # (B, 1, ...)
+    x_hat = real + alpha * (c * real.std(correction=0) * u)  # (B, *shape): x + alpha (x_p - x)
+    norms = input_gradient(discriminator, x_hat).norm(dim=1)  # (B,)
+    return weight * (norms - 1).pow(2).mean()
+
+
 class GANObjective:
     """What every GAN objective shares: k (`d_steps`), the penalties added to D's loss and the
     ACGAN weight (`acgan`, 0 = off). Subclasses supply discriminator_loss(real_logits, fake_logits)
@@ -114,6 +136,34 @@ class GANLoss(GANObjective):
 
     def generator_loss(self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor) -> torch.Tensor:
         return K.generator_loss(fake_logits, self.kind)
+
+
+class WGANClip(GANLoss):
+    """The Wasserstein critic kept Lipschitz by clipping its weights to [-c, c] after each step."""
+
+    def __init__(self, k: int, clip: float, r1: float = 0.0, acgan: float = 0.0):
+        super().__init__("wasserstein", k, r1=r1, acgan=acgan)
+        self.clip = clip
+
+    def after_discriminator_step(self, discriminator: torch.nn.Module) -> None:
+        """Clip every parameter of D to [-c, c] (the trainer calls this without grad)."""
+        for parameter in discriminator.parameters():
+            parameter.clamp_(-self.clip, self.clip)
+
+
+class DRAGAN(GANLoss):
+    """The non-saturating loss with DRAGAN's gradient penalty around the real data."""
+
+    def __init__(self, k: int, gp: float, c: float, r1: float = 0.0, acgan: float = 0.0):
+        super().__init__("nonsaturating", k, r1=r1, acgan=acgan)
+        self.dragan_weight, self.c = gp, c
+        self.double_backward = self.double_backward or gp > 0
+
+    def penalty(self, discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        total = super().penalty(discriminator, real, fake)
+        if self.dragan_weight > 0:
+            total = total + dragan_penalty(discriminator, real, self.dragan_weight, self.c)
+        return total
 
 
 class RSGAN(GANObjective):
@@ -165,6 +215,14 @@ def wgan_gp(*, k: int = 5, gp: float = 10.0, r1: float = 0.0, acgan: float = 0.0
     return GANLoss("wasserstein", k, r1=r1, gp=gp, acgan=acgan)
 
 
+def wgan_clip(*, k: int = 5, clip: float = 0.01, r1: float = 0.0, acgan: float = 0.0) -> WGANClip:
+    return WGANClip(k, clip, r1=r1, acgan=acgan)
+
+
+def dragan(*, k: int = 1, gp: float = 10.0, c: float = 0.5, r1: float = 0.0, acgan: float = 0.0) -> DRAGAN:
+    return DRAGAN(k, gp, c, r1=r1, acgan=acgan)
+
+
 def rsgan(*, k: int = 1, r1: float = 0.0, acgan: float = 0.0) -> RSGAN:
     return RSGAN(k, r1=r1, acgan=acgan)
 
@@ -189,6 +247,19 @@ WGAN_GP_PARAMS = {
     "r1": R1,
     "acgan": ACGAN,
 }
+WGAN_CLIP_PARAMS = {
+    "k": Param(5, "critic steps per generator step (n_critic)", min=1, max=100),
+    "clip": Param(0.01, "c: every weight of D is clipped to [-c, c] after each critic step", min=0.0),
+    "r1": R1,
+    "acgan": ACGAN,
+}
+DRAGAN_PARAMS = {
+    "k": Param(1, "discriminator steps per generator step (Algorithm 1)", min=1, max=100),
+    "gp": Param(10.0, "DRAGAN penalty weight lambda", min=0.0),
+    "c": Param(0.5, "C: the perturbation's scale, in standard deviations of the real batch", min=0.0),
+    "r1": R1,
+    "acgan": ACGAN,
+}
 RELATIVISTIC = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}  # Jolicoeur-Martineau 2018's Adam settings
 
 
@@ -206,6 +277,11 @@ def register_objectives(register):
     register(ObjectiveSpec("wgan-gp", "Wasserstein critic with gradient penalty (Gulrajani et al. 2017)",
                            wgan_gp, WGAN_GP_PARAMS, family="gan",
                            train_defaults={"lr": 1e-4, "beta1": 0.0, "beta2": 0.9}))
+    register(ObjectiveSpec("wgan-clip", "Wasserstein critic with weight clipping (Arjovsky et al. 2017; "
+                           "their optimizer: rmsprop)", wgan_clip, WGAN_CLIP_PARAMS, family="gan",
+                           train_defaults={"lr": 5e-5}))
+    register(ObjectiveSpec("dragan", "non-saturating loss + DRAGAN's gradient penalty around the real data "
+                           "(Kodali et al. 2017)", dragan, DRAGAN_PARAMS, family="gan"))
     register(ObjectiveSpec("rsgan", "relativistic standard GAN (Jolicoeur-Martineau 2018): real vs paired fake",
                            rsgan, PARAMS, family="gan", train_defaults=RELATIVISTIC))
     register(ObjectiveSpec("ragan", "relativistic average GAN (Jolicoeur-Martineau 2018): vs the other batch's mean",

@@ -71,6 +71,8 @@ def mmd_rff(z: torch.Tensor, s: torch.Tensor, bandwidth: float, n_features: int,
 
 def mmd(z: torch.Tensor, s: torch.Tensor, kind: str, bandwidth: float, n_features: int,
         generator: torch.Generator) -> torch.Tensor:
-    if kind == "exact":
-        return mmd_exact(z, s, bandwidth)
-    return mmd_rff(z, s, bandwidth, n_features, generator)
+    with torch.autocast(z.device.type, enabled=False):  # a loss term: fp32 under mixed precision too
+        z = z.float()
+        if kind == "exact":
+            return mmd_exact(z, s, bandwidth)
+        return mmd_rff(z, s, bandwidth, n_features, generator)
