@@ -286,11 +286,16 @@ class FamilySpec(_Spec):
     `statistics` every statistic the trainer yields; `model_type` the class its model factories
     return (checked before training). `evaluator(setup, state) -> EvalContext`, if given, loads a
     trainer state (what TrainStep.state() returned) into setup.model and returns the context its
-    trainer would hand metrics at that step: `genbench rescore` scores finished cells with it."""
+    trainer would hand metrics at that step: `genbench rescore` scores finished cells with it.
+    `objective_contract` maps each method the trainer calls on every objective to the number of
+    arguments it passes, `objective_optional` those it calls only when present: a suite's
+    objectives are checked against both before any work (genbench.api.contracts)."""
 
     statistics: Mapping[str, Statistic] = field(default_factory=dict)
     model_type: type | None = None
     evaluator: Callable[[TrainSetup, Mapping[str, Any]], EvalContext] | None = None
+    objective_contract: Mapping[str, int] = field(default_factory=dict)
+    objective_optional: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

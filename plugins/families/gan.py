@@ -191,4 +191,6 @@ def evaluate_gan(setup: TrainSetup, state: dict) -> EvalContext:
 @hookimpl
 def register_families(register):
     register(FamilySpec("gan", "Algorithm 1 of Goodfellow et al. 2014: k D steps, then one G step",
-                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan))
+                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan,
+                        objective_contract={"discriminator_loss": 2, "generator_loss": 2},
+                        objective_optional={"penalty": 3}))
