@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from genbench.run import rescore as rescore_module
 from genbench.suite import config as config_module
 from genbench.suite import limits as limits_module
 from genbench.suite import plan
+from genbench import PLUGIN_API
 from genbench.api.axes import AXIS_NAMES
+from genbench.api.compat import PluginDeprecationWarning
 from genbench.run.checkpoints import RETENTION, Checkpoints
 from genbench.run.code_version import cell_code_versions
 from genbench.api.errors import ConfigError, GenbenchError
@@ -44,6 +47,7 @@ errors = Console(stderr=True)
 
 def main() -> None:
     """Entry point: GenbenchError -> message without traceback, exit 2."""
+    warnings.simplefilter("default", PluginDeprecationWarning)  # shown once each, not hidden as library ones are
     try:
         cli(standalone_mode=False)
     except GenbenchError as exc:
@@ -64,7 +68,7 @@ def main() -> None:
 
 
 @click.group()
-@click.version_option(package_name="genbench")
+@click.version_option(package_name="genbench", message=f"%(prog)s %(version)s (plugin API {PLUGIN_API})")
 def cli() -> None:
     """genbench: benchmark deep generative models through plugins."""
 
@@ -79,7 +83,7 @@ def list_command(kind: str | None, params: bool) -> None:
     then the built-in suites."""
     registry = load_plugins()
     table = Table(title="genbench components")
-    for header in ("kind", "name", "description", "plugin", "distribution"):
+    for header in ("kind", "name", "description", "plugin", "qualified name"):
         table.add_column(header, overflow="fold")
     for k in KIND_ORDER if kind is None else (kind,) if kind != "suite" else ():
         for name in registry.names(k):
@@ -99,15 +103,18 @@ def list_command(kind: str | None, params: bool) -> None:
             if params and origin.spec.params:
                 description += "".join(f"\n  [cyan]{p}[/]: {escape(v.describe())}"
                                        for p, v in origin.spec.params.items())
-            table.add_row(k, name, description, origin.plugin, origin.distribution)
+            description += "" if origin.problem is None else " [red](refused: see below)[/]"
+            table.add_row(k, name, description, origin.plugin, origin.qualified)
     if kind in (None, "suite"):
         for info in builtin_suite_infos(registry):
             cells = f"{info.cells} cells" if info.cells is not None else f"cannot be planned here: {info.problem}"
             table.add_row("suite", info.name, f"{escape(info.description)} [dim]({escape(cells)})[/]",
-                          "built-in", "genbench")
+                          "built-in", "")
     console.print(table)
     for problem in registry.problems:
-        errors.print(f"[bold yellow]plugin problem:[/] {problem}", highlight=False)
+        errors.print(f"[bold yellow]plugin problem:[/] {escape(str(problem))}", highlight=False)
+    for note in registry.ambiguities():
+        errors.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
 @cli.command("run")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from genbench import DatasetSpec, Param, PluginError, UnknownComponentError
+from genbench import ConfigError, DatasetSpec, Param, PluginError, UnknownComponentError
 from genbench.api.registry import Registry, load_plugins
 
 
@@ -41,12 +41,14 @@ def test_broken_plugin_is_reported_and_others_keep_working(install_plugin):
     assert "ModuleNotFoundError" in message and "pip uninstall genbench-broken" in message
 
 
-def test_duplicate_name_is_a_plugin_error_and_the_first_registration_wins(install_plugin):
+def test_a_name_two_distributions_register_is_ambiguous_and_each_has_a_qualified_name(install_plugin):
     install_plugin("genbench_duplicate_plugin", dist="genbench-dup")
     registry = load_plugins()
-    [problem] = registry.problems
-    assert "'ring8'" in str(problem) and "genbench-dup" in str(problem) and "rename" in str(problem)
-    assert registry.origin("dataset", "ring8").distribution == "genbench"
+    assert registry.problems == []
+    assert registry.origin("dataset", "genbench:ring8").distribution == "genbench"
+    assert registry.origin("dataset", "genbench-dup:ring8").distribution == "genbench-dup"
+    with pytest.raises(ConfigError, match=r"dataset 'ring8' is ambiguous.*genbench-dup:ring8 or genbench:ring8"):
+        registry.get("dataset", "ring8")
 
 
 def test_malformed_specs_are_plugin_errors(install_plugin):

@@ -1,9 +1,19 @@
 """Plugin loading and the registry: built-ins from genbench.plugins, others from entry points.
 
 Each plugin's hook implementations are called one at a time with a `register` callback bound to
-that plugin, so the registry knows who registered what, and a plugin that fails (import error,
-malformed spec, duplicate name) becomes a PluginError in `Registry.problems` while the others
-keep working.
+that plugin, so the registry knows who registered what. Each registration succeeds or fails on
+its own: a malformed spec becomes a PluginError in `Registry.problems` and the rest of the hook
+goes on; a plugin that fails to import is one too, and the others keep working.
+
+Every component has a qualified name, `distribution:name` (built-ins: `genbench:name`). A table
+is keyed by canonical names: the plain name while one distribution registers it, the qualified
+name once two do; the plain name is then ambiguous wherever it is used, and the error lists the
+qualified names. Cell ids name components by id_name(): a built-in always by its plain name, so
+a plugin that registers a built-in's name changes no stored cell's id.
+
+A component may be registered but refused: its plugin declares a plugin API range without
+PLUGIN_API (genbench.api.versions), or a callable of its spec cannot take genbench's call
+(genbench.api.contracts). `get` raises the PluginError saying why; `genbench list` shows it.
 """
 
 from __future__ import annotations
@@ -13,18 +23,22 @@ import importlib.metadata
 import logging
 import pkgutil
 import re
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 
 import pluggy
+from packaging.utils import canonicalize_name
 
 from . import hookspecs
-from genbench.api.errors import PluginError, UnknownComponentError, close_matches
+from genbench.api import compat, contracts, versions
+from genbench.api.errors import ConfigError, PluginError, UnknownComponentError, close_matches
 from genbench.api.specs import SPEC_KINDS, KernelSpec, MetricSpec, ModelSpec, ObjectiveSpec, Param
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "genbench"
 BUILTIN_DISTRIBUTION = "genbench"
+NO_DISTRIBUTION = "unknown"  # the distribution of a plugin no distribution installed
 BUILTIN_PACKAGE = "genbench.plugins"  # every module below it is a built-in plugin
 # hook name -> the kind of spec it registers
 HOOK_KINDS = {
@@ -43,18 +57,33 @@ NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 PARAM_TYPES = (int, float, str, bool, tuple)
 
 
+def id_name(name: str) -> str:
+    """How a component's canonical name enters cell ids: built-ins by their plain name."""
+    return name.removeprefix(BUILTIN_DISTRIBUTION + ":")
+
+
 @dataclass(frozen=True)
 class Registered:
-    """A spec and where it came from."""
+    """A spec, where it came from, and why it is refused (None: usable)."""
 
     spec: object
     plugin: str
     distribution: str
+    problem: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        """`distribution:name`, the distribution's name normalised (PEP 503)."""
+        owner = self.plugin if self.distribution == NO_DISTRIBUTION else self.distribution
+        return f"{canonicalize_name(owner)}:{self.spec.name}"
+
+    def describe(self, kind: str) -> str:
+        return f"{kind} {self.spec.name!r} of plugin {self.plugin!r} (distribution {self.distribution!r})"
 
 
 @dataclass
 class Registry:
-    """Name -> spec tables per kind, plus the plugin problems met while loading."""
+    """Canonical name -> spec tables per kind, plus the plugin problems met while loading."""
 
     tables: dict[str, dict[str, Registered]] = field(
         default_factory=lambda: {kind: {} for kind in SPEC_KINDS}
@@ -65,21 +94,67 @@ class Registry:
         return sorted(self.tables[kind])
 
     def get(self, kind: str, name: str):
-        """The spec registered as `name`, or UnknownComponentError with close matches."""
+        """The spec `name` (plain or qualified) names; UnknownComponentError with close matches,
+        ConfigError for an ambiguous plain name, PluginError for a refused component."""
+        entry = self.origin(kind, name)
+        if entry.problem is not None:
+            raise PluginError(entry.problem)
+        return entry.spec
+
+    def origin(self, kind: str, name: str) -> Registered:
         table = self.tables[kind]
         if name in table:
-            return table[name].spec
+            return table[name]
+        owner, qualified, plain = name.rpartition(":")
+        wanted = f"{canonicalize_name(owner)}:{plain}" if qualified else name
+        found = [e for e in table.values() if (e.qualified if qualified else e.spec.name) == wanted]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            choices = " or ".join(sorted(e.qualified for e in found))
+            raise ConfigError(f"{kind} {name!r} is ambiguous: {len(found)} distributions register it; "
+                              f"fix: name one of them, {choices}.")
         known = ", ".join(sorted(table)) or "none"
         message = f"unknown {kind} {name!r}.{close_matches(name, table)} Registered {kind}s: {known}."
         if self.problems:
-            message += f" ({len(self.problems)} plugin(s) failed to load; `genbench list` shows why.)"
+            message += f" ({len(self.problems)} plugin problem(s); `genbench list` shows them.)"
         raise UnknownComponentError(message)
 
-    def origin(self, kind: str, name: str) -> Registered:
-        return self.tables[kind][name]
+    def canonical(self, kind: str, name: str) -> str:
+        """The table key of the component a plain or qualified `name` names."""
+        entry = self.origin(kind, name)
+        return entry.spec.name if self.tables[kind].get(entry.spec.name) is entry else entry.qualified
 
-    def add(self, kind: str, spec, plugin: str, distribution: str) -> None:
-        """Validate and store one spec; PluginError for a malformed spec or a taken name."""
+    def stored_name(self, kind: str, name: str) -> str:
+        """The canonical name of the component a stored cell's configuration names (id_name)."""
+        builtin = f"{BUILTIN_DISTRIBUTION}:{name}"
+        return builtin if name not in self.tables[kind] and builtin in self.tables[kind] else name
+
+    def build_objective(self, name: str, params: dict):
+        """The objective `name` built with `params` and checked against (and adapted to) its
+        family's objective contract; PluginError naming what does not fit."""
+        spec = self.get("objective", name)
+        objective = spec.factory(**params)
+        family = self.get("family", spec.family)
+        if not (family.objective_contract or family.objective_optional):
+            return objective
+        return contracts.conform_objective(objective, family, self.origin("objective", name).describe("objective"))
+
+    def ambiguities(self) -> list[str]:
+        """A line per plain name two distributions register, with its qualified names."""
+        lines = []
+        for kind, table in self.tables.items():
+            qualified: dict[str, list[str]] = {}
+            for key, entry in table.items():
+                if key == entry.qualified:
+                    qualified.setdefault(entry.spec.name, []).append(key)
+            lines += [f"{kind} {name!r} is registered by {len(keys)} distributions: suites name it "
+                      f"{' or '.join(sorted(keys))}" for name, keys in sorted(qualified.items()) if len(keys) > 1]
+        return lines
+
+    def add(self, kind: str, spec, plugin: str, distribution: str) -> Registered:
+        """Validate and store one spec; PluginError for a malformed spec or a qualified name
+        taken. A spec whose callables cannot take genbench's call is stored refused."""
         where = f"plugin {plugin!r} (distribution {distribution!r})"
         expected = SPEC_KINDS[kind]
         if not isinstance(spec, expected):
@@ -90,15 +165,34 @@ class Registry:
         problem = _spec_problem(spec)
         if problem:
             raise PluginError(f"{where} registered a malformed {kind} {spec.name!r}: {problem}")
-        taken = self.tables[kind].get(spec.name)
-        if taken is not None:
-            raise PluginError(
-                f"{where} registered {kind} {spec.name!r}, which plugin {taken.plugin!r} "
-                f"(distribution {taken.distribution!r}) already registered; fix: rename one of "
-                f"them (names are global), or uninstall one distribution."
-            )
-        self.tables[kind][spec.name] = Registered(spec, plugin, distribution)
-        log.debug("%s registered %s %s", where, kind, spec.name)
+        entry = Registered(spec, plugin, distribution)
+        table = self.tables[kind]
+        same = [e for e in table.values() if e.spec.name == spec.name]
+        for taken in same:
+            if taken.qualified == entry.qualified:
+                raise PluginError(
+                    f"{where} registered {kind} {spec.name!r}, which plugin {taken.plugin!r} of the same "
+                    f"distribution already registered as {taken.qualified}; fix: rename one of them."
+                )
+        who = entry.describe(kind)
+        spec, problems = contracts.check_spec(kind, spec, who)
+        entry = Registered(spec, plugin, distribution, f"{who}: {'; '.join(problems)}" if problems else None)
+        if spec.name in table:  # another distribution's: from now on both go by qualified names
+            first = table.pop(spec.name)
+            table[first.qualified] = first
+        table[entry.qualified if same else spec.name] = entry
+        log.debug("%s registered %s %s", where, kind, entry.qualified)
+        return entry
+
+    def refuse(self, plugin: str, problem: str) -> None:
+        """Refuse every component `plugin` registered, and record why."""
+        refused = []
+        for kind, table in self.tables.items():
+            for key, entry in table.items():
+                if entry.plugin == plugin:
+                    table[key] = replace(entry, problem=problem)
+                    refused.append(f"{kind} {key}")
+        self.problems.append(PluginError(f"{problem} Refused: {', '.join(refused) or 'nothing registered'}."))
 
 
 def _spec_problem(spec) -> str | None:
@@ -160,43 +254,61 @@ def load_plugins(entry_points: bool = True) -> Registry:
     """Load the built-ins and (by default) every entry-point plugin into a new Registry."""
     pm = get_plugin_manager()
     registry = Registry()
-    distributions: dict[str, str] = {}
+    origins: dict[str, tuple[str, str | None]] = {}  # plugin -> (distribution, declared API range)
     for module_name in builtin_plugins():
         module = importlib.import_module(module_name)
         pm.register(module, name=module_name)
-        distributions[module_name] = BUILTIN_DISTRIBUTION
+        origins[module_name] = (BUILTIN_DISTRIBUTION, None)
     if entry_points:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist is not None else "unknown"
+            dist = ep.dist.name if ep.dist is not None else NO_DISTRIBUTION
+            where = f"plugin {ep.name!r} (distribution {dist!r})"
             try:
                 module = ep.load()
+                declared = versions.declared_range(module, where)
                 pm.register(module, name=ep.name)
+            except PluginError as exc:
+                registry.problems.append(exc)
+                continue
             except Exception as exc:  # a broken plugin must not take down the others
                 registry.problems.append(
                     PluginError(
-                        f"plugin {ep.name!r} (distribution {dist!r}, {ep.value}) failed to load: "
-                        f"{type(exc).__name__}: {exc}; fix: repair or upgrade it, or "
-                        f"`pip uninstall {dist}`."
+                        f"{where} ({ep.value}) failed to load: {type(exc).__name__}: {exc}; fix: repair "
+                        f"or upgrade it, or `pip uninstall {dist}`."
                     )
                 )
                 continue
-            distributions[ep.name] = dist
+            origins[ep.name] = (dist, declared)
+    incompatible = {plugin: declared for plugin, (_, declared) in origins.items()
+                    if declared is not None and not versions.compatible(declared)}
     for hook_name, kind in HOOK_KINDS.items():
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            plugin, dist = impl.plugin_name, distributions.get(impl.plugin_name, "unknown")
+            plugin = impl.plugin_name
+            dist = origins.get(plugin, (NO_DISTRIBUTION, None))[0]
 
             def register(spec, _kind=kind, _plugin=plugin, _dist=dist):
-                registry.add(_kind, spec, _plugin, _dist)
+                try:
+                    entry = registry.add(_kind, spec, _plugin, _dist)
+                except PluginError as exc:  # this registration fails alone
+                    registry.problems.append(exc)
+                    return
+                if entry.problem is not None:
+                    registry.problems.append(PluginError(entry.problem))
 
-            try:
-                impl.function(register=register)
-            except PluginError as exc:
-                registry.problems.append(exc)
-            except Exception as exc:
-                registry.problems.append(
-                    PluginError(
-                        f"plugin {plugin!r} (distribution {dist!r}) raised in {hook_name}: "
-                        f"{type(exc).__name__}: {exc}; fix: repair or uninstall the plugin."
+            with warnings.catch_warnings():
+                if plugin in incompatible:  # refused below: its deprecated forms do not matter
+                    warnings.simplefilter("ignore", compat.PluginDeprecationWarning)
+                try:
+                    impl.function(register=register)
+                except Exception as exc:
+                    registry.problems.append(
+                        exc if isinstance(exc, PluginError) else PluginError(
+                            f"plugin {plugin!r} (distribution {dist!r}) raised in {hook_name}: "
+                            f"{type(exc).__name__}: {exc}; fix: repair or uninstall the plugin."
+                        )
                     )
-                )
+    for plugin, declared in incompatible.items():
+        kinds = {HOOK_KINDS[c.name] for c in pm.get_hookcallers(pm.get_plugin(plugin)) or () if c.name in HOOK_KINDS}
+        why = versions.incompatibility(declared, kinds)
+        registry.refuse(plugin, f"plugin {plugin!r} (distribution {origins[plugin][0]!r}) {why}")
     return registry

@@ -298,13 +298,18 @@ class FamilySpec(_Spec):
     `optimizer_roles` names the networks the trainer optimises apart (it builds each optimiser
     with setup.optimizer(parameters, role=...)); a suite's optimizer entry may give each role its
     own settings. `fits(info, train) -> None | str`, if given, says why the cell's resolved train
-    settings cannot train on data of this DataInfo (checked with the suite, before any work)."""
+    settings cannot train on data of this DataInfo (checked with the suite, before any work).
+    `objective_contract` maps each method the trainer calls on every objective to the number of
+    arguments it passes, `objective_optional` those it calls only when present: a suite's
+    objectives are checked against both before any work (genbench.api.contracts)."""
 
     statistics: Mapping[str, Statistic] = field(default_factory=dict)
     model_type: type | None = None
     evaluator: Callable[[TrainSetup, Mapping[str, Any]], EvalContext] | None = None
     optimizer_roles: tuple[str, ...] = ()
     fits: Callable[[DataInfo, Mapping[str, Any]], str | None] | None = None
+    objective_contract: Mapping[str, int] = field(default_factory=dict)
+    objective_optional: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

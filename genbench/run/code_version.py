@@ -29,9 +29,14 @@ from typing import Any
 
 from genbench.api.axes import AXIS_NAMES
 from genbench.suite.plan import Cell
-from genbench.api.registry import BUILTIN_DISTRIBUTION, BUILTIN_PACKAGE, ENTRY_POINT_GROUP, Registered, Registry
-
-NO_DISTRIBUTION = "unknown"  # the registry's distribution for a plugin no distribution installed
+from genbench.api.registry import (
+    BUILTIN_DISTRIBUTION,
+    BUILTIN_PACKAGE,
+    ENTRY_POINT_GROUP,
+    NO_DISTRIBUTION,
+    Registered,
+    Registry,
+)
 
 CodeVersions = dict[str, dict[str, Any]]  # distribution (or module) -> {"version", "source"}
 

@@ -1,4 +1,5 @@
-"""What a cell ran on: versions, machine, device, the machine's load, and the process's peak memory."""
+"""What a cell ran on: versions (genbench's and its plugin API's), machine, device, the machine's
+load, and the process's peak memory."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ import numpy as np
 import psutil
 import torch
 
-from genbench import __version__
+from genbench import PLUGIN_API, __version__
 
 
 @lru_cache(maxsize=1)
 def _static_environment() -> dict:
     return {
         "genbench": __version__,
+        "plugin_api": PLUGIN_API,
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),

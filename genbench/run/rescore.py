@@ -51,11 +51,12 @@ def stored_cell(stored: StoredCell, suite: str, registry: Registry) -> Cell | No
 
     def component(kind: str, entry: dict, label: str) -> ComponentConfig:
         params = {k: _tupled(v) for k, v in entry["params"].items()}
-        known = entry["name"] in registry.names(kind)  # an unknown one is refused later, with its name
-        spec_params = registry.get(kind, entry["name"]).params if known else {}
+        name = registry.stored_name(kind, entry["name"])
+        known = name in registry.names(kind)  # an unknown one is refused later, with its name
+        spec_params = registry.get(kind, name).params if known else {}
         unhashed = tuple(sorted(k for k, p in spec_params.items() if not p.id_if_default and k not in params))
         params.update({k: spec_params[k].default for k in unhashed})
-        return ComponentConfig(kind, entry["name"], tuple(sorted(params.items())), label, unhashed=unhashed)
+        return ComponentConfig(kind, name, tuple(sorted(params.items())), label, unhashed=unhashed)
 
     components = tuple(component(axis, config[axis], stored.axes.get(axis, config[axis]["name"]))
                        for axis in AXIS_NAMES)

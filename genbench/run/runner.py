@@ -103,7 +103,7 @@ def build_setup(cell: Cell, registry: Registry, device: torch.device,
         raise TypeError(f"model {model_config.name!r} returned a {type(model).__name__}, but family "
                         f"{family.name!r} trains {family.model_type.__name__} objects; fix the model's factory")
     objective_config, optimizer_config = cell.component("objective"), cell.component("optimizer")
-    objective = registry.get("objective", objective_config.name).factory(**objective_config.kwargs())
+    objective = registry.build_objective(objective_config.name, objective_config.kwargs())
     optimizer = role_optimizers(registry.get("optimizer", optimizer_config.name).factory, train["lr"],
                                 optimizer_config.kwargs())
     return family, TrainSetup(data, model, objective, optimizer, train, cell.seed, device, resume)

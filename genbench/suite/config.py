@@ -23,7 +23,7 @@ from . import overrides
 from . import search as search_module
 from genbench.api.axes import AXES, AXIS_NAMES
 from genbench.suite.cluster import CLUSTER_PARAMS, validate_cluster
-from genbench.api.errors import ConfigError, DataError, GenbenchError, close_matches
+from genbench.api.errors import ConfigError, DataError, GenbenchError, UnknownComponentError, close_matches
 from genbench.suite.limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
 from genbench.api.registry import Registry
 from genbench.api.specs import Param
@@ -383,18 +383,21 @@ class _Validator:
             raise self.fail(where, f"expected a {kind} name or a table with name = \"...\", got {raw!r}",
                             f'write "{kind}-name" or {{ name = "{kind}-name", <params> }}')
         raw = dict(raw)
-        name = raw.pop("name")
+        written = raw.pop("name")  # plain or qualified (distribution:name); labels keep it as written
         label = raw.pop("label", None)
         try:
+            name = self.registry.canonical(kind, written)
             spec = self.registry.get(kind, name)
-        except GenbenchError as exc:
+        except UnknownComponentError as exc:
             raise self.fail(where, str(exc), f"run `genbench list` to see every {kind}") from None
+        except GenbenchError as exc:  # an ambiguous name or a refused plugin: the message says the fix
+            raise ConfigError(f"{self.source}: {where}: {exc}") from None
         if kind == "optimizer":  # a role table gives one network its own settings
-            self.no_unknown_keys(raw, {*spec.params, *self.optimizer_roles()}, f"{where} ({name})")
+            self.no_unknown_keys(raw, {*spec.params, *self.optimizer_roles()}, f"{where} ({written})")
             roles = {role: raw.pop(role) for role in self.optimizer_roles() if role in raw}
-        params = self.params(raw, spec.params, f"{where} ({name})")
+        params = self.params(raw, spec.params, f"{where} ({written})")
         if kind == "optimizer":
-            params.update(self.role_settings(roles, spec.params, f"{where} ({name})"))
+            params.update(self.role_settings(roles, spec.params, f"{where} ({written})"))
         if kind == "kernel":
             reason = spec.available()
             if reason is not None:
@@ -402,7 +405,7 @@ class _Validator:
                                 "pick a backend `genbench list --kind kernel` shows as available")
         if label is None:  # (a role's setting, "generator.lr", is never a default)
             changed = [f"{k}={v}" for k, v in params.items() if k not in spec.params or v != spec.params[k].default]
-            label = f"{name}({','.join(changed)})" if changed else name
+            label = f"{written}({','.join(changed)})" if changed else written
         elif not isinstance(label, str) or not label:
             raise self.fail(f"{where}.label", "expected a non-empty string", 'label = "short-name"')
         unhashed = tuple(sorted(k for k, v in params.items() if k in spec.params
@@ -491,6 +494,7 @@ class _Validator:
                                     "change the model's parameters or the dataset")
         for objective in block.axis("objective"):
             self.objective_defaults(objective, block)
+            self.objective_contract(objective, where)
         for optimizer in block.axis("optimizer"):
             for role in sorted({key.split(".")[0] for key in optimizer.kwargs() if "." in key}):
                 for family in sorted(families):
@@ -501,6 +505,18 @@ class _Validator:
                                         f"remove {role} = {{ ... }}, or put the entry in the block of a family "
                                         "that has that network")
         return families
+
+    def objective_contract(self, objective: ComponentConfig, where: str) -> None:
+        """The objective its factory builds has the methods its family's trainer calls (deprecated
+        forms are adapted, with a warning): a mismatched plugin fails here, not in every cell."""
+        try:
+            self.registry.build_objective(objective.name, objective.kwargs())
+        except GenbenchError as exc:
+            raise ConfigError(f"{self.source}: {where}.objectives ({objective.label}): {exc}") from None
+        except Exception as exc:  # the factory itself raised: every cell would fail the same way
+            raise self.fail(f"{where}.objectives ({objective.label})",
+                            f"building objective {objective.name!r} raised {type(exc).__name__}: {exc}",
+                            "change its parameters, or repair its plugin") from None
 
     def objective_defaults(self, objective: ComponentConfig, block: MatrixBlock) -> None:
         """An objective's train_defaults name train settings of its family or optimizer

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import search as search_module
 from genbench.api.axes import AXIS_NAMES
-from genbench.api.registry import Registry
+from genbench.api.registry import Registry, id_name
 from genbench.suite.config import ComponentConfig, SuiteConfig, cell_train, metric_applies, train_params
 
 
@@ -45,10 +45,12 @@ class Cell:
         return self.components[AXIS_NAMES.index(axis)]
 
     def resolved(self) -> dict[str, Any]:
-        """The configuration that determines the result (labels and suite name excluded)."""
+        """The configuration that determines the result (labels and suite name excluded).
+        Components go by id_name(): a built-in by its plain name even where a plugin registers
+        the same name, so ids never change when a plugin is installed."""
 
         def component(c: ComponentConfig) -> dict:
-            return {"name": c.name, "params": {k: _jsonable(v) for k, v in c.id_params().items()}}
+            return {"name": id_name(c.name), "params": {k: _jsonable(v) for k, v in c.id_params().items()}}
 
         resolved = {
             **{axis: component(c) for axis, c in zip(AXIS_NAMES, self.components, strict=True)},

@@ -118,4 +118,4 @@ def evaluate_autoencoder(setup: TrainSetup, state: dict) -> EvalContext:
 def register_families(register):
     register(FamilySpec("autoencoder", "minibatch descent on a reconstruction, penalised or ELBO loss",
                         train_autoencoder, PARAMS, statistics=STATISTICS, model_type=AEModel,
-                        evaluator=evaluate_autoencoder))
+                        evaluator=evaluate_autoencoder, objective_contract={"loss": 3}))

@@ -371,4 +371,6 @@ def check_settings(info: DataInfo, train: Mapping) -> str | None:
 def register_families(register):
     register(FamilySpec("gan", "Algorithm 1 of Goodfellow et al. 2014: k D steps, then one G step",
                         train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan,
-                        optimizer_roles=("generator", "discriminator"), fits=check_settings))
+                        optimizer_roles=("generator", "discriminator"), fits=check_settings,
+                        objective_contract={"discriminator_loss": 2, "generator_loss": 2},
+                        objective_optional={"penalty": 3, "after_discriminator_step": 1, "classification_loss": 2}))

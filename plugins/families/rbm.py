@@ -128,4 +128,4 @@ def train_rbm(setup: TrainSetup) -> Iterator[TrainStep]:
 @hookimpl
 def register_families(register):
     register(FamilySpec("rbm", "restricted Boltzmann machines: SGD on the free-energy difference of a CD objective",
-                        train_rbm, PARAMS, statistics=STATISTICS, model_type=RBM))
+                        train_rbm, PARAMS, statistics=STATISTICS, model_type=RBM, objective_contract={"negatives": 3}))
