@@ -361,7 +361,7 @@ def test_a_few_hinge_steps_of_the_gan_trainer_stay_finite(name):
     torch.manual_seed(0)
     model = ARCHITECTURES[name](info, **TINY)
     train = {"steps": 3, "batch_size": 16, "lr": 2e-4, "device": "cpu", "g_noise": "fresh"}
-    setup = TrainSetup(data, model, gan.hinge(), lambda p: torch.optim.Adam(p, lr=2e-4, betas=(0.0, 0.9)),
+    setup = TrainSetup(data, model, gan.hinge(), lambda p, role=None: torch.optim.Adam(p, lr=2e-4, betas=(0.0, 0.9)),
                        train, seed=0, device=torch.device("cpu"))
     steps = list(train_gan(setup))
     assert [s.step for s in steps] == [1, 2, 3]
