@@ -22,7 +22,7 @@ from genbench.run.environment import resolve_device
 from genbench.api.errors import ConfigError
 from genbench.suite.plan import Cell
 from genbench.api.registry import Registry
-from genbench.api.result import MetricRow
+from genbench.api.result import MetricRow, metric_rows
 from genbench.run.runner import build_setup, share_samples
 from genbench.results.store import StoredCell
 
@@ -145,7 +145,5 @@ def rescore_cell(cell: Cell, metric: ComponentConfig, registry: Registry,
         context = family.evaluator(setup, saved["trainer"])
         set_global_rng_state(saved["rng_at_eval"])  # as the run's metrics found them at that step
         scored = score(share_samples(replace(context, step=step)))
-    provenance = {"metric": metric.name, "params": metric.kwargs(), "seed": cell.seed, "step": step,
-                  "outputs": spec.output_info(), "rescored": True,
-                  "checkpoint": str(checkpoints.path(cell.cell_id, step)), **scored.provenance}
-    return [MetricRow(step, name, float(value), provenance) for name, value in scored.values.items()]
+    return metric_rows(metric.name, metric.kwargs(), spec.output_info(), cell.seed, step, scored, rescored=True,
+                       checkpoint=str(checkpoints.path(cell.cell_id, step)))

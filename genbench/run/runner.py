@@ -32,7 +32,7 @@ from genbench.run.executors import CellExecutor, ProgressEvent
 from genbench.suite.plan import Cell
 from genbench.api.registry import Registry
 from genbench.run.resume import Pending, pending_cells
-from genbench.api.result import Artifact, CellResult, MetricRow
+from genbench.api.result import Artifact, CellResult, MetricRow, metric_rows
 from genbench.api.specs import (
     DomainSpec,
     EvalContext,
@@ -208,15 +208,13 @@ class TrainingLoop:
             self.result.artifacts.append(Artifact(step, "samples", f"samples_step{step:07d}.png", picture))
         for config, metric, outputs in self.metrics:
             scored = metric(ctx)
-            provenance = {"metric": config.name, "params": config.kwargs(), "seed": self.cell.seed,
-                          "step": step, "outputs": outputs, **scored.provenance}
-            for name, value in scored.values.items():
-                if (step, name) in self.scored:
-                    raise ValueError(f"metric {config.name!r} reported {name!r} at step {step}, which "
-                                     f"metric {self.scored[step, name]!r} already reported; fix: give "
+            for row in metric_rows(config.name, config.kwargs(), outputs, self.cell.seed, step, scored):
+                if (step, row.name) in self.scored:
+                    raise ValueError(f"metric {config.name!r} reported {row.name!r} at step {step}, which "
+                                     f"metric {self.scored[step, row.name]!r} already reported; fix: give "
                                      f"each entry differently named values, or keep one of them")
-                self.scored[step, name] = config.name
-                self.result.metrics.append(MetricRow(step, name, float(value), provenance))
+                self.scored[step, row.name] = config.name
+                self.result.metrics.append(row)
         self.result.eval_time_s += time.perf_counter() - started
 
     def checkpoint(self, step: TrainStep, rng_at_eval: dict) -> None:
