@@ -2,8 +2,7 @@
 
 Every figure of a dataset gives each group the same colour; a curve is the mean over seeds at
 each recorded step with the seeds' range (min to max) as a band. The PNGs carry no software
-version or date, so the same store draws byte-identical figures. matplotlib is imported when
-the first figure is drawn, not when the plugins load.
+version or date, so the same store draws byte-identical figures.
 """
 
 from __future__ import annotations
@@ -13,9 +12,14 @@ import io
 import math
 from pathlib import Path
 
-import numpy as np
+import matplotlib
 
-from genbench.plugins.reporters.html_data import Column, DatasetBlock, Group
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from genbench.plugins.reporters.html_data import Column, DatasetBlock, Group  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DPI = 72
@@ -25,16 +29,6 @@ LEGEND_COLUMNS = 4
 LOG_SPAN = 100.0  # a positive series spanning more than this factor is drawn on a log axis
 
 
-def pyplot():
-    """matplotlib's pyplot on the Agg backend (no display)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
@@ -42,12 +36,12 @@ def png_uri(data: bytes) -> str:
 def figure_uri(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    pyplot().close(figure)
+    plt.close(figure)
     return png_uri(buffer.getvalue())
 
 
 def colours(groups: list[Group]) -> dict[str, tuple]:
-    palette = pyplot().get_cmap("tab10").colors
+    palette = plt.get_cmap("tab10").colors
     return {g.label: palette[i % len(palette)] for i, g in enumerate(groups)}
 
 
@@ -73,8 +67,6 @@ def series(group: Group, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 def draw_column(axes, block: DatasetBlock, column: Column, palette: dict[str, tuple]) -> bool:
     """One metric's curves on `axes`, one line per group; False when no group has data."""
-    from matplotlib.ticker import MaxNLocator
-
     drawn = []
     for group in block.groups:
         line = series(group, column.name)
@@ -104,7 +96,6 @@ def curves_uri(block: DatasetBlock, columns: list[Column], title: str) -> str | 
     columns = [c for c in columns if any(series(g, c.name) is not None for g in block.groups)]
     if not columns:
         return None
-    plt = pyplot()
     cols = min(COLUMNS_PER_ROW, len(columns))
     rows = math.ceil(len(columns) / cols)
     legend_rows = math.ceil(len(block.groups) / LEGEND_COLUMNS)
@@ -145,7 +136,6 @@ def throughput_uri(rows: list[dict]) -> str | None:
     rows = [r for r in rows if r["samples_per_s"] is not None]
     if not rows:
         return None
-    plt = pyplot()
     kernels = sorted({r["kernel"] for r in rows})
     palette = plt.get_cmap("tab10").colors
     figure, axes = plt.subplots(figsize=(9, 0.25 * len(rows) + 1.0), layout="tight")
