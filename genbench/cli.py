@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from genbench.results import compare as compare_module
+from genbench.results.compare import ALPHA
 from genbench.run import cpu_policy
 from genbench.run import rescore as rescore_module
 from genbench.suite import config as config_module
@@ -31,8 +31,7 @@ from genbench.run.lock import StoreLock
 from genbench.run.loggers import result_loggers
 from genbench.run.progress import SuiteProgress
 from genbench.api.registry import Registry, load_plugins
-from genbench.results.summary import ReportView
-from genbench.report.table import TABLE_FORMATS
+from genbench.results.model import ReportView
 from genbench.run.resume import Pending, pending_cells
 from genbench.run.runner import run_suite
 from genbench.api.specs import SPEC_KINDS
@@ -40,6 +39,7 @@ from genbench.results.store import SCHEMA_VERSION, Store
 from genbench.suite.catalog import builtin_suite_infos
 
 DEFAULT_OUT = "genbench-results"
+TABLE_FORMATS = ("terminal", "plain", "markdown")  # the `table` reporter's formats
 KIND_ORDER = tuple(SPEC_KINDS)
 console = Console()
 errors = Console(stderr=True)
@@ -346,7 +346,7 @@ def _report(registry: Registry, reporter: str, view: ReportView, **params) -> st
     return spec.factory(view, **resolved)
 
 
-def _open_view(out_dir: str, suite: str | None) -> ReportView:
+def _open_view(out_dir: str, suite: str | None, registry: Registry | None = None) -> ReportView:
     store = Store(out_dir, create=False)
     if store.migrated_from is not None:
         errors.print(f"note: {store.path} is a store of schema {store.migrated_from}; read through an "
@@ -355,7 +355,7 @@ def _open_view(out_dir: str, suite: str | None) -> ReportView:
     suites = store.suites()
     if suite is not None and suite not in suites:
         raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")
-    return ReportView(store, suite, console.width)
+    return ReportView(store, suite, console.width, registry)
 
 
 @cli.command("show")
@@ -373,7 +373,7 @@ def show_command(out_dir: str, suite: str | None, all_columns: bool, no_pictures
     """Print results aggregated over seeds from a results directory."""
     view = _open_view(out_dir, suite)
     if cell_id is not None:
-        console.print(describe_cell(view.store, find_cell(view.store, cell_id, suite)), markup=False,
+        console.print(describe_cell(view.results, find_cell(view.results, cell_id)), markup=False,
                       highlight=False, soft_wrap=True, end="")
         return
     if fmt == "auto":
@@ -389,21 +389,19 @@ def show_command(out_dir: str, suite: str | None, all_columns: bool, no_pictures
 @click.option("--suite", help="Only this suite's cells.")
 @click.option("--axis", "axes", multiple=True, type=click.Choice(AXIS_NAMES), default=("objective",),
               show_default=True, help="The axis groups differ in; the other axes' labels must match. Repeatable.")
-@click.option("--alpha", default=compare_module.ALPHA, show_default=True, type=click.FloatRange(0, 1, min_open=True,
+@click.option("--alpha", default=ALPHA, show_default=True, type=click.FloatRange(0, 1, min_open=True,
               max_open=True), help="Significance level, after Holm's correction.")
 def compare_command(out_dir: str, metric: str, baseline: str | None, suite: str | None, axes: tuple[str, ...],
                     alpha: float) -> None:
-    """Paired comparison of groups over their shared seeds (bootstrap CI, permutation test, Holm),
-    and the best score within k trials of a [search]."""
+    """Paired comparison of groups over the seeds both ran (each group's cells run, finite, failed
+    and NaN; a signed-rank test where NaN and failures rank worst, Holm; bootstrap CI), and the best
+    score within k trials of a [search]."""
     registry = load_plugins()
-    view = _open_view(out_dir, suite)
+    view = _open_view(out_dir, suite, registry)
     try:
-        found = compare_module.comparisons(view.store, metric, baseline, suite, axes, alpha, registry)
-        curves = compare_module.budget_curves(view.store, metric, suite, axes, registry)
+        _print_report(registry, "compare", view, metric=metric, baseline=baseline or "", axes=axes, alpha=alpha)
     finally:
         view.store.close()
-    for renderable in compare_module.terminal_tables(found, curves):
-        console.print(renderable, highlight=False, markup=False, soft_wrap=isinstance(renderable, str))
 
 
 @cli.command("export")
@@ -432,10 +430,8 @@ def export_command(out_dir: str, fmt: str, suite: str | None, raw: bool, output:
 @click.option("--suite", help="Only this suite (default: every suite in the store).")
 def report_command(out_dir: str, output: str | None, suite: str | None) -> None:
     """Write a self-contained HTML report of a results directory (opens offline)."""
-    from genbench.report.html import render_report  # matplotlib and Jinja2 load only for this command
-
-    view = _open_view(out_dir, suite)  # built from the store alone: no plugin is loaded
-    text = render_report(view.store, view.suite)
+    view = _open_view(out_dir, suite)  # built from the store alone (no registry's directions)
+    text = _report(load_plugins(), "html", view)
     target = Path(output) if output else Path(out_dir) / "report.html"
     try:
         target.write_text(text, encoding="utf-8")

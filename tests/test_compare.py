@@ -1,4 +1,5 @@
-"""genbench compare: paired statistics against scipy on the same arrays, Holm, verdicts, budget curves."""
+"""genbench compare: paired statistics against scipy on the same arrays, Holm, verdicts, budget curves,
+and failures (NaN, failed, diverged) counted as outcomes that rank worst."""
 
 import math
 
@@ -6,8 +7,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from genbench.results.compare import (best_of_k, budget_curves, comparisons, holm, html_table, paired, report_sections,
-                              seeds_needed)
+from genbench.plugins.reporters.compare import html_table, report_sections
+from genbench.results.compare import budget_curves, comparisons, paired
+from genbench.results.model import read
+from genbench.results.statistics import best_of_k, holm, seeds_needed
 from genbench.suite.config import load
 from genbench.api.errors import ConfigError
 from genbench.suite.plan import expand
@@ -19,7 +22,8 @@ OBJECTIVES = '["saturating", "nonsaturating", "hinge"]'
 
 def record(tmp_path, registry, write_suite, values, text=None, metric="modes", outputs=None):
     """A store whose cells (of the tiny suite, or `text`) report `values[objective][seed or trial]`
-    as `metric` at their final step (and a worse value at the step before)."""
+    as `metric` at their final step (and a worse value at the step before); a value "failed" or
+    "diverged" records the cell so, after an eval of 99."""
     config = load(str(write_suite(text, objectives=OBJECTIVES)), registry)
     cells = expand(config, registry)
     store = Store(tmp_path / "out")
@@ -30,6 +34,9 @@ def record(tmp_path, registry, write_suite, values, text=None, metric="modes", o
         if value is None:
             continue
         provenance = {"metric": "modes", **({"outputs": outputs} if outputs else {})}
+        if value in ("failed", "diverged"):  # an eval, then the cell stopped: the eval must not count
+            store.record_result(CellResult(cell.cell_id, value, [MetricRow(1, metric, 99.0, provenance)], error="x"))
+            continue
         rows = [MetricRow(1, metric, -1.0, provenance), MetricRow(2, metric, value, provenance)]
         store.record_result(CellResult(cell.cell_id, "done", rows))
     store.close()
@@ -48,12 +55,12 @@ def test_paired_statistics_are_scipys_on_the_same_arrays():
     boot = stats.bootstrap((x, y), mean_diff, paired=True, method="percentile", n_resamples=9999,
                            rng=np.random.default_rng(0))
     assert result.ci == pytest.approx((boot.confidence_interval.low, boot.confidence_interval.high))
-    # exact over the 2**6 sign flips: the one-sided count of flips as extreme, doubled
+    # the signed-rank test, exact over the 2**6 sign flips: |T| of every flip against the observed
+    ranks = np.sign(x - y) * stats.rankdata(np.abs(x - y))  # (6,) ties averaged: two 2.5s
     flips = np.array(np.meshgrid(*[[1, -1]] * 6)).reshape(6, -1).T  # (64, 6)
-    observed = np.mean(x - y)
-    extreme = np.sum(np.abs(flips @ (x - y) / 6) >= abs(observed) - 1e-12)
-    assert result.p == pytest.approx(extreme / 64)
-    assert result.p == pytest.approx(stats.permutation_test((x, y), mean_diff, permutation_type="samples").pvalue)
+    extreme = np.sum(np.abs(flips @ ranks) >= abs(ranks.sum()) - 1e-12)
+    assert result.statistic == ranks.sum() and result.p == pytest.approx(extreme / 64)
+    assert result.p == pytest.approx(stats.wilcoxon(x - y, method=stats.PermutationMethod()).pvalue)
 
 
 def test_holm_matches_a_hand_example():
@@ -185,9 +192,92 @@ def test_the_store_alone_gives_the_direction_and_the_report_sections(tmp_path, r
                  outputs=stored)
     found = comparisons(out, "modes", baseline="nonsaturating")  # no registry
     assert found[0].label == "modes missed" and not found[0].higher_is_better
-    store = Store(out, create=False)
-    sections = report_sections(store, "tiny")
-    store.close()
+    sections = report_sections(read(out, "tiny"))
     assert [title for title, _ in sections] == ["Is it really better? modes missed, paired over seeds"]
     assert sections[0][1].startswith('<table class="genbench-compare">') and "<li>nonsaturating vs saturating" in \
         sections[0][1]
+
+
+FIVE_SEEDS = """
+[suite]
+name = "five"
+seeds = [0, 1, 2, 3, 4]
+[train]
+steps = 20
+batch_size = 32
+[eval]
+every = 10
+metrics = [{ name = "modes", n_samples = 200 }]
+[matrix]
+datasets = [{ name = "ring8", n_train = 512, n_test = 64 }]
+models = [{ name = "mlp", hidden = 16, depth = 1, z_dim = 4 }]
+objectives = ["saturating", "nonsaturating", "hinge"]
+"""
+
+
+def test_a_group_that_collapses_on_2_of_5_seeds_never_beats_one_that_does_not():
+    """However good its finite values and however loose alpha: its 2 NaN seeds are its worst,
+    so they outrank (against it) every finite difference in its favour."""
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        steady = {s: float(v) for s, v in enumerate(rng.normal(0, 1, 5))}
+        collapsing = {s: steady[s] + float(rng.uniform(0.1, 5)) for s in range(5)}  # better on every seed
+        for s in rng.choice(5, size=2, replace=False):
+            collapsing[int(s)] = math.nan
+        higher = bool(trial % 2)
+        if not higher:  # lower is better: mirror the values, the collapse stays NaN
+            collapsing, steady = {s: -v for s, v in collapsing.items()}, {s: -v for s, v in steady.items()}
+        result = paired("modes", "modes", higher, "ring8", "collapsing", "steady", collapsing, steady, alpha=0.99)
+        assert result.statistic < 0, trial  # the ranks favour the group that never collapsed
+        assert not result.verdict().startswith("collapsing beats"), result.verdict()
+
+
+def test_dropping_collapsed_seeds_would_crown_the_collapsing_group_counting_them_does_not():
+    steady = {s: 10.0 + s for s in range(10)}
+    collapsing = {s: (math.nan if s < 4 else 12.0 + s) for s in range(10)}  # better on its 6 finite seeds
+    survivors = {s: v for s, v in collapsing.items() if math.isfinite(v)}
+    dropped = paired("modes", "modes", True, "ring8", "collapsing", "steady", survivors, steady)
+    assert dropped.verdict().startswith("collapsing beats steady")  # survivorship: what compare did before
+    counted = paired("modes", "modes", True, "ring8", "collapsing", "steady", collapsing, steady)
+    assert counted.n == 10 and counted.finite == 6 and counted.statistic < 0 and not counted.significant
+    assert counted.verdict() == (
+        f"collapsing vs steady on ring8 modes: not distinguishable at n = 10 (2 [2, 2] over the 6 seeds finite in "
+        f"both, p = {counted.p:.3g}, n = 10); 4 of collapsing's 10 seeds NaN, failed or diverged, ranked worst")
+    d = np.array([-np.inf] * 4 + [2.0] * 6)  # the same pairs as scipy's Wilcoxon sees them
+    assert counted.p == pytest.approx(stats.wilcoxon(d, zero_method="pratt", method=stats.PermutationMethod()).pvalue)
+
+
+def test_a_group_that_always_collapses_loses_and_ties_between_failures_carry_no_sign():
+    steady = {s: 1.0 + s for s in range(6)}
+    result = paired("modes", "modes", True, "ring8", "collapsed", "steady", {s: math.nan for s in range(6)}, steady)
+    assert result.significant and result.p == pytest.approx(2 / 2**6)
+    assert result.verdict().startswith("steady beats collapsed on ring8 modes: - [-, -] over the 0 seeds finite in both")
+    both = paired("modes", "modes", True, "ring8", "a", "b", {0: math.nan, 1: math.nan, 2: 3.0},
+                  {0: math.nan, 1: math.nan, 2: 1.0})
+    assert both.statistic == 3.0 and both.p == 1.0  # one win, two ties: at most 2/2**1
+    assert "cannot go below p = 1" in both.verdict()
+
+
+def test_failed_and_diverged_cells_count_as_worst_and_the_counts_are_printed(tmp_path, registry, write_suite,
+                                                                            genbench_cli):
+    values = {"saturating": {0: 9.0, 1: 8.0, 2: 9.5, 3: "failed", 4: "diverged"},  # better where it finished
+              "nonsaturating": {0: 5.0, 1: 6.0, 2: 5.5, 3: 6.5, 4: 7.0},
+              "hinge": {0: 4.0, 1: math.nan, 2: 3.0, 3: 2.0}}  # seed 4 not run yet
+    out = record(tmp_path, registry, write_suite, values, text=FIVE_SEEDS)
+    found = {(c.candidate, c.baseline): c for c in comparisons(out, "modes", baseline="nonsaturating",
+                                                              registry=registry)}
+    sat = found["saturating", "nonsaturating"]
+    assert sat.n == 5 and sat.finite == 3 and math.isnan(sat.candidate_values[3])  # not the diverged cell's 99
+    assert sat.outcomes[0].run == 5 and sat.outcomes[0].failed == 2 and sat.outcomes[0].finite == 3
+    assert sat.m == 2 and "Holm-adjusted p = " in sat.verdict() and not sat.significant
+    hinge = found["hinge", "nonsaturating"]
+    assert hinge.n == 4 and hinge.outcomes[0].nan == 1 and hinge.outcomes[0].run == 4
+    assert "rests on 4 of the 5 seeds run (seed 4 only in nonsaturating)" in hinge.verdict()
+    shown = genbench_cli("compare", str(out), "--metric", "modes", "--baseline", "nonsaturating")
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split("│")[2].strip(): [c.strip() for c in line.split("│")[3:7]]
+            for line in shown.stdout.splitlines() if line.count("│") == 7}
+    assert rows == {"saturating": ["5", "3", "2", "0"], "nonsaturating": ["5", "5", "0", "0"],
+                    "hinge": ["4", "3", "0", "1"]}  # run, finite, failed or diverged, NaN
+    assert "run ┃ finite ┃ failed or diverged ┃ NaN" in shown.stdout
+    assert "2 of saturating's 5 seeds NaN, failed or diverged, ranked worst" in " ".join(shown.stdout.split())

@@ -9,8 +9,8 @@ import shutil
 import pytest
 from report_store import build_store
 
-from genbench.report.html import render_report
-from genbench.results.store import Store
+from genbench.plugins.reporters.html import render_report
+from genbench.results.model import read
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the dev extra: pip install -e '.[dev]'")
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -63,10 +63,8 @@ def screenshot(driver, target) -> None:
 
 def test_the_report_loads_cleanly_in_chromium(browser, tmp_path):
     results = build_store(tmp_path / "results")
-    store = Store(results, create=False)
     page = tmp_path / "report.html"
-    page.write_text(render_report(store), encoding="utf-8")
-    store.close()
+    page.write_text(render_report(read(results)), encoding="utf-8")
     seen = load(browser, page)
     assert seen["console"] == [] and seen["failed"] == [] and seen["outside"] == []
     assert len(seen["images"]) == 7

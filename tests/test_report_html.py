@@ -1,6 +1,7 @@
 """`genbench report`: the HTML page's tables hold scipy's bootstrap intervals of the stored
-numbers with n per metric, best groups are marked only when their intervals separate, failures
-are listed, every picture is inline, and the same store (or a copy of it) renders the same file."""
+numbers with n per metric and the cells that failed or gave NaN, best groups are marked only when
+their intervals separate (and none of their cells collapsed), failures are listed, every picture
+is inline, and the same store (or a copy of it) renders the same file."""
 
 import re
 import shutil
@@ -13,8 +14,9 @@ from report_store import PANEL, build_store, score
 from scipy import stats
 
 from genbench.cli import cli
-from genbench.report.data import bootstrap_interval
-from genbench.report.html import Section, number, render_report
+from genbench.plugins.reporters.html import Section, number, render_report
+from genbench.results.model import read
+from genbench.results.statistics import bootstrap_interval
 from genbench.results.store import Store
 
 
@@ -50,11 +52,7 @@ class Page(HTMLParser):
 
 
 def render(directory, **kwargs) -> str:
-    store = Store(directory, create=False)
-    try:
-        return render_report(store, **kwargs)
-    finally:
-        store.close()
+    return render_report(read(directory), **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +88,9 @@ def test_summary_table_holds_mean_interval_and_n_of_the_stored_values(page):
     # beta's seed 2 has a NaN distance: the mean and interval are over 2 seeds, and n says so
     distance = [100.0 - score(1, seed, 20) for seed in (0, 1)]
     low, high = expected_interval(distance)
-    assert f"{number(np.mean(distance))} [{number(low)}, {number(high)}] n=2 of 3" in rows
+    assert f"{number(np.mean(distance))} [{number(low)}, {number(high)}] n=2 of 3: 1 NaN" in rows
+    # the failed and the diverged group: counted, nothing averaged (the diverged cell had no eval)
+    assert rows >= {"1/1", "- n=0 of 1: 1 failed or diverged"}
 
 
 def test_headers_show_direction_label_and_unit(page):
@@ -101,9 +101,11 @@ def test_headers_show_direction_label_and_unit(page):
 
 
 def test_best_group_marked_only_where_its_interval_separates(page, tmp_path):
-    # scores lie 10 apart between groups: beta wins score (higher is better) and distance (lower)
+    # scores lie 10 apart between groups: beta wins score (higher is better) and distance (lower),
+    # but its distance collapsed (NaN) on one seed: that best is not marked
     cells = Page(page).cells
-    assert "10.7 ★ [10.2, 11.2] n=3" in cells and page.count("★") == 2
+    assert "10.7 ★ [10.2, 11.2] n=3" in cells and page.count("★") == 1
+    assert render(build_store(tmp_path / "whole", failures=False, nan_seed=None)).count("★") == 2
     close = build_store(tmp_path / "close", objectives=("alpha", "beta"), failures=False, nan_seed=None)
     store = Store(close)
     store.db.execute("UPDATE metrics SET value = value - 10 WHERE cell_id LIKE '%-beta-%' AND name='score'")
@@ -143,7 +145,7 @@ def test_same_store_and_a_copied_folder_render_the_same_page(results, page, tmp_
 
 
 def test_extra_sections_are_drawn_after_the_suites_own(results):
-    section = lambda store, suite: [Section(f"comparison of {suite}", "<p id='extra'>paired</p>")]
+    section = lambda results, suite: [Section(f"comparison of {suite}", "<p id='extra'>paired</p>")]
     text = render(results, sections=(section,))
     assert "<h3>comparison of synthetic</h3>" in text and "<p id='extra'>paired</p>" in text
     assert text.index("Failed and diverged") < text.index("comparison of synthetic")

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
+from genbench.plugins.reporters.text_table import render, summary_text
 from genbench.results.summary import GroupSummary
-from genbench.report.table import render, summary_text
 
 
 def group(objective: str, dataset: str, fid: list[float], loss: list[float]) -> GroupSummary:
@@ -86,11 +86,17 @@ def test_a_metric_with_fewer_values_than_finished_cells_says_so(fmt):
 
 
 def test_show_prints_the_n_of_a_metric_that_lost_a_seed(tmp_path, genbench_cli):
-    """Through the CLI, piped (plain): beta's seed 2 has a NaN distance, so its mean is over 2."""
+    """Through the CLI, piped (plain): beta's seed 2 has a NaN distance, so its mean is over 2
+    and the NaN is counted; the failed and the diverged cell are counted as cells run, with
+    their status, and their values are not averaged."""
     from report_store import build_store
 
-    out = build_store(tmp_path / "results", failures=False)
+    out = build_store(tmp_path / "results")
     shown = genbench_cli("show", str(out), "--format", "plain")
     assert shown.returncode == 0, shown.stderr
-    beta = next(line for line in shown.stdout.splitlines() if line.startswith("beta"))
-    assert "[n=2]" in beta
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()
+            if line.startswith(("alpha", "beta", "broken", "wild"))}
+    assert "[n=2, 1 NaN]" in " ".join(rows["beta"]) and rows["beta"][1] == "3"  # 3 run
+    assert rows["broken"][1:3] == ["1", "-"] and rows["broken"][-2:] == ["1", "failed"]
+    assert rows["wild"][1:3] == ["1", "-"] and rows["wild"][-2:] == ["1", "diverged"]
+    assert "n = cells run" in shown.stdout

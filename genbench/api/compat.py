@@ -105,18 +105,17 @@ MOVED_MODULES = {
     "genbench.plan": "genbench.suite.plan",
     "genbench.limits": "genbench.suite.limits",
     "genbench.result": "genbench.api.result",
-    "genbench.report_html": "genbench.report.html",
 }
-# genbench.report was the summary module and is now a package: these names still resolve there
-MOVED_NAMES = {"genbench.report": ("genbench.results.summary", (
-    "ReportView", "GroupSummary", "summarize", "summary_records", "raw_records", "code_lines",
-    "picture_lines", "to_csv", "to_json"))}
+# genbench.report was the summary module and is now a package of these aliases: what a reporter
+# plugin imported from it, and where it lives now (the renderers moved to the reporter plugins)
+MOVED_NAMES = {"genbench.report": {"ReportView": "genbench.results", "GroupSummary": "genbench.results.summary",
+                                   "summarize": "genbench.results.summary"}}
 
 
 def moved_attribute(module: str, name: str) -> Any:
     """An old name of `module` that moved (module-level __getattr__), with its warning."""
-    target, names = MOVED_NAMES[module]
-    if name not in names:
+    target = MOVED_NAMES[module].get(name)
+    if target is None:
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
     Deprecation(f"{module}.{name}", f"import it from {target}", MOVED_MODULE.since,
                 MOVED_MODULE.removed_in).warn()

@@ -7,7 +7,10 @@ results folder: the driver alone writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genbench.api.specs import MetricResult
 
 STATUSES = ("running", "done", "failed", "diverged")
 
@@ -18,6 +21,25 @@ class MetricRow:
     name: str
     value: float
     provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def metric_rows(metric: str, params: dict[str, Any], outputs: dict[str, dict], seed: int, step: int,
+                scored: MetricResult, variant: str = "", **extra: Any) -> list[MetricRow]:
+    """The rows a metric's score of a cell at a step is stored as, each with the provenance
+    reports read: the metric and its parameters, the seed and step, its `outputs` (direction,
+    label, unit: MetricSpec.output_info), `extra` (e.g. the checkpoint a rescore scored) and what
+    the metric reported itself (MetricResult.provenance: extractor, n_real, n_fake, ...). A
+    variant's values (an eval context's variant: the trained G beside its weight average) are
+    named `<value>_<variant>` (fid_raw) and their provenance says which variant."""
+    def name(value: str) -> str:
+        return f"{value}_{variant}" if variant else value
+
+    if variant:
+        outputs = {name(k): {**o, "label": f"{o['label']} ({variant})"} for k, o in outputs.items()}
+        extra = {**extra, "variant": variant}
+    provenance = {"metric": metric, "params": params, "seed": seed, "step": step, "outputs": outputs, **extra,
+                  **scored.provenance}
+    return [MetricRow(step, name(key), float(value), provenance) for key, value in scored.values.items()]
 
 
 @dataclass

@@ -7,57 +7,57 @@ digits" pairs cells that differ only in the objective. With a baseline, each oth
 context is compared with the baseline group of that context; without one, every pair is. Trial
 cells of a [search] are left out of the pairs: the budget curves below are their comparison.
 
-Statistics (scipy.stats, on the seeds both groups finished with a finite value, paired by seed;
-a cell's value is the one at its last recorded step, as `show` reports it):
-- the mean difference candidate - baseline with a 95% percentile bootstrap interval
-  (stats.bootstrap, paired=True);
-- a two-sided paired permutation test (stats.permutation_test, permutation_type="samples":
-  exact over the 2**n sign flips while 2**n <= 9999), Holm-corrected across every comparison
-  of the call (scipy has no Holm step-down, only false_discovery_control's BH/BY: it is the few
-  lines of `holm` below);
-- the effect size d_z = mean difference / sd of the differences (paired Cohen's d);
-- a verdict, or, when not distinguishable, the seeds a paired t-test needs for power 0.8 at the
-  observed d_z and the Bonferroni level alpha/m (Holm's first step), computed from the
-  noncentral t distribution (stats.nct), and never fewer than the permutation test needs to
-  reach that level at all (2 / 2**n <= alpha/m). The observed d_z of a few seeds is itself
-  noisy (and tends to overstate the effect), so the estimate is a guide, not a promise.
+Statistics (genbench.results.statistics, over the results model; a cell's value is the one at
+its last recorded step, as `show` reports it). Each group's outcomes are counted: cells run,
+with a finite value, failed or diverged, NaN. Seeds are paired when both groups ran them to an
+end; a NaN, failed or diverged value is the worst value for the metric's direction, so it can
+only count against its group (the paired signed-rank test with worst-rank scoring, exact over
+sign flips; see statistics' docstring for the rule and its references), Holm-corrected across
+every comparison of the call. Described beside it: the mean difference candidate - baseline with
+its 95% paired bootstrap interval and the effect size d_z over the seeds finite in both groups;
+when not distinguishable (and no seed failed), the seeds a paired t-test needs for power 0.8 at
+the observed d_z and the Bonferroni level alpha/m (Holm's first step), never fewer than the
+permutation test needs to reach that level at all (2 / 2**n <= alpha/m). A verdict that rests on
+fewer seeds than were run, or counts failures as worst, says so.
 
 Budget curves (Lucic et al. 2018, "Are GANs Created Equal?"): for each group of a [search], the
 distribution of the best score among k trials drawn with replacement from its N trials, k = 1..N
-(a trial's score: its mean over seeds). This bootstrap distribution is computed exactly (the
-order statistics of the empirical distribution), so it needs no resampling and no seed.
+(a trial's score: its mean over seeds with a finite value). This bootstrap distribution is
+computed exactly (the order statistics of the empirical distribution): no resampling, no seed.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import math
-import statistics
+import statistics as pystats
 from dataclasses import dataclass, replace
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-from rich.table import Table
-from scipy import stats
 
 from genbench.api.axes import AXIS_NAMES
 from genbench.api.errors import ConfigError
-from genbench.api.registry import Registry
+from genbench.results.model import Results, read
+from genbench.results.statistics import (
+    MAX_SEEDS,
+    POWER,
+    Outcomes,
+    best_of_k,
+    holm,
+    outcome,
+    paired_difference,
+    seeds_needed,
+    signed_rank_test,
+)
 from genbench.suite.search import TRIAL_AXIS
-from genbench.results.store import Store
 
 ALPHA = 0.05
-POWER = 0.8
-CONFIDENCE = 0.95
-N_RESAMPLES = 9999
-MAX_SEEDS = 10_000  # the seeds-needed search stops here ("more than ...")
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """A candidate group against a baseline group, paired over their shared seeds."""
+    """A candidate group against a baseline group, paired over the seeds both ran."""
 
     metric: str  # the stored value's name, e.g. "fid"
     label: str  # its display label, e.g. "FID"
@@ -65,20 +65,29 @@ class Comparison:
     context: str  # the labels the two groups share that tell contexts apart, e.g. "digits"
     candidate: str  # the compared axes' labels, e.g. "hinge"
     baseline: str
-    seeds: tuple[int, ...]
-    candidate_values: tuple[float, ...]
+    seeds: tuple[int, ...]  # paired: both groups ran them to an end
+    candidate_values: tuple[float, ...]  # NaN: a NaN score, or a failed or diverged cell
     baseline_values: tuple[float, ...]
-    diff: float  # mean of candidate - baseline
+    diff: float  # mean of candidate - baseline over the seeds finite in both
     ci: tuple[float, float]
-    p: float  # permutation test, uncorrected
-    effect: float  # d_z
+    p: float  # signed-rank test, failures ranked worst, uncorrected
+    effect: float  # d_z over the seeds finite in both
+    statistic: float = 0.0  # sum of signed ranks: positive favours the candidate
     p_holm: float = math.nan
     m: int = 1  # comparisons corrected together
     alpha: float = ALPHA
+    outcomes: tuple[Outcomes, Outcomes] = (Outcomes(), Outcomes())  # candidate's, baseline's
+    unpaired: tuple[tuple[str, int], ...] = ()  # (group, seed) run by one group only
 
     @property
     def n(self) -> int:
         return len(self.seeds)
+
+    @property
+    def finite(self) -> int:
+        """The paired seeds finite in both groups (what the difference and interval describe)."""
+        return sum(math.isfinite(a) and math.isfinite(b) for a, b in zip(self.candidate_values,
+                                                                           self.baseline_values, strict=True))
 
     @property
     def significant(self) -> bool:
@@ -94,23 +103,43 @@ class Comparison:
         if self.n < 2:
             return (f"{self.candidate} vs {self.baseline} {where}: cannot compare, n = {self.n} shared "
                     f"seed{'s' if self.n != 1 else ''}; run both on at least 2 seeds (more to conclude)")
-        numbers = f"{_num(self.diff)} [{_num(self.ci[0])}, {_num(self.ci[1])}], p = {_p(self.p_holm)}, n = {self.n}"
+        p_label = "Holm-adjusted p" if self.m > 1 else "p"
+        over = "" if self.finite == self.n else f" over the {self.finite} seeds finite in both"
+        numbers = (f"{_num(self.diff)} [{_num(self.ci[0])}, {_num(self.ci[1])}]{over}, "
+                   f"{p_label} = {_p(self.p_holm)}, n = {self.n}")
+        notes = self._notes()
         if self.significant:
-            better = (self.diff > 0) == self.higher_is_better
+            better = self.statistic > 0
             winner, loser = (self.candidate, self.baseline) if better else (self.baseline, self.candidate)
-            return f"{winner} beats {loser} {where}: {numbers}"
+            return f"{winner} beats {loser} {where}: {numbers}{notes}"
         text = f"{self.candidate} vs {self.baseline} {where}: not distinguishable at n = {self.n} ({numbers})"
+        flips = sum(1 for a, b in zip(self.candidate_values, self.baseline_values, strict=True)
+                    if not (a == b or (math.isnan(a) and math.isnan(b))))  # pairs that are not ties
+        floor = 2 / 2**flips if flips else 1.0
+        if floor * self.m >= self.alpha:
+            holm_floor = f", {_p(min(1.0, floor * self.m))} after Holm over {self.m}" if self.m > 1 else ""
+            text += f" (at n = {self.n} a paired permutation test cannot go below p = {_p(floor)}{holm_floor})"
+        if self.finite < self.n:  # the t-test's seed count knows nothing of failures
+            return text + notes
         needed = self.seeds_needed
         level = f"alpha = {self.alpha:g}" + (f"/{self.m}" if self.m > 1 else "")
         if needed is None:
             return text + ("; no difference seen" if self.diff == 0 or math.isnan(self.effect) else
-                           f"; more than {MAX_SEEDS:,} seeds would be needed at d = {_num(self.effect)}")
-        floor = 2 / 2**self.n
-        if floor * self.m >= self.alpha:
-            holm_floor = f", {_p(min(1.0, floor * self.m))} after Holm over {self.m}" if self.m > 1 else ""
-            text += f" (at n = {self.n} a paired permutation test cannot go below p = {_p(floor)}{holm_floor})"
+                           f"; more than {MAX_SEEDS:,} seeds would be needed at d = {_num(self.effect)}") + notes
         return (text + f"; about {needed} seeds would be needed (paired t-test power {POWER:g} at the observed "
-                f"d = {_num(self.effect)}, {level})")
+                f"d = {_num(self.effect)}, {level}){notes}")
+
+    def _notes(self) -> str:
+        """What the verdict counts as worst, and the seeds it could not pair."""
+        notes = []
+        for group, values in ((self.candidate, self.candidate_values), (self.baseline, self.baseline_values)):
+            bad = sum(math.isnan(v) for v in values)
+            if bad:
+                notes.append(f"{bad} of {group}'s {self.n} seeds NaN, failed or diverged, ranked worst")
+        if self.unpaired:
+            only = ", ".join(f"seed {seed} only in {group}" for group, seed in self.unpaired)
+            notes.append(f"rests on {self.n} of the {self.n + len(self.unpaired)} seeds run ({only})")
+        return "".join(f"; {note}" for note in notes)
 
     def row(self) -> dict[str, str]:
         """The comparison as table cells (terminal and HTML)."""
@@ -120,6 +149,20 @@ class Comparison:
                 "n": str(self.n), f"{self.label} {arrow} diff": _num(self.diff) if self.n else "-",
                 "95% CI": ci, "p": _p(self.p), "p (Holm)": _p(self.p_holm), "d": _num(self.effect),
                 "verdict": self.verdict()}
+
+
+@dataclass(frozen=True)
+class GroupOutcomes:
+    """One group of a comparison and how its cells ended for the compared metric."""
+
+    context: str
+    group: str
+    outcomes: Outcomes
+
+    def row(self) -> dict[str, str]:
+        o = self.outcomes
+        return {"context": self.context, "group": self.group, "run": str(o.run), "finite": str(o.finite),
+                "failed or diverged": str(o.failed), "NaN": str(o.nan)}
 
 
 @dataclass(frozen=True)
@@ -158,122 +201,49 @@ class BudgetCurve:
         return cells
 
 
-def holm(pvalues: list[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (NaN stays NaN and does not count in m)."""
-    order = [i for i in sorted(range(len(pvalues)), key=lambda i: pvalues[i]) if not math.isnan(pvalues[i])]
-    adjusted, running = [math.nan] * len(pvalues), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def seeds_needed(effect: float, alpha: float, power: float = POWER) -> int | None:
-    """The smallest n at which a two-sided paired t-test detects effect size d_z = `effect` with
-    this power at level alpha, and a paired permutation test can reach alpha (2 / 2**n <= alpha);
-    None for no effect or more than MAX_SEEDS."""
-    if math.isnan(effect) or effect == 0:
-        return None
-    for n in range(2, MAX_SEEDS + 1):
-        if 2 / 2**n > alpha:
-            continue
-        if math.isinf(effect):  # every seed differed by the same amount
-            return n
-        df, shift = n - 1, abs(effect) * math.sqrt(n)
-        critical = stats.t.ppf(1 - alpha / 2, df)
-        # (scipy gives NaN for a tail too far out to matter)
-        tails = np.nan_to_num([stats.nct.sf(critical, df, shift), stats.nct.cdf(-critical, df, shift)])
-        if tails.sum() >= power:
-            return n
-    return None
-
-
 def paired(metric: str, label: str, higher_is_better: bool, context: str, candidate: str, baseline: str,
-           a: dict[int, float], b: dict[int, float], alpha: float = ALPHA) -> Comparison:
-    """Compare candidate values `a` with baseline values `b` (seed -> value) over their shared seeds."""
-    seeds = tuple(sorted(s for s in a.keys() & b.keys() if math.isfinite(a[s]) and math.isfinite(b[s])))
-    x = np.array([a[s] for s in seeds], dtype=float)
+           a: dict[int, float], b: dict[int, float], alpha: float = ALPHA,
+           outcomes: tuple[Outcomes, Outcomes] | None = None) -> Comparison:
+    """Compare candidate values `a` with baseline values `b` (seed -> final value; NaN for a
+    NaN score or a failed or diverged cell) over the seeds both have."""
+    seeds = tuple(sorted(a.keys() & b.keys()))
+    only = [(candidate, s) for s in a.keys() - b.keys()] + [(baseline, s) for s in b.keys() - a.keys()]
+    unpaired = tuple(sorted(only, key=lambda pair: (pair[1], pair[0])))
+    x = np.array([a[s] for s in seeds], dtype=float)  # (n,)
     y = np.array([b[s] for s in seeds], dtype=float)
-    diff = float(np.mean(x - y)) if seeds else math.nan
-    ci, p, effect = (math.nan, math.nan), math.nan, math.nan
-    if len(seeds) >= 2:
-        spread = float(np.std(x - y, ddof=1))
-        effect = diff / spread if spread > 0 else (math.copysign(math.inf, diff) if diff else math.nan)
-        if spread > 0:
-            boot = stats.bootstrap((x, y), _mean_difference, paired=True, vectorized=True, n_resamples=N_RESAMPLES,
-                                   confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(0))
-            ci = (float(boot.confidence_interval.low), float(boot.confidence_interval.high))
-        else:  # every seed differs by the same amount: the bootstrap has nothing to resample
-            ci = (diff, diff)
-        test = stats.permutation_test((x, y), _mean_difference, permutation_type="samples", vectorized=True,
-                                      n_resamples=N_RESAMPLES, alternative="two-sided", rng=np.random.default_rng(0))
-        p = float(test.pvalue)
+    both = np.isfinite(x) & np.isfinite(y)
+    diff, ci, effect = paired_difference(x[both], y[both])
+    statistic, p = signed_rank_test(x, y, higher_is_better) if len(seeds) >= 2 else (0.0, math.nan)
+    if outcomes is None:
+        outcomes = tuple(Outcomes.count("finite" if math.isfinite(v) else "nan" for v in side.values())
+                         for side in (a, b))
     return Comparison(metric, label, higher_is_better, context, candidate, baseline, seeds, tuple(x), tuple(y),
-                      diff, ci, p, effect, p_holm=p, alpha=alpha)
+                      diff, ci, p, effect, statistic, p_holm=p, alpha=alpha, outcomes=outcomes, unpaired=unpaired)
 
 
-def _mean_difference(x, y, axis=-1):
-    return np.mean(x - y, axis=axis)
+def _results(source: Results | str | Path, suite: str | None, registry) -> Results:
+    return source if isinstance(source, Results) else read(source, suite, registry)
 
 
-def best_of_k(scores: list[float], higher_is_better: bool, quantiles=(0.025, 0.975)):
-    """(means, lows, highs): the mean and quantiles of the best of k draws with replacement from
-    `scores`, for k = 1..N, exactly. With the scores sorted v_1 <= ... <= v_N, the best of k
-    (the largest) has P(best <= v_i) = (i / N)**k; the smallest has 1 - ((N - i) / N)**k."""
-    ordered = np.sort(np.asarray(scores, dtype=float))  # (N,)
-    n = len(ordered)
-    ranks = np.arange(1, n + 1)
-    means, lows, highs = [], [], []
-    for k in range(1, n + 1):
-        cdf = (ranks / n) ** k if higher_is_better else 1 - ((n - ranks) / n) ** k  # (N,) P(best <= v_i)
-        cdf[-1] = 1.0
-        means.append(float(np.diff(cdf, prepend=0.0) @ ordered))
-        low, high = (float(ordered[np.searchsorted(cdf, q)]) for q in quantiles)
-        lows.append(low)
-        highs.append(high)
-    return means, lows, highs
+def _direction(results: Results, metric: str) -> tuple[str, bool]:
+    """(display label, higher_is_better) of `metric`; ConfigError when no finished cell has it
+    or no direction is known."""
+    found = [v for v in results.values if v.name == metric and v.cell.status in ("done", "diverged")]
+    if not found:
+        raise ConfigError(f"no finished cell has a value {metric!r}; fix: pass a metric the results hold "
+                          "(`genbench show DIR` lists them)")
+    known = [v for v in found if v.higher_is_better is not None]
+    if not known:
+        raise ConfigError(f"{metric!r} is not a value any registered metric reports, so it has no better direction; "
+                          "fix: compare an eval metric (`genbench show DIR` lists them)")
+    return known[0].label, bool(known[0].higher_is_better)
 
 
-def metric_direction(name: str, provenance: dict, registry: Registry | None = None) -> tuple[str, bool]:
-    """(display label, higher_is_better) of a stored value: from the `outputs` it was stored with
-    where the store has them, else from the registered metric that reports it."""
-    stored = provenance.get("outputs", {}).get(name, {})
-    if stored.get("higher_is_better") is not None:
-        return stored.get("label") or name, bool(stored["higher_is_better"])
-    output = name.split("@")[0]  # a repeatable metric's values are named <output>@<parameter>
-    specs = []
-    if registry is not None:
-        specs = [registry.get("metric", provenance["metric"])] if provenance.get("metric") in \
-            registry.tables["metric"] else [registry.get("metric", m) for m in registry.names("metric")]
-    for spec in specs:
-        if output in spec.outputs:
-            return spec.outputs[output].label, spec.outputs[output].higher_is_better
-    raise ConfigError(f"{name!r} is not a value any registered metric reports, so it has no better direction; "
-                      "fix: compare an eval metric (`genbench show DIR` lists them)")
-
-
-def _final_values(store: Store, suite: str | None, metric: str):
-    """cell -> its value of `metric` at its last recorded step, and one provenance of it."""
-    values, provenance = [], None
-    for cell in store.cells(suite):
-        if cell.status not in ("done", "diverged"):
-            continue
-        rows = [r for r in store.metrics(cell.cell_id) if r["name"] == metric]
-        if rows:
-            values.append((cell, rows[-1]["value"]))
-            provenance = provenance or rows[-1]["provenance"]
-    return values, provenance
-
-
-def _read_final_values(store: Store | str | Path, suite: str | None, metric: str):
-    """_final_values of an open store, or of a results folder opened (read-only) for the call."""
-    if isinstance(store, Store):
-        return _final_values(store, suite, metric)
-    opened = Store(store, create=False)
-    try:
-        return _final_values(opened, suite, metric)
-    finally:
-        opened.close()
+def _check_axes(axes: tuple[str, ...]) -> None:
+    unknown = [a for a in axes if a not in AXIS_NAMES]
+    if unknown or not axes:
+        raise ConfigError(f"cannot compare over the axes {', '.join(unknown) or '(none)'}; fix: name one or more "
+                          f"of {', '.join(AXIS_NAMES)}")
 
 
 def _split(axes: dict[str, str], compared: tuple[str, ...]) -> tuple[tuple, str]:
@@ -287,22 +257,35 @@ def _context_names(contexts) -> dict[tuple, str]:
     return {c: "/".join(label for axis, label in c if axis == "dataset" or axis in varying) for c in contexts}
 
 
-def comparisons(store: Store | str | Path, metric: str, baseline: str | None = None, suite: str | None = None,
-                axes: tuple[str, ...] = ("objective",), alpha: float = ALPHA,
-                registry: Registry | None = None) -> list[Comparison]:
-    """Every paired comparison of `metric` in the store (see the module docstring), Holm-corrected
-    together. ConfigError when the metric or the baseline is not there."""
-    values, provenance = _read_final_values(store, suite, metric)
-    if provenance is None:
-        raise ConfigError(f"no finished cell has a value {metric!r}; fix: pass a metric the results hold "
-                          "(`genbench show DIR` lists them)")
-    label, higher = metric_direction(metric, provenance, registry)
-    groups: dict[tuple, dict[str, dict[int, float]]] = {}
-    for cell, value in values:
-        if TRIAL_AXIS in cell.axes:
+def group_values(results: Results, metric: str, axes: tuple[str, ...]):
+    """context -> group -> seed -> the final value of `metric` (NaN for a NaN, failed or
+    diverged outcome), and context -> group -> Outcomes, of the cells that are no trials."""
+    _check_axes(axes)
+    values: dict[tuple, dict[str, dict[int, float]]] = {}
+    kinds: dict[tuple, dict[str, list[str | None]]] = {}
+    for cell in results.cells:
+        if cell.trial is not None:
+            continue
+        final = results.final.get((cell.cell_id, metric))
+        kind = outcome(cell.status, None if final is None else final.value)
+        if kind is None:
             continue
         context, name = _split(cell.axes, axes)
-        groups.setdefault(context, {}).setdefault(name, {})[cell.seed] = value
+        kinds.setdefault(context, {}).setdefault(name, []).append(kind)
+        if kind != "missing":  # NaN stands for every worst outcome
+            value = final.value if kind == "finite" else math.nan
+            values.setdefault(context, {}).setdefault(name, {})[cell.seed] = value
+    counted = {c: {g: Outcomes.count(k) for g, k in groups.items()} for c, groups in kinds.items()}
+    return values, counted
+
+
+def comparisons(results: Results | str | Path, metric: str, baseline: str | None = None, suite: str | None = None,
+                axes: tuple[str, ...] = ("objective",), alpha: float = ALPHA, registry=None) -> list[Comparison]:
+    """Every paired comparison of `metric` in the results (or a results folder), see the module
+    docstring, Holm-corrected together. ConfigError when the metric or the baseline is not there."""
+    results = _results(results, suite, registry)
+    label, higher = _direction(results, metric)
+    groups, outcomes = group_values(results, metric, axes)
     names = _context_names(list(groups))
     pairs = []
     for context, members in groups.items():
@@ -318,34 +301,47 @@ def comparisons(store: Store | str | Path, metric: str, baseline: str | None = N
         known = sorted({g for members in groups.values() for g in members})
         raise ConfigError(f"--baseline {baseline!r} is no group of the compared axes ({', '.join(axes)}) with "
                           f"another to compare with; fix: use one of {', '.join(known) or 'none'}")
-    results = [paired(metric, label, higher, names[c], a, b, groups[c][a], groups[c][b], alpha) for c, a, b in pairs]
-    adjusted = holm([r.p for r in results])
-    m = sum(not math.isnan(r.p) for r in results)
-    return [replace(r, p_holm=p, m=max(m, 1)) for r, p in zip(results, adjusted, strict=True)]
+    found = [paired(metric, label, higher, names[c], a, b, groups[c][a], groups[c][b], alpha,
+                    (outcomes[c][a], outcomes[c][b])) for c, a, b in pairs]
+    adjusted = holm([r.p for r in found])
+    m = sum(not math.isnan(r.p) for r in found)
+    return [replace(r, p_holm=p, m=max(m, 1)) for r, p in zip(found, adjusted, strict=True)]
 
 
-def budget_curves(store: Store | str | Path, metric: str, suite: str | None = None,
-                  axes: tuple[str, ...] = ("objective",), registry: Registry | None = None) -> list[BudgetCurve]:
-    """One curve per group of a [search] (empty when the store holds no trials)."""
-    values, provenance = _read_final_values(store, suite, metric)
+def group_outcomes(results: Results | str | Path, metric: str, suite: str | None = None,
+                   axes: tuple[str, ...] = ("objective",), registry=None) -> list[GroupOutcomes]:
+    """How each compared group's cells ended for `metric` (run, finite, failed, NaN)."""
+    results = _results(results, suite, registry)
+    _, outcomes = group_values(results, metric, axes)
+    names = _context_names(list(outcomes))
+    return [GroupOutcomes(names[c], g, o) for c, groups in outcomes.items() for g, o in groups.items()]
+
+
+def budget_curves(results: Results | str | Path, metric: str, suite: str | None = None,
+                  axes: tuple[str, ...] = ("objective",), registry=None) -> list[BudgetCurve]:
+    """One curve per group of a [search] (empty when the results hold no trials)."""
+    _check_axes(axes)
+    results = _results(results, suite, registry)
     trials: dict[tuple, dict[str, dict[str, list[float]]]] = {}
     settings: dict[tuple, str] = {}  # (context, group, trial) -> its sampled values
-    for cell, value in values:
-        if TRIAL_AXIS in cell.axes and math.isfinite(value):
-            context, name = _split(cell.axes, axes)
-            trials.setdefault(context, {}).setdefault(name, {}).setdefault(cell.axes[TRIAL_AXIS], []).append(value)
-            sampled = json.loads(cell.row["config"]).get("search", {})
-            settings[context, name, cell.axes[TRIAL_AXIS]] = ", ".join(f"{k}={_num(v) if isinstance(v, float) else v}"
-                                                                       for k, v in sampled.items())
+    for cell in results.cells:
+        final = results.final.get((cell.cell_id, metric))
+        if cell.trial is None or final is None or outcome(cell.status, final.value) != "finite":
+            continue
+        context, name = _split(cell.axes, axes)
+        trials.setdefault(context, {}).setdefault(name, {}).setdefault(cell.trial, []).append(final.value)
+        sampled = cell.config.get("search", {})
+        settings[context, name, cell.trial] = ", ".join(f"{k}={_num(v) if isinstance(v, float) else v}"
+                                                        for k, v in sampled.items())
     if not trials:
         return []
-    label, higher = metric_direction(metric, provenance, registry)
+    label, higher = _direction(results, metric)
     names = _context_names(list(trials))
     curves = []
     for context, members in trials.items():
         for group, by_trial in members.items():
             labels = tuple(sorted(by_trial))
-            scores = tuple(statistics.fmean(by_trial[t]) for t in labels)
+            scores = tuple(pystats.fmean(by_trial[t]) for t in labels)
             mean, low, high = best_of_k(list(scores), higher)
             curves.append(BudgetCurve(metric, label, higher, names[context], group, labels, scores, tuple(mean),
                                       tuple(low), tuple(high), tuple(settings[context, group, t] for t in labels)))
@@ -359,37 +355,10 @@ def budget_ks(curves: list[BudgetCurve]) -> list[int]:
     return ks + [largest] if largest else []
 
 
-def report_sections(store: Store, suite: str) -> list[tuple[str, str]]:
-    """(title, HTML) of the comparison and the budget curves of every metric of the suite whose
-    direction the store records, for the HTML report (built from the store alone)."""
-    metrics: dict[str, dict] = {}
-    for cell in store.cells(suite):
-        if cell.status in ("done", "diverged"):
-            for row in store.metrics(cell.cell_id):
-                if row["provenance"].get("outputs", {}).get(row["name"], {}).get("higher_is_better") is not None:
-                    metrics.setdefault(row["name"], row["provenance"])
-    sections = []
-    for metric in metrics:
-        found = comparisons(store, metric, suite=suite)
-        if found:
-            verdicts = "".join(f"<li>{html.escape(c.verdict())}</li>" for c in found)
-            sections.append((f"Is it really better? {found[0].label}, paired over seeds",
-                             html_table([{k: v for k, v in c.row().items() if k != "verdict"} for c in found])
-                             + f"<ul>{verdicts}</ul>"))
-        curves = budget_curves(store, metric, suite=suite)
-        if curves:
-            sections.append((f"Best {curves[0].label} within a budget of k trials",
-                             html_table([c.row(budget_ks(curves)) for c in curves])))
-    return sections
-
-
-def html_table(rows: list[dict[str, str]]) -> str:
-    """Rows (as Comparison.row / BudgetCurve.row give them) as an HTML <table>, text escaped."""
-    if not rows:
-        return ""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
-    return f'<table class="genbench-compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def directed_metrics(results: Results) -> list[str]:
+    """The eval metrics whose direction the results record (what the report compares)."""
+    return list(dict.fromkeys(v.name for v in results.values if v.source == "eval" and v.higher_is_better is not None
+                              and v.cell.status in ("done", "diverged")))
 
 
 def _num(x: float) -> str:
@@ -400,33 +369,3 @@ def _num(x: float) -> str:
 
 def _p(p: float) -> str:
     return "-" if math.isnan(p) else f"{p:.3g}" if p >= 0.001 else "<0.001"
-
-
-def terminal_tables(found: list[Comparison], curves: list[BudgetCurve]) -> list:
-    """The comparisons (a table, then one verdict per line) and the budget curves, for rich."""
-    renderables: list = []
-    if found:
-        first = found[0]
-        table = Table(title=f"{first.label} ({'higher' if first.higher_is_better else 'lower'} is better): "
-                            f"paired over shared seeds, candidate - baseline, Holm over {first.m} comparisons",
-                      title_justify="left")
-        columns = [c for c in first.row() if c != "verdict"]
-        for column in columns:
-            table.add_column(column, justify="left" if column in ("context", "candidate", "baseline") else "right",
-                             overflow="fold")
-        for comparison in found:
-            row = comparison.row()
-            table.add_row(*(row[c] for c in columns))
-        renderables += [table, *(c.verdict() for c in found)]
-    if curves:
-        ks = budget_ks(curves)
-        first = curves[0]
-        table = Table(title=f"best {first.label} within a budget of k trials: mean [95% interval] over draws of k "
-                            "of the group's trials (Lucic et al. 2018)", title_justify="left")
-        rows = [c.row(ks) for c in curves]
-        for column in rows[0]:
-            table.add_column(column, justify="left" if column in ("context", "group", "best trial") else "right")
-        for row in rows:
-            table.add_row(*row.values())
-        renderables.append(table)
-    return renderables

@@ -297,29 +297,54 @@ class Store:
 
     def cells(self, suite: str | None = None) -> list[StoredCell]:
         """Every cell (of one suite), ordered by its axis labels, then seed."""
-        query = "SELECT * FROM cells"
-        args: tuple = ()
-        if suite is not None:
-            query += " WHERE cell_id IN (SELECT cell_id FROM suite_cells WHERE suite=?)"
-            args = (suite,)
+        where, args = _of_suite(suite)
         axes: dict[str, dict[str, str]] = {}
         for r in self.db.execute("SELECT cell_id, axis, label FROM cell_axes ORDER BY cell_id, position"):
             axes.setdefault(r["cell_id"], {})[r["axis"]] = r["label"]
         cells = [StoredCell(r["cell_id"], axes.get(r["cell_id"], {}), r["seed"], r["status"], dict(r))
-                 for r in self.db.execute(query, args)]
+                 for r in self.db.execute(f"SELECT * FROM cells{where}", args)]
         return sorted(cells, key=lambda c: (c.group, c.seed))
 
     def metrics(self, cell_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT step, name, value, provenance FROM metrics WHERE cell_id=? "
                                "ORDER BY step, name", (cell_id,))
-        return [{"step": r["step"], "name": r["name"],
-                 "value": math.nan if r["value"] is None else r["value"],
-                 "provenance": json.loads(r["provenance"])} for r in rows]
+        return [_metric(r) for r in rows]
 
     def artifacts(self, cell_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT step, kind, path FROM artifacts WHERE cell_id=? ORDER BY step",
                                (cell_id,))
         return [dict(r) for r in rows]
+
+    def metrics_by_cell(self, suite: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """cell_id -> its metric rows (as `metrics` gives them) of every cell (of one suite), in
+        one query."""
+        where, args = _of_suite(suite)
+        by_cell: dict[str, list[dict[str, Any]]] = {}
+        for r in self.db.execute(f"SELECT cell_id, step, name, value, provenance FROM metrics{where} "
+                                 "ORDER BY cell_id, step, name", args):
+            by_cell.setdefault(r["cell_id"], []).append(_metric(r))
+        return by_cell
+
+    def artifacts_by_cell(self, suite: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """cell_id -> its artifact rows (as `artifacts` gives them), in one query."""
+        where, args = _of_suite(suite)
+        by_cell: dict[str, list[dict[str, Any]]] = {}
+        for r in self.db.execute(f"SELECT cell_id, step, kind, path FROM artifacts{where} ORDER BY cell_id, step",
+                                 args):
+            by_cell.setdefault(r["cell_id"], []).append({"step": r["step"], "kind": r["kind"], "path": r["path"]})
+        return by_cell
+
+    def suite_descriptions(self) -> dict[str, str]:
+        """suite name -> its description, the most recently run first."""
+        return {r["name"]: r["description"]
+                for r in self.db.execute("SELECT name, description FROM suites ORDER BY updated_at DESC")}
+
+    def suite_members(self) -> dict[str, tuple[str, ...]]:
+        """cell_id -> the suites it belongs to."""
+        members: dict[str, list[str]] = {}
+        for r in self.db.execute("SELECT suite, cell_id FROM suite_cells ORDER BY suite"):
+            members.setdefault(r["cell_id"], []).append(r["suite"])
+        return {cell_id: tuple(suites) for cell_id, suites in members.items()}
 
     # -- rescoring (genbench rescore, under the store lock) ---------------------------------
 
@@ -338,6 +363,20 @@ class Store:
                 names = ", ".join(sorted({m.name for m in rows}))
                 raise DataError(f"cell {cell_id} already has a value named {names} at step "
                                 f"{rows[0].step}; nothing was added. Fix: add --replace to overwrite it.") from None
+
+
+def _metric(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored metric row as readers get it: NULL (a NaN) back to NaN, provenance parsed."""
+    return {"step": row["step"], "name": row["name"], "value": math.nan if row["value"] is None else row["value"],
+            "provenance": json.loads(row["provenance"])}
+
+
+def _of_suite(suite: str | None) -> tuple[str, tuple]:
+    """The WHERE clause (and its arguments) keeping one suite's cells; none for every cell."""
+    if suite is None:
+        return "", ()
+    return " WHERE cell_id IN (SELECT cell_id FROM suite_cells WHERE suite=?)", (suite,)
+
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]

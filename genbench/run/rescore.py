@@ -18,11 +18,11 @@ from genbench import kernels
 from genbench.api.axes import AXIS_NAMES
 from genbench.api.errors import ConfigError
 from genbench.api.registry import Registry
-from genbench.api.result import MetricRow
+from genbench.api.result import MetricRow, metric_rows
 from genbench.results.store import StoredCell
 from genbench.run.checkpoints import Checkpoints, set_global_rng_state
 from genbench.run.environment import resolve_device
-from genbench.run.runner import build_setup, eval_contexts, score_rows
+from genbench.run.runner import build_setup, eval_contexts
 from genbench.suite.config import ComponentConfig, _Validator, metric_applies, train_params
 from genbench.suite.plan import Cell, unhashed_train
 
@@ -153,5 +153,6 @@ def rescore_cell(cell: Cell, metric: ComponentConfig, registry: Registry,
         context = family.evaluator(setup, saved["trainer"])
         set_global_rng_state(saved["rng_at_eval"])  # as the run's metrics found them at that step
         return [row for variant, ctx in eval_contexts(context, step)
-                for row in score_rows(score(ctx), metric, spec.output_info(), cell.seed, step, variant,
-                                      rescored=True, checkpoint=str(checkpoints.path(cell.cell_id, step)))]
+                for row in metric_rows(metric.name, metric.kwargs(), spec.output_info(), cell.seed, step,
+                                       score(ctx), variant, rescored=True,
+                                       checkpoint=str(checkpoints.path(cell.cell_id, step)))]

@@ -31,12 +31,11 @@ from genbench.run.executors import CellExecutor, ProgressEvent
 from genbench.suite.plan import Cell
 from genbench.api.registry import Registry
 from genbench.run.resume import Pending, pending_cells
-from genbench.api.result import Artifact, CellResult, MetricRow
+from genbench.api.result import Artifact, CellResult, MetricRow, metric_rows
 from genbench.api.specs import (
     DomainSpec,
     EvalContext,
     FamilySpec,
-    MetricResult,
     Resume,
     Statistic,
     TrainingDiverged,
@@ -227,7 +226,8 @@ class TrainingLoop:
             self.result.artifacts.append(Artifact(step, "samples", f"samples_step{step:07d}.png", picture))
         for variant, ctx in contexts:
             for config, metric, outputs in self.metrics:
-                for row in score_rows(metric(ctx), config, outputs, self.cell.seed, step, variant):
+                for row in metric_rows(config.name, config.kwargs(), outputs, self.cell.seed, step, metric(ctx),
+                                       variant):
                     if (step, row.name) in self.scored:
                         raise ValueError(f"metric {config.name!r} reported {row.name!r} at step {step}, which "
                                          f"metric {self.scored[step, row.name]!r} already reported; fix: give "
@@ -362,21 +362,6 @@ def eval_contexts(context: EvalContext, step: int) -> list[tuple[str, EvalContex
     each with a sampler that draws each n once."""
     main = share_samples(replace(context, step=step, variants={}))
     return [("", main), *((name, share_samples(replace(v, step=step))) for name, v in context.variants.items())]
-
-
-def score_rows(scored: MetricResult, config, outputs: Mapping, seed: int, step: int, variant: str = "",
-               **extra) -> list[MetricRow]:
-    """A metric's values at a step as metric rows with their provenance; a variant's values are
-    named `<value>_<variant>` (fid_raw) and their provenance says which variant."""
-    def name(value: str) -> str:
-        return f"{value}_{variant}" if variant else value
-
-    if variant:
-        outputs = {name(k): {**o, "label": f"{o['label']} ({variant})"} for k, o in outputs.items()}
-        extra = {**extra, "variant": variant}
-    provenance = {"metric": config.name, "params": config.kwargs(), "seed": seed, "step": step,
-                  "outputs": outputs, **extra, **scored.provenance}
-    return [MetricRow(step, name(key), float(value), provenance) for key, value in scored.values.items()]
 
 
 def share_samples(ctx: EvalContext) -> EvalContext:

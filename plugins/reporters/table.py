@@ -1,25 +1,23 @@
-"""The summary table: mean ± std over seeds per group, fitted to the terminal, as one plain wide
-table (piped) or as Markdown (genbench.report.table); then which cells' throughput was measured on
-an overloaded machine, which kernel ops ran where, which code versions computed the cells, and
-where the latest sample pictures are. What `genbench show` prints."""
+"""The summary table: mean ± std over seeds per group, with how many cells ran and how they
+ended, fitted to the terminal, as one plain wide table (piped) or as Markdown (text_table); then
+which cells' throughput was measured on an overloaded machine, which kernel ops ran where, which
+code versions computed the cells, and where the latest sample pictures are. What `genbench show`
+prints; it reads the results model alone."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from genbench import Param, ReporterSpec, hookimpl
-from genbench.results.summary import (
-    OVERLOADED,
-    ReportView,
-    code_lines,
-    kernel_op_lines,
-    overload_lines,
-    picture_lines,
-    summarize,
-)
-from genbench.report.table import TABLE_FORMATS, render, summary_text
+from genbench.plugins.reporters.text_table import OVERLOADED, TABLE_FORMATS, render, summary_text
+from genbench.results.model import Results
+from genbench.results.summary import GroupSummary, summarize
+from genbench.run.code_version import describe
 
 
-def table(view: ReportView, *, all: bool, pictures: bool, format: str) -> str:
-    summaries = summarize(view.store, view.suite)
+def table(view, *, all: bool, pictures: bool, format: str) -> str:
+    results = view.results
+    summaries = summarize(results)
     text = render(summary_text(summaries, all), view.title, format, view.width)
     notes = ""
     starved = overload_lines(summaries)
@@ -27,9 +25,9 @@ def table(view: ReportView, *, all: bool, pictures: bool, format: str) -> str:
         notes += (f"{OVERLOADED} throughput measured while the machine was overloaded (not representative; "
                   f"re-run on a quieter machine or with fewer --workers):\n")
         notes += "".join(f"  {line}\n" for line in starved)
-    notes += "".join(f"kernel ops, {line}\n" for line in kernel_op_lines(view.store, view.suite))
-    notes += "".join(f"code, {line}\n" for line in code_lines(view.store, view.suite))
-    lines = picture_lines(view.store, view.suite) if pictures else []
+    notes += "".join(f"kernel ops, {line}\n" for line in kernel_op_lines(results))
+    notes += "".join(f"code, {line}\n" for line in code_lines(results))
+    lines = picture_lines(results) if pictures else []
     if lines:
         notes += "sample pictures (latest step; earlier steps in the same folder):\n"
         notes += "".join(f"  {line}\n" for line in lines)
@@ -38,9 +36,58 @@ def table(view: ReportView, *, all: bool, pictures: bool, format: str) -> str:
     return text + notes
 
 
+def overload_lines(summaries: list[GroupSummary]) -> list[str]:
+    """'<axis labels>/seedN: why' of each cell whose throughput was measured starved of CPU."""
+    return [f"{'/'.join(s.group)}/{line}" for s in summaries for line in s.overloaded]
+
+
+def kernel_op_lines(results: Results) -> list[str]:
+    """'<kernel label>: <backend> ran op, op; reference ran op' for each kernel backend label:
+    which ops ran where (an op a backend lacks falls back to the reference)."""
+    ran: dict[str, dict[str, set[str]]] = {}
+    for cell in results.cells:
+        where = ran.setdefault(cell.axes.get("kernel", "-"), {})
+        for op, backend in cell.env.get("kernel_ops", {}).items():
+            where.setdefault(backend, set()).add(op)
+    return [f"{label}: " + "; ".join(f"{backend} ran {', '.join(sorted(ops))}"
+                                     for backend, ops in sorted(where.items()))
+            for label, where in sorted(ran.items()) if where]
+
+
+def code_lines(results: Results) -> list[str]:
+    """'<distribution>: <version> (n cells), ...' of the finished cells' recorded code versions,
+    so mixed code in one table shows; then how many recorded none."""
+    seen: dict[str, Counter] = {}
+    unrecorded = 0
+    for cell in results.cells:
+        if cell.status not in ("done", "diverged"):
+            continue
+        if cell.code is None:
+            unrecorded += 1
+            continue
+        for name, entry in cell.code.items():
+            seen.setdefault(name, Counter())[describe(entry)] += 1
+    lines = [f"{name}: " + ", ".join(f"{version} ({n} cells)" for version, n in sorted(versions.items()))
+             for name, versions in sorted(seen.items())]
+    if unrecorded:
+        lines.append(f"not recorded: {unrecorded} cells (stored by an older genbench)")
+    return lines
+
+
+def picture_lines(results: Results) -> list[str]:
+    """'<axis labels>/seedN step S: path' of each cell's latest sample picture."""
+    lines = []
+    for cell in results.cells:
+        pictures = [a for a in cell.artifacts if a.kind == "samples"]
+        if pictures:
+            lines.append(f"{cell.path} step {pictures[-1].step}: {results.directory / pictures[-1].path}")
+    return lines
+
+
 @hookimpl
 def register_reporters(register):
-    register(ReporterSpec("table", "the summary table: mean ± std over seeds per group", table,
+    register(ReporterSpec("table", "the summary table: mean ± std over seeds per group, with the cells run, "
+                          "failed and NaN", table,
                           {"all": Param(False, "every training statistic and throughput column"),
                            "pictures": Param(True, "list the latest sample picture of each cell"),
                            "format": Param("terminal", "terminal (fitted to the width), plain (one wide "

@@ -21,7 +21,6 @@ import numpy as np
 from PIL import Image
 
 from genbench import Param, PluginError, ReporterSpec, hookimpl
-from genbench.results.summary import ReportView
 
 FOLDER = "tensorboard"
 
@@ -80,22 +79,21 @@ class TensorBoardLogger:
         """Nothing held: each run's writer is closed once its cell is written."""
 
 
-def export(view: ReportView, *, dir: str) -> str:
-    """Every cell of the store (of one suite) as a run; returns what was written."""
-    root = Path(dir) if dir else view.store.directory / FOLDER
+def export(view, *, dir: str) -> str:
+    """Every cell of the results (of one suite) as a run; returns what was written."""
+    results = view.results
+    root = Path(dir) if dir else results.directory / FOLDER
     summary_writer()
-    suites = [view.suite] if view.suite else view.store.suites()
     written = 0
-    for suite in suites:
-        for cell in view.store.cells(suite):
+    for suite in results.suites:
+        for cell in results.of_suite(suite).cells:
             if cell.status == "running":
                 continue
-            metrics = view.store.metrics(cell.cell_id)
-            pictures = [(a["step"], (view.store.directory / a["path"]).read_bytes())
-                        for a in view.store.artifacts(cell.cell_id) if a["kind"] == "samples"]
-            write_run(run_dir(root, suite, cell.group, cell.seed), json.loads(cell.row["config"]), cell.status,
-                      cell.row["error"], ((m["step"], _tag(m["name"], m["provenance"]), m["value"]) for m in metrics),
-                      pictures)
+            values = [v for v in results.by_cell.get(cell.cell_id, ()) if v.source != "run"]
+            pictures = [(a.step, (results.directory / a.path).read_bytes()) for a in cell.artifacts
+                        if a.kind == "samples"]
+            write_run(run_dir(root, suite, cell.group, cell.seed), cell.config, cell.status, cell.error,
+                      ((v.step, _tag(v.name, v.provenance), v.value) for v in values), pictures)
             written += 1
     return f"wrote {written} TensorBoard runs to {root}; view them with: tensorboard --logdir {root}\n"
 

@@ -1,31 +1,29 @@
-"""The summary table as text in three formats: `terminal` (rich tables fitted to a width, split
-across tables when the columns do not fit), `plain` (one wide table, columns padded with spaces,
-for a pipe or a file: never wrapped or split) and `markdown`.
+"""The summary table (genbench.results.summary) as text in three formats: `terminal` (rich
+tables fitted to a width, split across tables when the columns do not fit), `plain` (one wide
+table, columns padded with spaces, for a pipe or a file: never wrapped or split) and `markdown`.
 
 A row's label holds only the axes whose labels differ between groups (the others are printed
 once above the table), and a long generated label such as `toy2d(n_modes=25,sd=0.05)` shows as
-`toy2d#1`, with the full label in a legend below.
+`toy2d#1`, with the full label in a legend below. A value is mean±std over the finite values;
+where fewer cells than the group ran have one, `[n=2]` says how many, with the NaNs among the
+others (`[n=2, 1 NaN]`); the status column counts the cells done, diverged and failed.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from genbench.results.summary import (
-    OVERLOADED,
-    THROUGHPUT,
-    GroupSummary,
-    axis_names,
-    column_names,
-    format_stat,
-    render_text,
-)
+from genbench.results.statistics import Outcomes
+from genbench.results.summary import THROUGHPUT, GroupSummary, axis_names, column_names
 
 TABLE_FORMATS = ("terminal", "plain", "markdown")
 SHORT = 16  # a generated label longer than this is shortened, with a legend entry
+OVERLOADED = "!"  # marks a throughput value with a cell measured on an overloaded machine
 
 
 @dataclass
@@ -47,15 +45,38 @@ def summary_text(summaries: list[GroupSummary], all_columns: bool) -> SummaryTex
     names = {name: info.get("label") or name for s in summaries for name, info in s.train_stats.items()}
     rows = []
     for summary in summaries:
-        n = summary.statuses["done"] + summary.statuses["diverged"]
-        values = [format_stat(*summary.stats(name), n) for name in columns]
+        values = [format_stat(*summary.stats(name)[:2], summary.outcomes(name)) for name in columns]
         if summary.overloaded:
             values = [v + OVERLOADED if name in THROUGHPUT else v for name, v in zip(columns, values, strict=True)]
         status = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
         label = " / ".join(short[summary.axes.get(a, "-")] for a in varying)
-        rows.append([label, str(n), *values, status])
+        rows.append([label, str(summary.run), *values, status])
     headers = [" / ".join(varying), "n", *(names.get(c, c) for c in columns), "status"]
     return SummaryText(common, headers, rows, legend)
+
+
+def format_stat(mean: float, std: float, outcomes: Outcomes) -> str:
+    """'mean±std' (one value: the value), with [n=k, j NaN] where fewer than the cells run have
+    a finite value; '-' for none."""
+    n, nan = outcomes.finite, f"{outcomes.nan} NaN" if outcomes.nan else ""
+    if n == 0:
+        return f"- [{nan}]" if nan else "-"
+    text = f"{_fmt(mean)}±{_fmt(std)}" if n > 1 else _fmt(mean)
+    return text if n >= outcomes.run else f"{text} [{', '.join(filter(None, (f'n={n}', nan)))}]"
+
+
+def _fmt(x: float) -> str:
+    if x == 0 or 1e-3 <= abs(x) < 1e5:
+        return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+    return f"{x:.2e}"
+
+
+def render_text(renderables, width: int) -> str:
+    """Rich renderables as plain text `width` columns wide."""
+    console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
+    for renderable in renderables:
+        console.print(renderable, highlight=False, soft_wrap=isinstance(renderable, str))
+    return console.file.getvalue()
 
 
 def _short_labels(labels: set[str]) -> tuple[dict[str, str], list[str]]:
@@ -74,7 +95,7 @@ def _short_labels(labels: set[str]) -> tuple[dict[str, str], list[str]]:
 
 def render(text: SummaryText, title: str, fmt: str, width: int) -> str:
     """The table in `fmt` (one of TABLE_FORMATS), titled, with the shared axes and the legend."""
-    heading = f"{title}: mean±std over seeds, n = finished cells"
+    heading = f"{title}: mean±std over seeds, n = cells run"
     common = f"every group: {', '.join(text.common)}\n" if text.common else ""
     legend = "".join(f"{line}\n" for line in text.legend)
     if fmt == "markdown":

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from genbench.report.data import Column, DatasetBlock, Group  # noqa: E402
+from genbench.plugins.reporters.html_data import Column, DatasetBlock, Group  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DPI = 72

@@ -1,0 +1,111 @@
+"""`genbench compare`: the paired comparisons of groups over seeds, each group's outcomes (cells
+run, finite, failed or diverged, NaN), the verdicts, and the best score within k trials of a
+[search] (genbench.results.compare), as terminal tables and as the HTML report's sections. It
+reads the results model alone."""
+
+from __future__ import annotations
+
+import html
+
+from rich.table import Table
+
+from genbench import ConfigError, Param, ReporterSpec, hookimpl
+from genbench.plugins.reporters.text_table import render_text
+from genbench.results.compare import (
+    ALPHA,
+    BudgetCurve,
+    Comparison,
+    GroupOutcomes,
+    budget_curves,
+    budget_ks,
+    comparisons,
+    directed_metrics,
+    group_outcomes,
+)
+from genbench.results.model import Results
+
+LEFT = ("context", "candidate", "baseline", "group", "best trial")  # text columns; numbers go right
+
+
+def compare(view, *, metric: str, baseline: str, axes: tuple, alpha: float) -> str:
+    """The comparison of `metric` (every eval metric with a direction when empty) over `axes`."""
+    results = view.results
+    metrics = [metric] if metric else directed_metrics(results)
+    if not metrics:
+        raise ConfigError(f"{results.directory} holds no eval metric whose direction is recorded; fix: name the "
+                          "metric to compare (`genbench compare DIR --metric NAME`)")
+    renderables = []
+    for name in metrics:
+        found = comparisons(results, name, baseline or None, axes=axes, alpha=alpha)
+        renderables += terminal_tables(found, group_outcomes(results, name, axes=axes),
+                                       budget_curves(results, name, axes=axes))
+    return render_text(renderables, view.width)
+
+
+def terminal_tables(found: list[Comparison], outcomes: list[GroupOutcomes], curves: list[BudgetCurve]) -> list:
+    """The groups' outcomes, the comparisons (a table, then one verdict per line) and the budget
+    curves, for rich."""
+    renderables: list = []
+    if found:
+        first = found[0]
+        direction = "higher" if first.higher_is_better else "lower"
+        renderables.append(_table(f"{first.label} ({direction} is better): cells per group, by how they ended",
+                                  [o.row() for o in outcomes]))
+        rows = [{k: v for k, v in c.row().items() if k != "verdict"} for c in found]
+        renderables += [_table(f"{first.label} ({direction} is better): paired over shared seeds, candidate - "
+                               f"baseline (NaN, failed and diverged rank worst), Holm over {first.m} comparisons",
+                               rows), *(c.verdict() for c in found)]
+    if curves:
+        first = curves[0]
+        renderables.append(_table(f"best {first.label} within a budget of k trials: mean [95% interval] over draws "
+                                  "of k of the group's trials (Lucic et al. 2018)",
+                                  [c.row(budget_ks(curves)) for c in curves]))
+    return renderables
+
+
+def _table(title: str, rows: list[dict[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in rows[0]:
+        table.add_column(column, justify="left" if column in LEFT else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*row.values())
+    return table
+
+
+def report_sections(results: Results) -> list[tuple[str, str]]:
+    """(title, HTML) of the outcomes, comparisons and budget curves of every metric whose
+    direction the results record, for the HTML report."""
+    sections = []
+    for metric in directed_metrics(results):
+        found = comparisons(results, metric)
+        if found:
+            verdicts = "".join(f"<li>{html.escape(c.verdict())}</li>" for c in found)
+            sections.append((f"Is it really better? {found[0].label}, paired over seeds",
+                             html_table([o.row() for o in group_outcomes(results, metric)])
+                             + html_table([{k: v for k, v in c.row().items() if k != "verdict"} for c in found])
+                             + f"<ul>{verdicts}</ul>"))
+        curves = budget_curves(results, metric)
+        if curves:
+            sections.append((f"Best {curves[0].label} within a budget of k trials",
+                             html_table([c.row(budget_ks(curves)) for c in curves])))
+    return sections
+
+
+def html_table(rows: list[dict[str, str]]) -> str:
+    """Rows (as Comparison.row / BudgetCurve.row give them) as an HTML <table>, text escaped."""
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
+    return f'<table class="genbench-compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+@hookimpl
+def register_reporters(register):
+    register(ReporterSpec(
+        "compare", "paired comparisons of groups over seeds (failures rank worst), with each group's outcomes "
+        "and the best score within k trials of a [search]", compare,
+        {"metric": Param("", "the value to compare (default: every eval metric with a direction)"),
+         "baseline": Param("", "compare every other group with this one (default: every pair)"),
+         "axes": Param(("objective",), "the axes groups differ in; the other axes' labels must match"),
+         "alpha": Param(ALPHA, "significance level, after Holm's correction", min=0.0, max=1.0)}))
