@@ -226,6 +226,11 @@ def test_settings_that_cannot_train_are_config_errors_before_any_work(write_suit
         cells(write_suite, registry, SUITE.format(train=train, matrix=""))
 
 
+def test_the_trainer_refuses_what_a_search_drew_past_the_suite_check():
+    with pytest.raises(ValueError, match=r"diffaugment = 'cutout' augments images"):
+        next(train_gan(mlp_setup(diffaugment="cutout")))
+
+
 # DiffAugment -----------------------------------------------------------------------------------
 
 def test_diffaugment_policies_keep_gradients_and_follow_the_reference_parameters():

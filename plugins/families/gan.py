@@ -155,6 +155,9 @@ def make_sampler(generator: torch.nn.Module, z_dim: int, seed: int, device: torc
 def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     model: GANModel = setup.model
     objective, device, cfg = setup.objective, setup.device, settings(setup, PARAMS)
+    problem = check_settings(setup.data.info, cfg)  # (a suite checked them; a [search] draw was not)
+    if problem:
+        raise ValueError(problem)
     G = kernels.prepare(model.generator.to(device))
     D = model.discriminator.to(device)
     if not getattr(objective, "double_backward", False):  # torch.compile has no double backward
