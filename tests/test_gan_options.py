@@ -70,7 +70,8 @@ models = [{{ name = "mlp", hidden = 16, depth = 1, z_dim = 4 }}]
 objectives = ["nonsaturating"]
 {matrix}
 """
-TTUR = 'optimizers = [{ name = "adam", beta1 = 0.0, generator = { lr = 1e-4 }, discriminator = { lr = 4e-4, beta2 = 0.99 } }]'
+TTUR = ('optimizers = [{ name = "adam", beta1 = 0.0, generator = { lr = 1e-4 }, '
+        'discriminator = { lr = 4e-4, beta2 = 0.99 } }]')
 
 
 # TTUR ------------------------------------------------------------------------------------------
@@ -126,10 +127,12 @@ def test_search_draws_each_networks_settings_apart_and_set_reaches_them(write_su
               "optimizer.generator.beta1 = { uniform = [0.0, 0.5] }")
     drawn = cells(write_suite, registry, SUITE.format(train="", matrix="") + search)
     values = [c.component("optimizer").kwargs() for c in drawn]
-    assert len({v["discriminator.lr"] for v in values}) == 3 and all(1e-4 <= v["discriminator.lr"] <= 1e-3 for v in values)
+    assert len({v["discriminator.lr"] for v in values}) == 3
+    assert all(1e-4 <= v["discriminator.lr"] <= 1e-3 for v in values)
     assert all("generator.lr" not in v and 0 <= v["generator.beta1"] <= 0.5 for v in values)
     assert [dict(c.search)["optimizer.discriminator.lr"] for c in drawn] == [v["discriminator.lr"] for v in values]
-    with pytest.raises(ConfigError, match=r"optimizer\.discriminator\.lrr: no optimizer .*'discriminator\.lrr'. Did you mean: discriminator\.lr"):
+    misspelt = r"optimizer\.discriminator\.lrr: no optimizer .*'discriminator\.lrr'. Did you mean: discriminator\.lr"
+    with pytest.raises(ConfigError, match=misspelt):
         cells(write_suite, registry, SUITE.format(train="", matrix="") +
               "[search]\ntrials = 2\noptimizer.discriminator.lrr = { uniform = [0.1, 0.2] }")
     [over] = cells(write_suite, registry, SUITE.format(train="", matrix=TTUR), "matrix.optimizers.0.generator.lr=3e-4")
@@ -225,6 +228,11 @@ def test_new_train_settings_stay_out_of_ids_at_their_defaults_and_rescore_finds_
 def test_settings_that_cannot_train_are_config_errors_before_any_work(write_suite, registry, train, message):
     with pytest.raises(ConfigError, match=message):
         cells(write_suite, registry, SUITE.format(train=train, matrix=""))
+
+
+def test_the_trainer_refuses_what_a_search_drew_past_the_suite_check():
+    with pytest.raises(ValueError, match=r"diffaugment = 'cutout' augments images"):
+        next(train_gan(mlp_setup(diffaugment="cutout")))
 
 
 # DiffAugment -----------------------------------------------------------------------------------

@@ -222,6 +222,9 @@ def train_gan(setup: TrainSetup) -> Iterator[TrainStep]:
     model: GANModel = setup.model
     objective, device, cfg = setup.objective, setup.device, settings(setup, PARAMS)
     check_conditional(model, setup.data, objective)
+    problem = check_settings(setup.data.info, cfg)  # (a suite checked them; a [search] draw was not)
+    if problem:
+        raise ValueError(problem)
     G = kernels.prepare(model.generator.to(device))
     D = model.discriminator.to(device)
     if not getattr(objective, "double_backward", False):  # torch.compile has no double backward

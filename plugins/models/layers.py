@@ -70,7 +70,7 @@ class BatchNormAct(nn.Module):
         self.momentum = momentum
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float()  # under autocast (bf16, fp16 inputs) the statistics are computed in fp32
+        x = x.to(self.weight.dtype)  # under autocast (bf16, fp16 inputs): statistics in the weights' fp32
         if self.training and self.fused:
             y, mean, var = K.batchnorm_act_with_stats(
                 x, self.weight, self.bias, eps=self.eps, activation=self.activation,
