@@ -11,8 +11,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 from click.testing import CliRunner
+from rich.console import Console
 
 import genbench
+import genbench.cli
 from genbench import PLUGIN_API, ConfigError, PluginError, kernels
 from genbench.api import compat, contracts, versions
 from genbench.api.registry import load_plugins
@@ -47,6 +49,16 @@ def suite(tmp_path, objectives: str, models: str = TINY_MLP, name: str = "suite.
     return str(path)
 
 
+def genbench_list(monkeypatch, *args: str):
+    """`genbench list ARGS` in this process, 1000 columns wide (rich fixes a console's width when
+    COLUMNS is set as it is imported, as it is in pytest-xdist's workers: 80)."""
+    monkeypatch.setattr(genbench.cli, "console", Console(width=1000))
+    monkeypatch.setattr(genbench.cli, "errors", Console(stderr=True, width=1000))
+    result = CliRunner().invoke(cli, ["list", *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
 def genbench_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
     """`genbench ARGS` in this process, as the console script runs it: (exit code, stderr with
     its line wrapping undone)."""
@@ -75,10 +87,11 @@ def test_old_contract_plugin_runs_with_deprecation_warnings(install_plugin, tmp_
     assert any("objective 'legacy-ns'" in m and "generator_loss(fake_logits)" in m
                and "write generator_loss(real_logits, fake_logits)" in m for m in warned)
 
-    with pytest.warns(compat.PluginDeprecationWarning, match="generator_loss"):
+    with pytest.warns(compat.PluginDeprecationWarning) as caught:
         registry = load_plugins()
         with kernels.use(registry.get("kernel", "eager").backend()):  # what 1.0 passed: the cell's backend
             objective = registry.build_objective("legacy-ns", {"k": 1})
+    assert sum("generator_loss(fake_logits)" in str(w.message) for w in caught) == 1
     fake = torch.tensor([0.5, -1.0])
     assert objective.backend == "eager"
     assert torch.equal(objective.generator_loss(None, fake), kernels.generator_loss(fake, "nonsaturating"))
@@ -86,11 +99,10 @@ def test_old_contract_plugin_runs_with_deprecation_warnings(install_plugin, tmp_
 
 def test_incompatible_plugin_is_listed_with_its_changes_and_refused(install_plugin, tmp_path, monkeypatch, capsys):
     install_plugin("genbench_api1_plugin", dist="genbench-api1")
-    listed = CliRunner().invoke(cli, ["list", "--kind", "objective"], env={"COLUMNS": "1000"})
-    assert listed.exit_code == 0, listed.output
+    listed = genbench_list(monkeypatch, "--kind", "objective")
     row = next(line for line in listed.stdout.splitlines() if "api1-gan" in line)
     assert "(refused: see below)" in row and "genbench-api1:api1-gan" in row
-    problem = " ".join(listed.stderr.split())
+    problem = listed.stderr
     assert "plugin 'genbench_api1_plugin' (distribution 'genbench-api1')" in problem
     assert f"declares GENBENCH_PLUGIN_API = '>=1,<2', but this genbench provides plugin API {PLUGIN_API}" in problem
     assert "written for plugin API 1.0" in problem
@@ -147,7 +159,7 @@ def test_signature_check(factory, call, expected):
     assert (found is None) if expected is None else expected in found.describe(call)
 
 
-def test_two_distributions_one_name_each_usable_by_qualified_name(install_plugin, tmp_path):
+def test_two_distributions_one_name_each_usable_by_qualified_name(install_plugin, tmp_path, monkeypatch):
     builtin_id = expand(load(suite(tmp_path, '"rsgan"', name="before.toml"), load_plugins(entry_points=False)),
                         load_plugins(entry_points=False))[0].cell_id
     install_plugin("genbench_rsgan_plugin", dist="genbench-rsgan")
@@ -168,9 +180,14 @@ def test_two_distributions_one_name_each_usable_by_qualified_name(install_plugin
     assert len({c.cell_id for c in cells}) == 3
     assert run_cell(cells[1], registry).status == "done"
 
-    listed = CliRunner().invoke(cli, ["list", "--kind", "objective"], env={"COLUMNS": "1000"})
-    assert "genbench-rsgan:rsgan" in listed.stdout and "genbench:rsgan" in listed.stdout
-    assert "objective 'rsgan' is registered by 2 distributions" in " ".join(listed.stderr.split())
+    listed = genbench_list(monkeypatch, "--kind", "objective")
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in listed.stdout.splitlines()
+            if "rsgan" in line]
+    assert ["objective", "genbench-rsgan:rsgan", "RSGAN as this plugin writes it", "genbench_rsgan_plugin",
+            "genbench-rsgan:rsgan"] in rows
+    assert ["objective", "rsgan-exact"] == rows[-1][:2] and rows[-1][-1] == "genbench-rsgan:rsgan-exact"
+    assert ("note: objective 'rsgan' is registered by 2 distributions: suites name it genbench-rsgan:rsgan or "
+            "genbench:rsgan") in listed.stderr
 
 
 def test_moved_modules_still_import_with_a_warning(monkeypatch):
