@@ -441,8 +441,9 @@ class _Validator:
                 raise self.fail(f"{where}.{axis.key}", f"no {axis.key} given",
                                 f'{axis.key} = ["name"]; `genbench list` shows them')
             value = raw[axis.key]
-            if axis.name == "kernel" and value in ("*", ["*"]):  # every backend usable here
-                value = [n for n in self.registry.names("kernel") if self.registry.get("kernel", n).available() is None]
+            if axis.name == "kernel" and value in ("*", ["*"]):  # every backend usable here (and not refused)
+                kernels = {n: self.registry.origin("kernel", n) for n in self.registry.names("kernel")}
+                value = [n for n, k in kernels.items() if k.problem is None and k.spec.available() is None]
             components.append(self.components(value, axis.name, f"{where}.{axis.key}"))
         block = MatrixBlock(tuple(components))
         families = self.check_combinations(block, where)
