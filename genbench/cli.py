@@ -24,6 +24,7 @@ from genbench.api.compat import PluginDeprecationWarning
 from genbench.run.checkpoints import RETENTION, Checkpoints
 from genbench.run.code_version import cell_code_versions
 from genbench.api.errors import ConfigError, GenbenchError
+from genbench.results.files import check_out_dir, write_page
 from genbench.results.cell_view import describe_cell, find_cell
 from genbench.run.executors import ExecutorOptions
 from genbench.run.signals import Interrupted, stop_on_signals
@@ -159,11 +160,14 @@ def list_command(kind: str | None, params: bool) -> None:
               help="Checkpoints written at each eval step to OUT/checkpoints (an interrupted cell resumes "
                    "from its newest; `genbench rescore` reads a finished cell's): keep the last of each "
                    "cell, all of them, or none (and resume nothing from them).")
+@click.option("--out-exists-ok", is_flag=True, help="Write into an --out folder that holds other files and "
+              "no genbench store (refused by default, so results never mix with someone else's files).")
 def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str, patterns: tuple[str, ...],
                 threads: int | None, timeout_text: str | None, max_memory_text: str | None, dry_run: bool,
                 wait: bool, reuse_stale: bool, settings: tuple[str, ...], log_names: tuple[str, ...],
-                retention: str, scheduler: str | None) -> None:
+                retention: str, scheduler: str | None, out_exists_ok: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
+    check_out_dir(out_dir, out_exists_ok)
     registry = load_plugins()
     suite_config = config_module.load(suite, registry, settings)
     limit_flags = {
@@ -434,7 +438,7 @@ def report_command(out_dir: str, output: str | None, suite: str | None) -> None:
     text = _report(load_plugins(), "html", view)
     target = Path(output) if output else Path(out_dir) / "report.html"
     try:
-        target.write_text(text, encoding="utf-8")
+        write_page(target, text)
     except OSError as exc:
         raise GenbenchError(f"cannot write the report to {target}: {exc.strerror}; fix: pass another -o") from None
     console.print(f"wrote {target} ({len(text.encode()) / 1e6:.1f} MB)", highlight=False)
@@ -455,6 +459,7 @@ def rescore_command(out_dir: str, metric_spec: str, suite: str | None, patterns:
                     overwrite: bool, wait: bool) -> None:
     """Add a metric to the finished cells of OUT_DIR, scored at their final step from their
     checkpoints, without retraining."""
+    check_out_dir(out_dir)  # it holds a store (checked next): only a link is refused here
     registry = load_plugins()
     metric = rescore_module.parse_metric(metric_spec, registry)
     checkpoints = Checkpoints.of_results(out_dir)

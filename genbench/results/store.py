@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from . import migrations
+from .files import STORE_NAME, check_inside, write_new
 from genbench.api.errors import DataError
 from genbench.api.result import CellResult
 
 log = logging.getLogger(__name__)
 
-DB_NAME = "results.sqlite"
+DB_NAME = STORE_NAME
 SQLITE_HEADER = b"SQLite format 3\x00"
 ARTIFACTS = "artifacts"
 SCHEMA_VERSION = "3"
@@ -103,6 +104,9 @@ class Store:
         if path.exists() and not path.is_file():
             raise DataError(f"{path} is not a file, so it cannot be a genbench results store; fix: move "
                             f"it away, or pass another --out directory.")
+        if create:  # sqlite follows links: a planted one would send the writes elsewhere
+            for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+                check_inside(self.directory, self.directory / name)
         holds_data = path.exists() and path.stat().st_size > 0
         if not holds_data and not create:
             raise DataError(f"no results in {self.directory} (expected {path}); fix: run a suite "
@@ -145,7 +149,7 @@ class Store:
     def _migrate_file(self, reader: sqlite3.Connection, version: int) -> None:
         """Back the store up beside it, then migrate it to this schema in one transaction; on any
         failure the file is as it was and the backup is removed."""
-        self.backup = backup = migrations.backup_path(self.path, version)
+        self.backup = backup = check_inside(self.directory, migrations.backup_path(self.path, version))
         what = f"migrate the store from schema {version} to {SCHEMA_VERSION}"
         try:
             with self._writing(f"back up the store to {backup.name} before migrating it"):
@@ -280,14 +284,7 @@ class Store:
         if Path(filename).name != filename or filename.startswith("."):
             raise ValueError(f"artifact file name {filename!r} must be a plain file name")
         relative = Path(ARTIFACTS) / cell_id / filename
-        target = self.directory / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{filename}.partial")
-        try:
-            partial.write_bytes(data)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)  # only left when writing failed (a disk full)
+        write_new(self.directory / relative, data, root=self.directory)
         return str(relative)
 
     # -- reading --------------------------------------------------------------------------

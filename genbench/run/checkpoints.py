@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genbench.results.files import write_new
 from genbench.api.errors import DataError
 
 RETENTION = ("last", "all", "none")
@@ -70,22 +71,12 @@ class Checkpoints:
     def write(self, cell_id: str, step: int, data: bytes) -> Path:
         """Write a checkpoint file's bytes (what `save` serializes; a cluster worker's checkpoint
         shipped to the driver) atomically, then drop older ones unless retention is "all"."""
-        target = self.path(cell_id, step)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
+        target = write_new(self.path(cell_id, step), data, root=self.directory.parent, sync=True)
+        folder = os.open(target.parent, os.O_RDONLY)
         try:
-            with open(partial, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            partial.replace(target)
-            folder = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)  # the rename itself survives a power cut
-            finally:
-                os.close(folder)
+            os.fsync(folder)  # the rename itself survives a power cut
         finally:
-            partial.unlink(missing_ok=True)  # only left when writing failed
+            os.close(folder)
         if self.retention == "last":
             for older in self.steps(cell_id):
                 if older != step:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from genbench.api.errors import GenbenchError
+from genbench.results.files import open_regular
 
 LOCK_NAME = "results.lock"
 
@@ -34,7 +35,7 @@ class StoreLock:
         or with `wait`, call on_wait(holder description) once and block until it is free."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the whole run)
+            file = os.fdopen(open_regular(self.path), "r+", encoding="utf-8")  # held for the whole run
         except OSError as exc:
             raise GenbenchError(f"cannot create the lock file {self.path}: {exc.strerror}; fix: pass an "
                                 f"--out directory you can write to.") from None
@@ -51,6 +52,11 @@ class StoreLock:
             if on_wait is not None:
                 on_wait(holder)
             fcntl.flock(file, fcntl.LOCK_EX)
+        if not is_holder_record(file.read()):
+            file.close()
+            raise GenbenchError(f"{self.path} exists but is not a genbench lock file (it holds other "
+                                f"data), so genbench will not overwrite it. Fix: move it away, or pass "
+                                f"another --out.")
         file.seek(0)
         file.truncate()
         file.write(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}))
@@ -80,3 +86,15 @@ class StoreLock:
     def __exit__(self, *exc) -> bool:
         self.release()
         return False
+
+
+def is_holder_record(text: str) -> bool:
+    """Whether `text` is what a lock file holds: empty (a holder that has not written yet), or
+    the JSON record of its holder."""
+    if not text:
+        return True
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and set(record) == {"host", "pid", "since"}
