@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from genbench import GenbenchError  # noqa: E402
-from genbench import plan  # noqa: E402
+from genbench.suite import plan  # noqa: E402
 from genbench.suite.config import SuiteConfig, load  # noqa: E402
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
