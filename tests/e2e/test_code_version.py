@@ -1,6 +1,7 @@
-"""Cells remember the code they ran: a plugin's new version, or changed source of an editable
-install, re-runs its cells on resume (others stay skipped); --reuse-stale keeps them; a stale
-*.egg-info earlier on sys.path does not hide the installed distribution."""
+"""Cells remember the code they ran, across fresh processes that import the plugin anew: a
+plugin's new version, or changed source of an editable install, re-runs its cells on resume
+(others stay skipped); --reuse-stale keeps them; a stale *.egg-info earlier on sys.path does not
+hide the installed distribution."""
 
 import json
 import os
@@ -9,9 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from genbench.suite import config as config_module
-from genbench.suite import plan
-from genbench.run.code_version import cell_code_versions, code_changes, describe, used_components
 
 SUITE = """
 [suite]
@@ -28,7 +26,7 @@ datasets = [{ name = "ring8", n_train = 256, n_test = 32 }, { name = "blobs", n 
 models = [{ name = "mlp", hidden = 8, depth = 1, z_dim = 2 }]
 objectives = ["nonsaturating"]
 """
-PLUGIN_DIR = Path(__file__).parent / "plugins"
+PLUGIN_DIR = Path(__file__).parents[1] / "plugins"
 PLUGIN = "genbench_sample_plugin"
 DIST = "genbench-sample-plugin"
 
@@ -137,19 +135,3 @@ def test_a_stale_egg_info_on_sys_path_does_not_shadow_the_installed_distribution
     own = lookup(source_tree, site, "genbench", "genbench")
     assert own["naive"] == "0.0.1" and own["found"]["version"] != "0.0.1"
     assert own["found"] == lookup(neutral, site, "genbench", "genbench")["found"]
-
-
-def test_a_cell_records_every_component_kind_it_uses(registry, write_suite):
-    cell = plan.expand(config_module.load(str(write_suite()), registry), registry)[0]
-    kinds = {kind for kind, _ in used_components(cell, registry)}
-    assert kinds == {"dataset", "model", "objective", "optimizer", "kernel", "metric", "family", "domain"}
-    assert list(cell_code_versions(cell, registry)) == ["genbench"]  # every one is built in
-
-
-def test_changes_name_each_distribution_that_differs():
-    old = {"genbench": {"version": "0.1", "source": "a" * 64}, "p": {"version": "1.0", "source": None}}
-    new = {"genbench": {"version": "0.1", "source": "b" * 64}, "q": {"version": "2.0", "source": None}}
-    assert code_changes(old, new) == ["genbench 0.1 (source aaaaaaaa) -> 0.1 (source bbbbbbbb)",
-                                      "p 1.0 -> (none)", "q (none) -> 2.0"]
-    assert code_changes(old, old) == []
-    assert describe({"version": None, "source": "c" * 64}) == "unversioned (source cccccccc)"

@@ -27,3 +27,11 @@ def test_a_suite_naming_the_triton_backend_without_triton_is_refused(env_without
                          text=True, env=env_without("triton"))
     assert ran.returncode == 2 and "kernel backend 'triton' is not usable here" in ran.stderr
     assert "triton package is not installed" in " ".join(ran.stderr.split())
+
+
+def test_log_tensorboard_without_the_package_says_how_to_install_it(write_suite, tmp_path, env_without):
+    out = tmp_path / "out"
+    ran = subprocess.run([sys.executable, "-m", "genbench", "run", str(write_suite()), "--out", str(out),
+                          "--log", "tensorboard"], capture_output=True, text=True, env=env_without("tensorboard"))
+    assert ran.returncode == 2 and "pip install 'genbench[tensorboard]'" in ran.stderr
+    assert not out.exists()  # refused before any work

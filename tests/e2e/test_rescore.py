@@ -14,9 +14,7 @@ from genbench.suite import config
 
 from genbench.suite import plan
 from genbench.run.checkpoints import Checkpoints
-from genbench.api.errors import ConfigError
 from genbench.api.registry import load_plugins
-from genbench.run.rescore import parse_metric
 from genbench.run.runner import run_cell
 from genbench.results.store import Store
 
@@ -119,18 +117,6 @@ def test_rescore_refuses_what_it_cannot_score_before_any_work(out):
     assert wrong_family.returncode == 2 and "can score none of the selected cells" in wrong_family.stderr
     assert "not gan on points" in wrong_family.stderr
     assert final_rows(out, "reconstruction") == {p: [] for p in final_rows(out, "reconstruction")}
-
-
-def test_metric_specs_are_validated_like_a_suite_files_metrics():
-    registry = load_plugins(entry_points=False)
-    assert parse_metric("modes", registry).kwargs() == {"n_samples": 2500}
-    assert parse_metric(MODES, registry).kwargs() == {"n_samples": 200}
-    with pytest.raises(ConfigError, match="n_samples.*minimum"):
-        parse_metric('{ name = "modes", n_samples = -5 }', registry)
-    with pytest.raises(ConfigError, match="unknown key 'samples'"):
-        parse_metric('{ name = "modes", samples = 5 }', registry)
-    with pytest.raises(ConfigError, match="inline TOML table"):
-        parse_metric("{ name = ", registry)
 
 
 def test_rescore_refuses_values_a_cell_has_unless_replace(out):

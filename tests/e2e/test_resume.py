@@ -65,7 +65,7 @@ def test_ctrl_c_exits_130_and_keeps_finished_cells(tmp_path):
             assert db.execute("SELECT count(*) FROM metrics WHERE cell_id=?", (cell_id,)).fetchone()[0] == METRICS_PER_CELL
 
 
-def test_kill_9_mid_suite_loses_nothing_and_resume_finishes(tmp_path, genbench_cli):
+def test_kill_9_mid_suite_loses_nothing_and_resume_finishes(tmp_path, invoke_genbench):
     proc, suite, out, db_path = start_suite(tmp_path)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
@@ -79,7 +79,7 @@ def test_kill_9_mid_suite_loses_nothing_and_resume_finishes(tmp_path, genbench_c
         in_flight = db.execute("SELECT count(*) FROM cells WHERE status='running' AND started_at IS NOT NULL")
         assert in_flight.fetchone()[0] <= 2  # at most one per worker
 
-    again = genbench_cli("run", str(suite), "--out", str(out))
+    again = invoke_genbench("run", str(suite), "--out", str(out))
     assert again.returncode == 0, again.stderr
     assert f"skipped {len(done)} cells already in the store" in again.stdout
     assert count(db_path, "SELECT count(*) FROM cells WHERE status='done'") == 6

@@ -1,40 +1,9 @@
-"""The shipped autoencoder suites: ae-smoke runs end to end through the CLI; the others validate."""
+"""The shipped autoencoder suites validate (ae-smoke runs in tests/e2e/test_builtin_suite_runs.py)."""
 
-import json
-import math
 
 from genbench.suite import config
 
 from genbench.suite import plan
-
-
-def test_ae_smoke_runs_end_to_end(tmp_path, genbench_cli):
-    out = tmp_path / "out"
-    ran = genbench_cli("run", "ae-smoke", "--out", str(out))
-    assert ran.returncode == 0, ran.stderr
-    assert "suite ae-smoke: 8 cells" in ran.stdout
-
-    raw = json.loads(genbench_cli("export", str(out), "--format", "json", "--raw").stdout)
-    assert all(r["status"] == "done" for r in raw)
-    by_cell: dict[tuple, dict] = {}
-    for r in raw:
-        if r["step"] == 20:
-            by_cell.setdefault((r["model"], r["objective"]), {})[r["metric"]] = r["value"]
-    assert len(by_cell) == 8
-    for (model, objective), values in by_cell.items():
-        for name in ("loss", "recon", "recon_psnr", "recon_ssim", "denoise_psnr", "inpaint_psnr", "sr_psnr",
-                     "acc_pretrained@5", "acc_scratch@5", "gap@5"):
-            assert values[name] is not None and math.isfinite(values[name]), (model, objective, name)
-        variational = objective == "vae"
-        assert (values["iwae_nll"] is not None) == variational  # NaN (exported as null) for plain autoencoders
-        assert ("kl" in values) == variational
-    assert "sparsity" in by_cell[("ae-linear(code_dim=8)", "sparse")]
-    assert "contraction" in by_cell[("ae-linear(code_dim=8)", "contractive")]
-
-    shown = genbench_cli("show", str(out))
-    assert shown.returncode == 0 and "recon_psnr" in shown.stdout
-    pictures = [line for line in shown.stdout.splitlines() if "samples_step0000020.png" in line]
-    assert len(pictures) == 2 and all("/vae/" in line for line in pictures)  # only VAEs sample
 
 
 def test_shipped_autoencoder_suites_validate(registry):

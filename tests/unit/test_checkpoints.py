@@ -1,10 +1,8 @@
-"""Checkpoints: a cell killed mid-run resumes from its last eval step with the numbers of an
-uninterrupted run; retention modes; a checkpoint file is data, never code."""
+"""Checkpoints: retention modes; a checkpoint file is data, never code; a family without trainer
+state runs unchecked (tests/e2e/test_checkpoint_resume.py: a cell killed mid-run resumes from
+its last eval step with the numbers of an uninterrupted run)."""
 
-import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,9 +14,7 @@ from genbench.suite import plan
 from genbench.run.checkpoints import Checkpoints
 from genbench.api.registry import load_plugins
 from genbench.run.runner import run_cell
-from genbench.results.store import Store
 
-PLUGIN_DIR = Path(__file__).parent / "plugins"
 
 # A GAN cell and an autoencoder cell, 30 steps each, checkpointed at steps 10, 20 and 30.
 SUITE = """
@@ -40,74 +36,6 @@ datasets = [{ name = "digits", n_train = 256 }]
 models = [{ name = "ae-deep", hidden = [32], code_dim = 4, variational = true }]
 objectives = ["vae"]
 """
-
-
-def run_genbench(*args, site: Path, **env) -> subprocess.CompletedProcess:
-    """The CLI in a fresh process with the test plugins importable and extra environment."""
-    environment = dict(os.environ, COLUMNS="200", OMP_NUM_THREADS="1", **env,
-                       PYTHONPATH=os.pathsep.join([str(site), str(PLUGIN_DIR)]))
-    return subprocess.run([sys.executable, "-m", "genbench", *args], capture_output=True, text=True,
-                          env=environment, timeout=300)
-
-
-def same_value(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or a == b  # bit for bit, NaN included
-
-
-def stored(out: Path) -> dict[str, dict]:
-    """Model family -> what the store holds of its cell: status, env, metric rows, pictures."""
-    store = Store(out, create=False)
-    try:
-        cells = {}
-        for cell in store.cells():
-            family = "gan" if cell.axes["model"].startswith("mlp") else "autoencoder"
-            pictures = [(a["step"], (out / a["path"]).read_bytes()) for a in store.artifacts(cell.cell_id)]
-            cells[family] = {"id": cell.cell_id, "status": cell.status, "env": cell.row["env"],
-                             "metrics": store.metrics(cell.cell_id), "pictures": pictures}
-        return cells
-    finally:
-        store.close()
-
-
-def test_killed_cells_resume_from_their_last_checkpoint_with_identical_numbers(tmp_path, install_plugin):
-    site = install_plugin("genbench_kill_switch")
-    suite = tmp_path / "suite.toml"
-    suite.write_text(SUITE)
-    reference, interrupted, markers = tmp_path / "reference", tmp_path / "interrupted", tmp_path / "markers"
-    markers.mkdir()
-    done = run_genbench("run", str(suite), "--out", str(reference), site=site)
-    assert done.returncode == 0, done.stderr
-
-    kill = {"GENBENCH_KILL_AT": "20", "GENBENCH_KILL_DIR": str(markers)}
-    # In the driver's own process (--executor local) the GAN cell kills the whole run at step 20.
-    first = run_genbench("run", str(suite), "--out", str(interrupted), "--executor", "local", site=site, **kill)
-    assert first.returncode == -9, first.stderr
-    gan_id = stored(interrupted)["gan"]["id"]
-    assert stored(interrupted)["gan"]["status"] == "running"
-    assert Checkpoints.of_results(interrupted).steps(gan_id) == [10]
-    # In a worker (the default) the autoencoder cell kills only its worker: that cell fails, the run goes on.
-    second = run_genbench("run", str(suite), "--out", str(interrupted), site=site, **kill)
-    assert second.returncode == 1 and "SIGKILL" in second.stderr, second.stderr
-    assert stored(interrupted)["gan"]["status"] == "done"
-    assert stored(interrupted)["autoencoder"]["status"] == "failed"
-    third = run_genbench("run", str(suite), "--out", str(interrupted), site=site, **kill)
-    assert third.returncode == 0, third.stderr
-    assert sorted(p.name for p in markers.iterdir()) == ["AEModel-seed0", "GANModel-seed0"]
-
-    expected, got = stored(reference), stored(interrupted)
-    for family in ("gan", "autoencoder"):
-        assert got[family]["status"] == "done"
-        assert '"resumed_from_step": 10' in got[family]["env"], "the cell must resume, not restart from 0"
-        assert '"resumed_from_step": null' in expected[family]["env"]
-        rows, reference_rows = got[family]["metrics"], expected[family]["metrics"]
-        assert [(r["step"], r["name"]) for r in rows] == [(r["step"], r["name"]) for r in reference_rows]
-        assert {r["step"] for r in rows} == {10, 20, 30}
-        for row, reference_row in zip(rows, reference_rows, strict=True):
-            assert same_value(row["value"], reference_row["value"]), (family, row, reference_row)
-            assert row["provenance"] == reference_row["provenance"]
-        assert got[family]["pictures"] == expected[family]["pictures"]
-        # retention "last" (the default): only the final step's checkpoint stays
-        assert Checkpoints.of_results(interrupted).steps(got[family]["id"]) == [30]
 
 
 @pytest.fixture(scope="module")
@@ -138,16 +66,6 @@ def test_retention_all_keeps_every_eval_step_and_last_only_the_newest(tmp_path, 
     assert [(m.step, m.name, repr(m.value)) for m in again.metrics] == \
         [(m.step, m.name, repr(m.value)) for m in result.metrics]
     assert [a.data for a in again.artifacts] == [a.data for a in result.artifacts]
-
-
-def test_run_with_checkpoints_none_writes_none(tmp_path, write_suite, genbench_cli):
-    out = tmp_path / "out"
-    result = genbench_cli("run", str(write_suite()), "--out", str(out), "--checkpoints", "none")
-    assert result.returncode == 0, result.stderr
-    assert not (out / "checkpoints").exists()
-    store = Store(out, create=False)
-    assert all('"retention": "none"' in c.row["env"] for c in store.cells())
-    store.close()
 
 
 class RunsCode:

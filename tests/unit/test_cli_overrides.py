@@ -43,26 +43,26 @@ def test_a_bad_set_is_a_config_error_naming_it(write_suite, registry, setting, m
         config.load(str(write_suite()), registry, (setting,))
 
 
-def test_run_with_set_then_show_cell(write_suite, tmp_path, genbench_cli):
+def test_run_with_set_then_show_cell(write_suite, tmp_path, invoke_genbench):
     suite, out = write_suite(), tmp_path / "out"
-    bad = genbench_cli("run", str(suite), "--out", str(out), "--set", "train.stepz=5")
+    bad = invoke_genbench("run", str(suite), "--out", str(out), "--set", "train.stepz=5")
     assert bad.returncode == 2 and "--set train.stepz=5" in bad.stderr and not out.exists()
 
-    ran = genbench_cli("run", str(suite), "--out", str(out), "--set", "train.steps=6", "--set", "eval.every=3",
+    ran = invoke_genbench("run", str(suite), "--out", str(out), "--set", "train.steps=6", "--set", "eval.every=3",
                        "--set", "suite.seeds=[0]", "--executor", "local")
     assert ran.returncode == 0, ran.stderr
-    exported = json.loads(genbench_cli("export", str(out), "--format", "json", "--raw").stdout)
+    exported = json.loads(invoke_genbench("export", str(out), "--format", "json", "--raw").stdout)
     assert {r["step"] for r in exported} == {3, 6}
     cell_id = exported[0]["cell_id"]
 
-    shown = genbench_cli("show", str(out), "--cell", cell_id[:6])
+    shown = invoke_genbench("show", str(out), "--cell", cell_id[:6])
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout
     assert f"cell {cell_id}: ring8" in text and "/nonsaturating/adam/eager/seed0" in text
     assert "status: done" in text and '"steps": 6' in text and '"eval_steps": [\n' in text
     assert "environment:" in text and "torch:" in text and "metrics at step 6:" in text and "modes:" in text
 
-    missing = genbench_cli("show", str(out), "--cell", "zzzz")
+    missing = invoke_genbench("show", str(out), "--cell", "zzzz")
     assert missing.returncode == 2 and "no cell 'zzzz'" in missing.stderr
-    ambiguous = genbench_cli("show", str(out), "--cell", "")
+    ambiguous = invoke_genbench("show", str(out), "--cell", "")
     assert ambiguous.returncode == 2

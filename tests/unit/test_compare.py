@@ -164,18 +164,18 @@ def test_budget_curves_per_group_of_a_search(tmp_path, registry, write_suite):
     assert comparisons(out, "modes", registry=registry) == []  # trial cells are compared by budget, not paired
 
 
-def test_compare_command_prints_the_table_the_verdicts_and_the_budget(tmp_path, registry, write_suite, genbench_cli):
+def test_compare_command_prints_the_table_the_verdicts_and_the_budget(tmp_path, registry, write_suite, invoke_genbench):
     out = record(tmp_path, registry, write_suite, {"saturating": {0: 1.0, 1: 2.0}, "nonsaturating": {0: 4.0, 1: 6.5}})
-    shown = genbench_cli("compare", str(out), "--metric", "modes", "--baseline", "nonsaturating")
+    shown = invoke_genbench("compare", str(out), "--metric", "modes", "--baseline", "nonsaturating")
     assert shown.returncode == 0, shown.stderr
     assert "modes (higher is better): paired over shared seeds" in shown.stdout
     assert ("saturating vs nonsaturating on ring8(n_train=512,n_test=64) modes: not distinguishable at n = 2 "
             "(-3.75 [") in shown.stdout
-    bad = genbench_cli("compare", str(out), "--metric", "modes", "--baseline", "hinge")
+    bad = invoke_genbench("compare", str(out), "--metric", "modes", "--baseline", "hinge")
     assert bad.returncode == 2 and "--baseline 'hinge' is no group" in bad.stderr
     sweep = record(tmp_path / "sweep", registry, write_suite, {"saturating": {0: 3.0, 1: 1.0, 2: 6.0, 3: 2.0}},
                    text=SEARCH_SUITE)
-    shown = genbench_cli("compare", str(sweep), "--metric", "modes")
+    shown = invoke_genbench("compare", str(sweep), "--metric", "modes")
     assert "best modes within a budget of k trials" in shown.stdout and "trial02" in shown.stdout
 
 

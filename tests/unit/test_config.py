@@ -121,11 +121,11 @@ def test_missing_suite_file_suggests_builtins(registry):
         load("quik", registry)
 
 
-def test_bad_suite_exits_2_and_writes_nothing(tmp_path, genbench_cli):
+def test_bad_suite_exits_2_and_writes_nothing(tmp_path, invoke_genbench):
     path = tmp_path / "bad.toml"
     path.write_text(VALID.replace('"ring8"', '"rnig8"'))
     out_dir = tmp_path / "results"
-    result = genbench_cli("run", str(path), "--out", str(out_dir))
+    result = invoke_genbench("run", str(path), "--out", str(out_dir))
     assert result.returncode == 2
     assert "unknown dataset 'rnig8'" in result.stderr and "Traceback" not in result.stderr
     assert not out_dir.exists()
@@ -260,15 +260,15 @@ def test_tuple_parameters_check_their_items(tmp_path, registry):
             Param(0.5, "f").check(bad)
 
 
-def test_config_errors_print_brackets_as_written(tmp_path, genbench_cli):
+def test_config_errors_print_brackets_as_written(tmp_path, invoke_genbench):
     """Rich would read "[suite]" in an error as markup and drop it: the CLI prints it verbatim."""
     path = tmp_path / "bad.toml"
     path.write_text("suite = 3\n" + VALID[VALID.index("[train]"):])
-    result = genbench_cli("run", str(path), "--out", str(tmp_path / "results"))
+    result = invoke_genbench("run", str(path), "--out", str(tmp_path / "results"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "fix: write [suite]" in result.stderr and "error:" in result.stderr
     two = tmp_path / "two.toml"
     two.write_text(TWO_BLOCKS)
-    result = genbench_cli("run", str(two), "--out", str(tmp_path / "results"))
+    result = invoke_genbench("run", str(two), "--out", str(tmp_path / "results"))
     assert result.returncode == 2 and "matrix[0].datasets and matrix[1].datasets" in result.stderr
     assert not (tmp_path / "results").exists()

@@ -1,9 +1,9 @@
 """The CPU policy: workers per free core, threads for the cores cells leave idle, flags that
-override it, what each cell records, and the overload flag in `show` and exports."""
+override it, and the overload flag (tests/e2e/test_cpu_policy_run.py: what a run records, and
+the flag in `show` and exports)."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -45,31 +45,3 @@ def test_overload_flags_a_cell_that_got_too_little_cpu():
     assert overload({**TIMING, "train_cpu_s": 9.5}, {**two_threads, "load_start": 3.5}) is not None
     assert overload({**TIMING, "train_cpu_s": 0.1}, {**CPU_ENV, "device": "cuda:0"}) is None  # waits on the GPU
     assert overload({"train_time_s": 0.4, "warmup_time_s": 0.1, "train_cpu_s": 0.01}, CPU_ENV) is None  # too short
-
-
-def test_each_cell_records_its_policy_and_load_and_show_flags_overload(write_suite, tmp_path, genbench_cli):
-    out = tmp_path / "out"
-    ran = genbench_cli("run", str(write_suite()), "--out", str(out), "--workers", "1", "--threads", "1")
-    assert ran.returncode == 0, ran.stderr
-    assert "CPU: 1 worker x 1 thread" in ran.stdout
-    from genbench.results.store import Store
-
-    store = Store(out)
-    try:
-        envs = [json.loads(c.row["env"]) for c in store.cells()]
-        assert all(env["cpu_policy"]["workers"] == 1 and env["cpu_policy"]["threads"] == 1 for env in envs)
-        assert all(env["load_start"] >= 0 and env["load_end"] >= 0 for env in envs)
-        # Make one cell look starved: half a core's CPU over 10 s of training.
-        cell = store.cells()[0]
-        with store.transaction():
-            store.db.execute("UPDATE cells SET train_time_s=10, warmup_time_s=0, train_cpu_s=5 WHERE cell_id=?",
-                             (cell.cell_id,))
-    finally:
-        store.close()
-    shown = genbench_cli("show", str(out))
-    assert shown.returncode == 0, shown.stderr
-    assert "throughput measured while the machine was overloaded" in shown.stdout
-    assert f"/seed{cell.seed}: used 0.50 cores' CPU with 1 thread" in shown.stdout
-    exported = json.loads(genbench_cli("export", str(out), "--format", "json").stdout)
-    flagged = {r["metric"]: r["overloaded"] for r in exported if r["metric"] in ("samples_per_s", "modes")}
-    assert flagged == {"samples_per_s": 1, "modes": 0}

@@ -9,7 +9,7 @@ from genbench.suite.config import load
 from genbench.suite.plan import expand
 from genbench.run.runner import run_cell
 
-CORE = Path(__file__).parent.parent / "genbench"
+CORE = Path(__file__).parents[2] / "genbench"
 
 
 def one_cell(write_suite, registry, steps: int):

@@ -12,7 +12,7 @@ from genbench.api import hookspecs
 from genbench.suite.config import load
 from genbench.api.registry import HOOK_KINDS, load_plugins
 
-DOCS = Path(__file__).parent.parent / "docs" / "plugin_hooks.md"
+DOCS = Path(__file__).parents[2] / "docs" / "plugin_hooks.md"
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("register_")]
 
 
@@ -112,23 +112,23 @@ def test_hook_register_domains(every_hook):
     assert domain.factory(torch.zeros(domain.picture_samples, 2), None).startswith(b"\x89PNG")
 
 
-def test_hook_register_executors(install_plugin, write_suite, tmp_path, genbench_cli):
+def test_hook_register_executors(install_plugin, write_suite, tmp_path, invoke_genbench):
     site = install_plugin("genbench_every_hook_plugin", dist="genbench-every-hook")
     out = tmp_path / "out"
-    ran = genbench_cli("run", str(write_suite()), "--out", str(out), "--executor", "serial", pythonpath=site)
+    ran = invoke_genbench("run", str(write_suite()), "--out", str(out), "--executor", "serial", pythonpath=site)
     assert ran.returncode == 0, ran.stderr
     assert "2 done" in ran.stdout
-    unknown = genbench_cli("run", str(write_suite()), "--out", str(out), "--executor", "seriall", pythonpath=site)
+    unknown = invoke_genbench("run", str(write_suite()), "--out", str(out), "--executor", "seriall", pythonpath=site)
     assert unknown.returncode == 2 and "Did you mean: serial" in unknown.stderr
 
 
-def test_hook_register_reporters(write_suite, tmp_path, genbench_cli, every_hook):
+def test_hook_register_reporters(write_suite, tmp_path, invoke_genbench, every_hook):
     from genbench.suite.plan import expand
     from genbench.results.store import Store
 
     cells = expand(load(str(write_suite()), every_hook), every_hook)
     Store(tmp_path / "out").record_suite("tiny", "suite.toml", "", cells)
-    shown = genbench_cli("export", str(tmp_path / "out"), "--format", "cell-count",
+    shown = invoke_genbench("export", str(tmp_path / "out"), "--format", "cell-count",
                          pythonpath=tmp_path / "site")  # where the every_hook fixture installed the plugin
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == "cells: 2\n"

@@ -1,9 +1,7 @@
 """The rbm family: exact and AIS log Z, the CD gradient, Gibbs sampling, binarised data, bad
-parameters, and the rbm-smoke suite end to end through the CLI."""
+parameters (the rbm-smoke suite runs in tests/e2e/test_builtin_suite_runs.py)."""
 
 import itertools
-import json
-import math
 from functools import partial
 
 import pytest
@@ -197,9 +195,9 @@ def test_bad_rbm_settings_are_config_errors(write_suite, registry, change, messa
         config.load(str(path), registry)
 
 
-def test_a_bad_setting_stops_the_cli_before_any_work(tmp_path, write_suite, genbench_cli):
+def test_a_bad_setting_stops_the_cli_before_any_work(tmp_path, write_suite, invoke_genbench):
     path = write_suite(RBM_SUITE.format(**{**GOOD, "dataset": '"mnist5k"'}))
-    ran = genbench_cli("run", str(path), "--out", str(tmp_path / "out"))
+    ran = invoke_genbench("run", str(path), "--out", str(tmp_path / "out"))
     assert ran.returncode == 2 and "not binarised" in ran.stderr and "mnist5k-bin" in ran.stderr
     assert not (tmp_path / "out").exists()
 
@@ -207,31 +205,6 @@ def test_a_bad_setting_stops_the_cli_before_any_work(tmp_path, write_suite, genb
 def test_exact_log_z_is_refused_for_large_models():
     with pytest.raises(ValueError, match="n_hidden <= 24"):
         exact_log_z(RBM((4,), 25, 0.01))
-
-
-def test_rbm_smoke_runs_end_to_end(tmp_path, genbench_cli, monkeypatch):
-    monkeypatch.setenv("GENBENCH_CACHE", str(tmp_path / "cache"))  # FID's domain classifier trains here
-    out = tmp_path / "out"
-    ran = genbench_cli("run", "rbm-smoke", "--out", str(out))
-    assert ran.returncode == 0, ran.stderr
-    assert "suite rbm-smoke: 6 cells" in ran.stdout
-    raw = json.loads(genbench_cli("export", str(out), "--format", "json", "--raw").stdout)
-    assert {r["status"] for r in raw} == {"done"}
-    final: dict[tuple, dict] = {}
-    for r in raw:
-        if r["step"] == 20:
-            final.setdefault((r["dataset"], r["objective"]), {})[r["metric"]] = r
-    assert len(final) == 6
-    for cell, rows in final.items():
-        for name in ("fe_diff", "recon", "fe_gap", "pseudo_ll", "rbm_loglik", "rbm_loglik_ais", "rbm_log_z", "fid"):
-            assert math.isfinite(rows[name]["value"]), (cell, name)
-        provenance = json.loads(rows["rbm_loglik"]["provenance"])
-        assert provenance["method"] == "exact" and provenance["log_z_low_ais"] <= provenance["log_z_high_ais"]
-        assert abs(rows["rbm_loglik_ais"]["value"] - rows["rbm_loglik"]["value"]) < 0.2
-        assert -64 * math.log(2) < rows["rbm_loglik"]["value"] < 0  # better than uniform bits, a probability
-    shown = genbench_cli("show", str(out))
-    assert shown.returncode == 0 and "rbm_loglik" in shown.stdout
-    assert len(list(out.glob("artifacts/*/samples_step0000020.png"))) == 6
 
 
 def test_rbm_suite_validates(registry):

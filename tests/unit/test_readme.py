@@ -6,7 +6,7 @@ from pathlib import Path
 
 from genbench.api.registry import Registry
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+README = (Path(__file__).parents[2] / "README.md").read_text()
 
 
 def test_readme_plugin_example_registers_a_working_dataset():
@@ -21,9 +21,10 @@ def test_readme_plugin_example_registers_a_working_dataset():
 
 
 def test_readme_names_the_commands_ci_runs():
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parents[2]
     ci, makefile = (root / ".ci" / "run").read_text(), (root / "Makefile").read_text()
-    assert "\nmake test" in ci and "\nmake run" in README and "\nmake test" in README
+    assert "\nmake test-all" in ci and "\nmake run" in README and "\nmake test-all" in README
+    assert "\nmake test " in README and "\ntest:" in makefile and "\ntest-all:" in makefile
     assert "pip install torch==2.13.0" in README and "TORCH_VERSION ?= 2.13.0" in makefile
     assert 'pip install -e ".[dev]"' in README and '-e ".[dev]"' in makefile
     assert "\npytest" in README and "-m pytest" in makefile

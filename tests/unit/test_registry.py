@@ -71,10 +71,10 @@ def test_unknown_name_suggests_close_matches(registry):
         registry.get("dataset", "rnig8")
 
 
-def test_genbench_list_shows_plugins_and_problems(install_plugin, genbench_cli):
+def test_genbench_list_shows_plugins_and_problems(install_plugin, invoke_genbench):
     install_plugin("genbench_broken_plugin", dist="genbench-broken")
     site = install_plugin("genbench_sample_plugin", dist="genbench-sample")
-    out = genbench_cli("list", pythonpath=site)
+    out = invoke_genbench("list", pythonpath=site)
     assert out.returncode == 0, out.stderr
     assert "blobs" in out.stdout and "genbench-sample" in out.stdout and "ring8" in out.stdout
     assert "plugin problem" in out.stderr and "genbench_broken_plugin" in out.stderr

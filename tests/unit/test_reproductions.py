@@ -22,7 +22,7 @@ from genbench import DataInfo, EvalContext, TrainSetup
 from genbench.suite.config import builtin_suites, load
 from genbench.suite.plan import expand
 
-DOC = Path(__file__).parent.parent / "docs" / "reproductions.md"
+DOC = Path(__file__).parents[2] / "docs" / "reproductions.md"
 OBJECTIVES = [saturating, nonsaturating, lsgan, hinge, wgan_gp, rsgan, ragan]
 POINTS = DataInfo(domain="points", shape=(2,))
 

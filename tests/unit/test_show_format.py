@@ -62,15 +62,15 @@ def test_terminal_tables_fit_the_width(width):
     assert out.count("ring8#1 / saturating") >= 1
 
 
-def test_show_piped_prints_plain_and_markdown(write_suite, tmp_path, genbench_cli):
+def test_show_piped_prints_plain_and_markdown(write_suite, tmp_path, invoke_genbench):
     suite, out = write_suite(objectives='["saturating", "nonsaturating"]'), tmp_path / "out"
-    assert genbench_cli("run", str(suite), "--out", str(out), "--set", "train.steps=4", "--set", "eval.every=2",
+    assert invoke_genbench("run", str(suite), "--out", str(out), "--set", "train.steps=4", "--set", "eval.every=2",
                         "--set", "suite.seeds=[0]", "--executor", "local").returncode == 0
-    piped = genbench_cli("show", str(out), "--no-pictures").stdout  # stdout is a pipe: plain
+    piped = invoke_genbench("show", str(out), "--no-pictures").stdout  # stdout is a pipe: plain
     assert "every group: dataset ring8#1, model mlp#1, optimizer adam, kernel eager" in piped
     assert any(line.split()[:2] == ["saturating", "1"] for line in piped.splitlines())
     assert "ring8#1 = ring8(n_train=512,n_test=64)" in piped and "┃" not in piped
-    markdown = genbench_cli("show", str(out), "--format", "markdown").stdout
+    markdown = invoke_genbench("show", str(out), "--format", "markdown").stdout
     assert "| objective | n | hq_pct | modes |" in markdown
 
 
@@ -85,12 +85,12 @@ def test_a_metric_with_fewer_values_than_finished_cells_says_so(fmt):
     assert "11±1.41 [n=2]" in out and "10±1 " in out
 
 
-def test_show_prints_the_n_of_a_metric_that_lost_a_seed(tmp_path, genbench_cli):
+def test_show_prints_the_n_of_a_metric_that_lost_a_seed(tmp_path, invoke_genbench):
     """Through the CLI, piped (plain): beta's seed 2 has a NaN distance, so its mean is over 2."""
     from report_store import build_store
 
     out = build_store(tmp_path / "results", failures=False)
-    shown = genbench_cli("show", str(out), "--format", "plain")
+    shown = invoke_genbench("show", str(out), "--format", "plain")
     assert shown.returncode == 0, shown.stderr
     beta = next(line for line in shown.stdout.splitlines() if line.startswith("beta"))
     assert "[n=2]" in beta
