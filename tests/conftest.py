@@ -20,9 +20,13 @@ from rich.console import Console
 
 import genbench
 from genbench.api.registry import load_plugins
-from genbench.cli import main
 
 PLUGIN_DIR = Path(__file__).parent / "plugins"
+# A width inherited here would be fixed into genbench's rich consoles when genbench.cli is imported
+# (pytest-xdist's workers start with COLUMNS=80, LINES=24); each test sets the width it needs, so
+# nothing imports genbench.cli before this.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 MAIN = Path(genbench.__file__).parent / "__main__.py"
 torch.set_num_threads(1)  # the test models are tiny: more threads only contend on 2 cores
 
@@ -104,6 +108,8 @@ def invoke_genbench(monkeypatch):
     process of its own (workers, signals, a fresh import) uses genbench_cli, in tests/e2e.
     pythonpath: a folder from install_plugin (it is on sys.path already) or another to import from."""
 
+    from genbench.cli import main  # imported here, after the width cleared above
+
     def invoke(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
         if pythonpath is not None:
             monkeypatch.syspath_prepend(str(PLUGIN_DIR))
@@ -121,6 +127,8 @@ def invoke_genbench(monkeypatch):
             except Exception:  # what the interpreter does with an uncaught exception
                 traceback.print_exc()
                 code = 1
+            sys.stdout.flush()  # as the interpreter does at exit
+            sys.stderr.flush()
         return subprocess.CompletedProcess(["genbench", *args], code, stdout.getvalue().decode(),
                                            stderr.getvalue().decode())
 

@@ -30,6 +30,9 @@ def _is_python(args) -> bool:
 
 @pytest.fixture(autouse=True)
 def runs_in_this_process(request, monkeypatch):
+    if request.node.get_closest_marker("compile") is not None:
+        return  # Inductor starts Python processes of its own (to load and check what it built)
+
     def refuse(what: str):
         pytest.fail(f"{request.node.nodeid} starts {what}: tests/unit/ runs in one process; move the "
                     "test to tests/e2e/ (`make test-all` runs it)", pytrace=False)
@@ -46,9 +49,9 @@ def runs_in_this_process(request, monkeypatch):
 
     monkeypatch.setattr(subprocess.Popen, "__init__", popen)
     monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)
-    if request.node.get_closest_marker("compile") is None:
-        def compile_(*args, **kwargs):
-            pytest.fail(f"{request.node.nodeid} calls torch.compile: mark it @pytest.mark.compile "
-                        "(`make test` leaves those to `make test-all`)", pytrace=False)
 
-        monkeypatch.setattr(torch, "compile", compile_)
+    def compile_(*args, **kwargs):
+        pytest.fail(f"{request.node.nodeid} calls torch.compile: mark it @pytest.mark.compile "
+                    "(`make test` leaves those to `make test-all`)", pytrace=False)
+
+    monkeypatch.setattr(torch, "compile", compile_)

@@ -83,6 +83,7 @@ def test_stratified_order_prefixes_keep_class_proportions():
 # ---- the bundled real datasets -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_mnist5k_real_digits_fixed_stratified_split(registry):
     data = load_dataset(registry, "mnist5k")
     check_images(data, 4000, 1000, (1, 28, 28), 10)

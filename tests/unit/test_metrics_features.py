@@ -101,6 +101,7 @@ def test_extractor_is_trained_once_then_loaded_from_disk(data, tmp_path, monkeyp
     assert torch.equal(again(images), first(images))
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_and_keyed_by_seed_and_data(data, tmp_path, monkeypatch):
     hashes = {}
     for name, seed, dataset in [("a", 0, data), ("b", 0, data), ("seed1", 1, data), ("other", 0, make_data())]:

@@ -126,6 +126,7 @@ def test_knn_radius_excludes_the_point_itself_even_with_duplicates():
         knn_radii(x, (4,))
 
 
+@pytest.mark.slow
 def test_prdc_identical_gaussians_small_version():
     """The published example's setting at 2,000 samples: float32 chunked equals float64 brute force."""
     g = torch.Generator().manual_seed(0)

@@ -178,6 +178,7 @@ def test_channel_modes_read_the_digits_red_first():
     assert values["modes"] == 3 and values["reverse_kl"] == pytest.approx(math.log(1000 / 3))
 
 
+@pytest.mark.slow
 def test_stacked_mnist_stacks_three_labelled_digits():
     data = stacked_mnist(40, 10, 0)
     assert data.train.shape == (40, 3, 28, 28) and data.test.shape == (10, 3, 28, 28)
@@ -193,6 +194,7 @@ def test_stacked_mnist_stacks_three_labelled_digits():
     assert has_digits(ring8(10, 10, 0).info) is not None
 
 
+@pytest.mark.slow
 def test_modes_metric_counts_the_digit_triples_of_real_stacked_mnist(tmp_path, monkeypatch):
     monkeypatch.setenv("GENBENCH_CACHE", str(tmp_path))
     data = stacked_mnist(10, 500, 0)

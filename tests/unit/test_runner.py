@@ -108,6 +108,7 @@ def test_throughput_leaves_warm_up_out():
     assert throughput(1, 64, 2.0, 64, 2.0) == (32.0, 0.5)
 
 
+@pytest.mark.compile
 def test_compiled_kernels_match_eager_end_to_end(write_suite, registry, tmp_path):
     """The kernel axis: same cell, eager vs fused compiled ops, same numbers within tolerance."""
     path = write_suite()

@@ -95,7 +95,7 @@ def _train_vae(device: str) -> torch.Tensor:
     return torch.tensor(losses)
 
 
-FUSED = ["triton", pytest.param("compiled", marks=pytest.mark.compile)]
+FUSED = [pytest.param("triton", marks=pytest.mark.slow), pytest.param("compiled", marks=pytest.mark.compile)]
 
 
 @pytest.mark.parametrize("name", FUSED)

@@ -65,6 +65,7 @@ def test_prepare_applies_the_active_backends_prepare():
         assert prepare(net) is wrapped
 
 
+@pytest.mark.compile
 def test_compiled_prepare_compiles_in_place_and_a_containers_children():
     class Pair(torch.nn.Module):  # no forward of its own, like an autoencoder
         def __init__(self):
