@@ -1,8 +1,12 @@
-# Two commands on a fresh machine: `make run` (the quick suite, then its table) and `make test`
-# (the test suite). Both create .venv if it is missing and install into it: first torch, a CPU
-# build where this machine has no CUDA device (no nvidia-smi; a plain `torch` would pull a
-# multi-GB CUDA build), then genbench (`make test`: with its dev extra). Set-up runs again only
-# when pyproject.toml changes. Variables: SUITE, OUT, PYTEST_ARGS, PYTHON, TORCH_VERSION.
+# Three commands on a fresh machine: `make run` (the quick suite, then its table), `make test`
+# (the fast tier: tests/unit/ without the tests marked slow or compile, in parallel) and `make
+# test-all` (every test: adds tests/e2e/ - real processes, workers, signals, Dask, the browser -
+# and the slow and compile tests; what CI runs). Each creates .venv if it is missing and installs
+# into it: first torch, a CPU build where this machine has no CUDA device (no nvidia-smi; a plain
+# `torch` would pull a multi-GB CUDA build), then genbench (the test targets: with its dev extra).
+# Set-up runs again only when pyproject.toml changes. Variables: SUITE, OUT, TESTS (the fast
+# tier's paths), PYTEST_ARGS, PYTEST_WORKERS (xdist's -n: auto = one per core), PYTHON,
+# TORCH_VERSION.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
@@ -10,15 +14,24 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 SUITE ?= quick
 OUT ?= genbench-results
 PYTEST_ARGS ?=
+TESTS ?= tests/unit
+PYTEST_WORKERS ?= auto
 BIN := $(VENV)/bin
+# One pytest worker per core (at most 8: each holds torch, and tests/e2e/ starts processes of its
+# own); worksteal: an idle worker takes queued tests from a busy one, so a long test at the end
+# does not leave the other cores idle.
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist worksteal
 
-.PHONY: run test setup
+.PHONY: run test test-all setup
 
 run: $(VENV)/.genbench
 	$(BIN)/genbench run $(SUITE) --out $(OUT)
 
 test: $(VENV)/.genbench-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow and not compile" $(TESTS) $(PYTEST_ARGS)
+
+test-all: $(VENV)/.genbench-dev
+	$(PYTEST) tests $(PYTEST_ARGS)
 
 setup: $(VENV)/.genbench-dev
 

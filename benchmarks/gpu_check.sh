@@ -26,7 +26,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)" | tee -a "$out/gpu.txt"
 
 echo "== 1. kernel tests on CUDA"
-timeout 150 python3 -m pytest tests/kernels -q -x -p no:cacheprovider 2>&1 | tee "$out/kernel_tests.txt" | tail -n 15
+timeout 150 python3 -m pytest tests/unit/kernels -q -x -p no:cacheprovider 2>&1 | tee "$out/kernel_tests.txt" | tail -n 15
 
 echo "== 2. genbench kernels, every backend, 1e5 .. 2.7e8 elements"
 timeout 200 python3 -m genbench kernels --sizes 1e5,1e6,1.6e7,6.7e7,2.7e8 --repeats 10 \

@@ -1,4 +1,5 @@
-"""Shared fixtures: real entry-point plugin installs, tiny suite files, a CLI runner."""
+"""Shared fixtures: real entry-point plugin installs, tiny suite files, the CLI in this process
+(invoke_genbench, for the fast tier) and in a fresh one (genbench_cli, for tests/e2e)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,25 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import traceback
 from pathlib import Path
 
+import click
 import pytest
 import torch
+from click.testing import CliRunner
+from rich.console import Console
 
+import genbench
 from genbench.api.registry import load_plugins
 
 PLUGIN_DIR = Path(__file__).parent / "plugins"
+# A width inherited here would be fixed into genbench's rich consoles when genbench.cli is imported
+# (pytest-xdist's workers start with COLUMNS=80, LINES=24); each test sets the width it needs, so
+# nothing imports genbench.cli before this.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+MAIN = Path(genbench.__file__).parent / "__main__.py"
 torch.set_num_threads(1)  # the test models are tiny: more threads only contend on 2 cores
 
 
@@ -84,12 +96,61 @@ def write_suite(tmp_path):
     return write
 
 
+CLI_ENV = {"COLUMNS": "200", "OMP_NUM_THREADS": "1"}  # tiny models: threads only contend
+
+
+@pytest.fixture
+def invoke_genbench(monkeypatch):
+    """invoke_genbench(*args, pythonpath=None): the CLI in this process, through click's CliRunner
+    and genbench's own entry point (`main`: its exit codes and error messages), as genbench_cli
+    runs it in a fresh one: environment CLI_ENV, stdout and stderr pipes (plain text, 200
+    columns), a CompletedProcess back. For what the CLI prints and returns; a test that needs a
+    process of its own (workers, signals, a fresh import) uses genbench_cli, in tests/e2e.
+    pythonpath: a folder from install_plugin (it is on sys.path already) or another to import from."""
+
+    from genbench.cli import main  # imported here, after the width cleared above
+
+    def invoke(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+        if pythonpath is not None:
+            monkeypatch.syspath_prepend(str(PLUGIN_DIR))
+            monkeypatch.syspath_prepend(str(pythonpath))
+        with CliRunner().isolation(env=CLI_ENV) as (stdout, stderr, _), monkeypatch.context() as patch:
+            patch.setattr(sys, "argv", [str(MAIN), *args])  # click names the program from these two:
+            patch.setattr(sys.modules["__main__"], "__package__", "genbench")  # "python -m genbench"
+            patch.setattr(click.formatting, "FORCED_WIDTH", None)  # help text: the width from COLUMNS
+            fresh_consoles(patch)
+            try:
+                main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            except Exception:  # what the interpreter does with an uncaught exception
+                traceback.print_exc()
+                code = 1
+            sys.stdout.flush()  # as the interpreter does at exit
+            sys.stderr.flush()
+        return subprocess.CompletedProcess(["genbench", *args], code, stdout.getvalue().decode(),
+                                           stderr.getvalue().decode())
+
+    return invoke
+
+
+def fresh_consoles(patch: pytest.MonkeyPatch) -> None:
+    """Replace genbench's module-level rich consoles with new ones, made now, as a fresh process
+    makes them at import: on the current sys.stdout/stderr and environment (width, colours)."""
+    for name, module in list(sys.modules.items()):
+        if name == "genbench" or name.startswith("genbench."):
+            for attr, value in list(vars(module).items()):
+                if type(value) is Console and value.file in (sys.stdout, sys.stderr):
+                    patch.setattr(module, attr, Console(stderr=value.stderr))
+
+
 @pytest.fixture
 def genbench_cli():
     """genbench_cli(*args, pythonpath=None): the CLI in a fresh process, as a user runs it."""
 
     def run(*args: str, pythonpath: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-        env = dict(os.environ, COLUMNS="200", OMP_NUM_THREADS="1")  # tiny models: threads only contend
+        env = dict(os.environ, **CLI_ENV)
         if pythonpath is not None:
             env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), str(PLUGIN_DIR)])
         return subprocess.run([sys.executable, "-m", "genbench", *args], capture_output=True,

@@ -10,7 +10,7 @@ offset, no antialiasing), then scaled to [-1, 1) by (x - 128) / 128. torchmetric
 NoTrainInceptionV3 resizes with antialiased bilinear unless antialias=False is given, which
 changes 28x28 and 32x32 inputs by about 20% and the FIDs with them.
 
-tests/test_metric_fidelity.py checks the features against torch-fidelity's own module when its
+tests/unit/test_metric_fidelity.py checks the features against torch-fidelity's own module when its
 files are present, and the resize against a hand-computed case.
 """
 
