@@ -10,8 +10,8 @@ from genbench import ObjectiveSpec, hookimpl
 GENBENCH_PLUGIN_API = ">=2.1,<3"
 
 
-def rsgan_exact(*, k: int, r1: float):
-    return rsgan(k=k, r1=r1)
+def rsgan_exact(*, k: int, r1: float, acgan: float):
+    return rsgan(k=k, r1=r1, acgan=acgan)
 
 
 @hookimpl

@@ -259,7 +259,7 @@ def test_a_group_that_always_collapses_loses_and_ties_between_failures_carry_no_
 
 
 def test_failed_and_diverged_cells_count_as_worst_and_the_counts_are_printed(tmp_path, registry, write_suite,
-                                                                            genbench_cli):
+                                                                            invoke_genbench):
     values = {"saturating": {0: 9.0, 1: 8.0, 2: 9.5, 3: "failed", 4: "diverged"},  # better where it finished
               "nonsaturating": {0: 5.0, 1: 6.0, 2: 5.5, 3: 6.5, 4: 7.0},
               "hinge": {0: 4.0, 1: math.nan, 2: 3.0, 3: 2.0}}  # seed 4 not run yet
@@ -273,7 +273,7 @@ def test_failed_and_diverged_cells_count_as_worst_and_the_counts_are_printed(tmp
     hinge = found["hinge", "nonsaturating"]
     assert hinge.n == 4 and hinge.outcomes[0].nan == 1 and hinge.outcomes[0].run == 4
     assert "rests on 4 of the 5 seeds run (seed 4 only in nonsaturating)" in hinge.verdict()
-    shown = genbench_cli("compare", str(out), "--metric", "modes", "--baseline", "nonsaturating")
+    shown = invoke_genbench("compare", str(out), "--metric", "modes", "--baseline", "nonsaturating")
     assert shown.returncode == 0, shown.stderr
     rows = {line.split("│")[2].strip(): [c.strip() for c in line.split("│")[3:7]]
             for line in shown.stdout.splitlines() if line.count("│") == 7}

@@ -34,7 +34,7 @@ def identity_prepare(monkeypatch):
     monkeypatch.setattr(kernels, "prepare", lambda module: module, raising=False)
 
 
-def adam(parameters, lr: float = 1e-3):
+def adam(parameters, lr: float = 1e-3, role: str | None = None):
     return torch.optim.Adam(parameters, lr=lr, betas=(0.5, 0.999))
 
 
@@ -149,7 +149,7 @@ def test_acgan_loss_is_the_hand_computed_one():
     model.discriminator.forward = lambda x, y: judged.append((x.detach(), y)) or d_forward(x, y)
     model.generator.forward = lambda z, y: made.append((z, y)) or g_forward(z, y)
     frozen = copy.deepcopy(model)
-    setup = TrainSetup(data, model, hinge(acgan=w), lambda p: adam(p, lr=0.0), {**TRAIN, "steps": 1}, 0,
+    setup = TrainSetup(data, model, hinge(acgan=w), lambda p, role=None: adam(p, lr=0.0), {**TRAIN, "steps": 1}, 0,
                        torch.device("cpu"))
     (step,) = list(train_gan(setup))
     D, C, G = frozen.discriminator, frozen.classifier, frozen.generator

@@ -349,9 +349,9 @@ def test_dragan_penalty_equals_a_hand_computation():
 
 def test_the_new_objectives_are_registered_with_the_papers_settings(registry):
     clip, dragan = registry.get("objective", "wgan-clip"), registry.get("objective", "dragan")
-    assert {k: p.default for k, p in clip.params.items()} == {"k": 5, "clip": 0.01, "r1": 0.0}
+    assert {k: p.default for k, p in clip.params.items()} == {"k": 5, "clip": 0.01, "r1": 0.0, "acgan": 0.0}
     assert dict(clip.train_defaults) == {"lr": 5e-5}
-    assert {k: p.default for k, p in dragan.params.items()} == {"k": 1, "gp": 10.0, "c": 0.5, "r1": 0.0}
+    assert {k: p.default for k, p in dragan.params.items()} == {"k": 1, "gp": 10.0, "c": 0.5, "r1": 0.0, "acgan": 0.0}
     setup = mlp_setup(gan.dragan(k=1))
     assert all(torch.isfinite(s.stats["loss_d"]) for s in train_gan(setup))
 
@@ -407,7 +407,7 @@ def test_every_new_option_is_listed_with_a_description():
 
 
 def test_the_readme_example_of_the_options_is_a_valid_suite(tmp_path, registry):
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme.split("## GAN training options", 1)[1]
     [example] = re.findall(r"```toml\n(.*?)```", section.split("\n## ", 1)[0], re.DOTALL)
     path = tmp_path / "readme.toml"

@@ -25,7 +25,7 @@ from genbench.run.runner import run_cell
 from genbench.suite.config import load
 from genbench.suite.plan import expand
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 TINY_MLP = '{ name = "mlp", hidden = 16, depth = 1, z_dim = 4 }'
 SUITE = """
 [train]
@@ -131,7 +131,8 @@ def test_factories_that_cannot_take_genbenchs_call_are_refused_before_work(insta
     registry = load_plugins()
     problems = " ".join(str(p) for p in registry.problems)
     assert ("objective 'seeded' of plugin 'genbench_mismatched_plugin' (distribution 'genbench-mismatched'): its "
-            "factory requires 'seed', which genbench never passes (genbench calls factory(**params)); fix:") in problems
+            "factory requires 'seed', which genbench never passes") in problems
+    assert "(genbench calls factory(**params)); fix:" in problems
     assert "metric 'constant'" in problems and "does not accept 'value', which genbench passes" in problems
     with pytest.raises(PluginError, match="requires 'seed'"):
         registry.get("objective", "seeded")
@@ -200,7 +201,7 @@ def test_moved_modules_still_import_with_a_warning(monkeypatch):
     assert old.ExecutorOptions is ExecutorOptions
     with pytest.warns(compat.PluginDeprecationWarning, match="genbench.report.ReportView"):
         from genbench.report import ReportView
-    from genbench.results.summary import ReportView as moved
+    from genbench.results import ReportView as moved
 
     assert ReportView is moved
 

@@ -189,10 +189,10 @@ def test_artifact_write_errors_are_data_errors(tmp_path, monkeypatch, error):
     store = Store(tmp_path)
     store.db.execute("INSERT INTO cells (cell_id, seed, config, status) VALUES ('c', 0, '{}', 'running')")
 
-    def fail(self, data):
+    def fail(target, data, root=None, sync=False):
         raise error
 
-    monkeypatch.setattr(type(tmp_path), "write_bytes", fail)
+    monkeypatch.setattr("genbench.results.store.write_new", fail)
     with pytest.raises(DataError, match="(?i)cannot record the result of cell c: x.png: .*fix"):
         store.record_result(CellResult("c", "done", artifacts=[Artifact(10, "samples", "x.png", b"png")]))
     assert store.statuses() == {"c": "running"}
@@ -213,7 +213,7 @@ def test_error_messages_keep_their_brackets(tmp_path, monkeypatch, capsys):
 # -- one writer per results folder ---------------------------------------------------------
 
 def test_a_second_lock_is_refused_with_the_holder_and_a_stale_file_never_blocks(tmp_path):
-    (tmp_path / LOCK_NAME).write_text("left by a process that died")
+    (tmp_path / LOCK_NAME).write_text('{"host": "gone", "pid": 999999999, "since": 0}')  # a dead run's record
     with StoreLock(tmp_path).hold():
         holder = json.loads((tmp_path / LOCK_NAME).read_text())
         assert holder["pid"] == os.getpid()
