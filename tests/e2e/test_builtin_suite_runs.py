@@ -21,7 +21,7 @@ def test_ae_smoke_runs_end_to_end(tmp_path, invoke_genbench):
     assert len(by_cell) == 8
     for (model, objective), values in by_cell.items():
         for name in ("loss", "recon", "recon_psnr", "recon_ssim", "denoise_psnr", "inpaint_psnr", "sr_psnr",
-                     "acc_pretrained@5", "acc_scratch@5", "gap@5"):
+                     "acc_pretrained@5", "acc_scratch@5", "gap@5", "gap_equal_steps@5"):
             assert values[name] is not None and math.isfinite(values[name]), (model, objective, name)
         variational = objective == "vae"
         assert (values["iwae_nll"] is not None) == variational  # NaN (exported as null) for plain autoencoders

@@ -17,7 +17,7 @@ from genbench.plugins.metrics.reconstruction import (
 from genbench.plugins.models.autoencoders import AEModel, make_deep
 from torch import nn
 
-from genbench import Data, DataInfo, EvalContext
+from genbench import ConfigError, Data, DataInfo, EvalContext
 
 INFO = DataInfo("image", (1, 16, 16), n_classes=2)
 IMAGES = torch.rand(40, *INFO.shape, generator=torch.Generator().manual_seed(0)) * 1.6 - 0.8  # in [-0.8, 0.8]
@@ -131,22 +131,43 @@ def test_labelled_subset_takes_n_per_class():
     assert len(labelled_subset(labels, 0, torch.Generator())) == 60
 
 
-def test_pretraining_reports_both_accuracies_and_shares_one_stack(monkeypatch):
+EARLY_STOPPING = dict(val_fraction=0.2, patience=3, check_every=10, max_steps=200)
+
+
+def test_pretraining_reports_both_accuracies_and_both_gaps_and_shares_one_stack(monkeypatch):
     calls = []
     original = pretraining_module.pretrain_stack
     monkeypatch.setattr(pretraining_module, "pretrain_stack", lambda *a: calls.append(a) or original(*a))
     data = digits(300)
     params = dict(method="dae", layers=(16,), pretrain_steps=30, finetune_steps=30, noise=0.25, k=1, rbm_lr=0.05,
-                  batch_size=32, lr=1e-2)
+                  batch_size=32, lr=1e-2, **EARLY_STOPPING)
     ctx = context(None, seed=4, data=data)
     few = make_pretraining(labels_per_class=5, **params)(ctx)
     every = make_pretraining(labels_per_class=0, **params)(ctx)
-    assert set(few.values) == {"acc_pretrained@5", "acc_scratch@5", "gap@5"}
-    assert set(every.values) == {"acc_pretrained@all", "acc_scratch@all", "gap@all"}
+    assert set(few.values) == {"acc_pretrained@5", "acc_scratch@5", "gap@5", "gap_equal_steps@5"}
+    assert set(every.values) == {"acc_pretrained@all", "acc_scratch@all", "gap@all", "gap_equal_steps@all"}
     assert len(calls) == 1  # the label count does not change the pretrained stack
-    v = few.values
+    v, p = few.values, few.provenance
     assert 0 <= v["acc_scratch@5"] <= 100 and v["gap@5"] == pytest.approx(v["acc_pretrained@5"] - v["acc_scratch@5"])
-    assert few.provenance["n_labelled"] == 50 and every.provenance["n_labelled"] == 300
+    equal = p["acc_equal_steps"]
+    assert v["gap_equal_steps@5"] == pytest.approx(equal["pretrained"] - equal["scratch"])
+    assert v["gap_equal_steps@5"] != v["gap@5"]  # 30 steps is not where either arm stops
+    assert p["protocol"] == "early-stopping" and p["equal_steps"] == 30
+    for arm in ("pretrained", "scratch"):
+        assert p["best_step"][arm] % 10 == 0 and p["best_step"][arm] <= p["stopped_at"][arm] <= 200
+    assert (p["n_labelled"], p["n_fit"], p["n_val"]) == (50, 40, 10) and every.provenance["n_labelled"] == 300
     assert make_pretraining(labels_per_class=5, **params)(ctx).values == v  # same seed, same numbers
     with pytest.raises(ValueError, match="positive integer widths"):
         make_pretraining(labels_per_class=5, **{**params, "layers": ()})
+    with pytest.raises(ConfigError, match="val_fraction"):
+        make_pretraining(labels_per_class=5, **{**params, "val_fraction": 0.0})
+
+
+def test_pretraining_with_patience_0_trains_every_label_for_the_fixed_steps():
+    params = dict(method="dae", layers=(16,), labels_per_class=5, pretrain_steps=30, finetune_steps=30, noise=0.25,
+                  k=1, rbm_lr=0.05, batch_size=32, lr=1e-2, **{**EARLY_STOPPING, "patience": 0, "val_fraction": 0.0})
+    scored = make_pretraining(**params)(context(None, seed=4, data=digits(300)))
+    p = scored.provenance
+    assert p["protocol"] == "fixed-steps" and (p["n_fit"], p["n_val"]) == (50, 0)
+    assert scored.values["gap@5"] == scored.values["gap_equal_steps@5"]
+    assert p["best_step"] == p["stopped_at"] == {"pretrained": 30, "scratch": 30}

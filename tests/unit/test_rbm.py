@@ -229,23 +229,30 @@ def test_rbm_steps_read_nothing_back_from_the_device(host_reads, objective):
     assert set(steps[0].stats) == {"fe_diff", "recon", "fe_gap", "pseudo_ll"}
 
 
-def test_dbn_method_of_the_pretraining_metric_shares_its_protocol():
-    """method = "dbn": the scratch network is the dae entry's (same numbers), the stack is RBMs
-    trained from the data, and the same seed gives the same numbers."""
+def test_dbn_method_of_the_pretraining_metric_shares_its_protocol(monkeypatch):
+    """method = "dbn": the scratch network is the dae entry's (same numbers, trained once), the
+    stack is RBMs trained from the data, and the same seed gives the same numbers."""
     import genbench.plugins.metrics.pretraining as pretraining_module
     from genbench import EvalContext
     from genbench.plugins.metrics.pretraining import make_pretraining
 
+    runs = []
+    original = pretraining_module.finetune_early_stopping
+    monkeypatch.setattr(pretraining_module, "finetune_early_stopping", lambda *a: runs.append(a) or original(*a))
+    pretraining_module._scratch_memo.clear()
     ctx = EvalContext(digits(300), 4, 1, torch.device("cpu"))
     shared = dict(layers=(16,), labels_per_class=5, finetune_steps=30, batch_size=32, lr=1e-2, noise=0.25,
-                  rbm_lr=0.05, k=1)
+                  rbm_lr=0.05, k=1, val_fraction=0.2, patience=3, check_every=10, max_steps=200)
     dae = make_pretraining(method="dae", pretrain_steps=30, **shared)(ctx)
     dbn_params = dict(method="dbn", pretrain_steps=60, **shared)
     dbn = make_pretraining(**dbn_params)(ctx)
-    assert set(dbn.values) == {"acc_dbn@5", "gap_dbn@5"} and dbn.provenance["method"] == "dbn"
+    assert len(runs) == 3  # dae's two arms, then dbn's pretrained arm: its scratch arm is dae's
+    assert set(dbn.values) == {"acc_dbn@5", "gap_dbn@5", "gap_dbn_equal_steps@5"} and dbn.provenance["method"] == "dbn"
     assert dbn.provenance["acc_scratch"] == dae.values["acc_scratch@5"]
     assert dbn.values["gap_dbn@5"] == pytest.approx(dbn.values["acc_dbn@5"] - dbn.provenance["acc_scratch"])
+    assert dbn.provenance["acc_equal_steps"]["scratch"] == dae.provenance["acc_equal_steps"]["scratch"]
     pretraining_module._stack_memo.clear()
+    pretraining_module._scratch_memo.clear()
     assert make_pretraining(**dbn_params)(ctx).values == dbn.values
     trained = next(iter(pretraining_module._stack_memo.values()))[0]
     untrained = pretraining_module.pretrain_rbm_layer(torch.rand(50, 64), 16, 0, 1, 32, 0.05, seed=4)
