@@ -44,8 +44,9 @@ def check_out_dir(directory: str | Path, allow_foreign: bool = False, flag: str 
     foreign = sorted(p.name for p in path.iterdir() if p.name not in OWN_NAMES) if path.is_dir() else []
     if foreign and not allow_foreign and not (path / STORE_NAME).exists():
         raise GenbenchError(f"--out {path} is a folder with other files ({', '.join(foreign[:3])}"
-                            f"{', ...' if len(foreign) > 3 else ''}) and no genbench store ({STORE_NAME}); genbench would mix its results with them. Fix: pass a new "
-                            f"or empty folder, or add {flag} to write there anyway.")
+                            f"{', ...' if len(foreign) > 3 else ''}) and no genbench store ({STORE_NAME}); "
+                            f"genbench would mix its results with them. Fix: pass a new or empty folder, or "
+                            f"add {flag} to write there anyway.")
     return path
 
 
@@ -97,7 +98,7 @@ def open_regular(path: str | Path) -> int:
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
+    except OSError:
         if path.is_symlink():
             raise GenbenchError(f"{path} is a symbolic link (to {os.readlink(path)}); genbench writes only "
                                 f"files it created, never through a link. Fix: remove the link, or pass "
