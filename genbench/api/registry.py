@@ -19,26 +19,14 @@ import pluggy
 
 from . import hookspecs
 from genbench.api.errors import PluginError, UnknownComponentError, close_matches
-from genbench.api.specs import SPEC_KINDS, KernelSpec, MetricSpec, ModelSpec, ObjectiveSpec, Param
+from genbench.api.specs import KINDS, SPEC_KINDS, KernelSpec, MetricSpec, ModelSpec, ObjectiveSpec, Param
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "genbench"
 BUILTIN_DISTRIBUTION = "genbench"
 BUILTIN_PACKAGE = "genbench.plugins"  # every module below it is a built-in plugin
-# hook name -> the kind of spec it registers
-HOOK_KINDS = {
-    "register_datasets": "dataset",
-    "register_models": "model",
-    "register_objectives": "objective",
-    "register_optimizers": "optimizer",
-    "register_metrics": "metric",
-    "register_kernels": "kernel",
-    "register_families": "family",
-    "register_domains": "domain",
-    "register_reporters": "reporter",
-    "register_executors": "executor",
-}
+HOOK_KINDS = {kind.hook: kind.name for kind in KINDS}  # hook name -> the kind of spec it registers
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 PARAM_TYPES = (int, float, str, bool, tuple)
 

@@ -318,15 +318,31 @@ class ExecutorSpec(_Spec):
     genbench.run.executors), which runs cells and reports progress as events."""
 
 
-SPEC_KINDS: dict[str, type] = {
-    "dataset": DatasetSpec,
-    "model": ModelSpec,
-    "objective": ObjectiveSpec,
-    "optimizer": OptimizerSpec,
-    "metric": MetricSpec,
-    "kernel": KernelSpec,
-    "family": FamilySpec,
-    "domain": DomainSpec,
-    "reporter": ReporterSpec,
-    "executor": ExecutorSpec,
-}
+@dataclass(frozen=True)
+class ComponentKind:
+    """One kind of component, declared once: the registry's tables, the hooks plugins implement
+    (genbench.api.hookspecs) and `genbench list --kind` all derive from KINDS."""
+
+    name: str  # "dataset": a registry table, `genbench list --kind dataset`
+    spec: type  # what its hook registers
+    plural: str  # "datasets": its hook is register_datasets
+    each: str  # what one spec registers, for the hook's docstring
+
+    @property
+    def hook(self) -> str:
+        return f"register_{self.plural}"
+
+
+KINDS: tuple[ComponentKind, ...] = (
+    ComponentKind("dataset", DatasetSpec, "datasets", "dataset"),
+    ComponentKind("model", ModelSpec, "models", "model"),
+    ComponentKind("objective", ObjectiveSpec, "objectives", "training objective"),
+    ComponentKind("optimizer", OptimizerSpec, "optimizers", "optimizer"),
+    ComponentKind("metric", MetricSpec, "metrics", "metric"),
+    ComponentKind("kernel", KernelSpec, "kernels", "kernel backend (its op table)"),
+    ComponentKind("family", FamilySpec, "families", "model family (its trainer)"),
+    ComponentKind("domain", DomainSpec, "domains", "data domain (how its samples are pictured)"),
+    ComponentKind("reporter", ReporterSpec, "reporters", "output format"),
+    ComponentKind("executor", ExecutorSpec, "executors", "way of running cells"),
+)
+SPEC_KINDS: dict[str, type] = {kind.name: kind.spec for kind in KINDS}  # kind name -> spec type
