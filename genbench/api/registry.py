@@ -63,6 +63,16 @@ class Registry:
             message += f" ({len(self.problems)} plugin(s) failed to load; `genbench list` shows why.)"
         raise UnknownComponentError(message)
 
+    def default(self, kind: str, role: str = "default") -> str:
+        """The name of the component of `kind` whose spec says `role` (e.g. `default=True`: the
+        executor `genbench run` uses without --executor); the first registered wins, and the
+        built-ins are registered first. UnknownComponentError if none says it."""
+        for name, registered in self.tables[kind].items():
+            if getattr(registered.spec, role, False) is True:
+                return name
+        raise UnknownComponentError(f"no registered {kind} is the {role} one; fix: name a {kind} "
+                                    f"(`genbench list --kind {kind}`): {', '.join(self.names(kind)) or 'none'}")
+
     def origin(self, kind: str, name: str) -> Registered:
         return self.tables[kind][name]
 

@@ -207,7 +207,10 @@ class ObjectiveSpec(_Spec):
 
 @dataclass(frozen=True)
 class OptimizerSpec(_Spec):
-    """An optimizer: factory(parameters, *, lr, **params) -> torch.optim.Optimizer."""
+    """An optimizer: factory(parameters, *, lr, **params) -> torch.optim.Optimizer. `default`: the
+    one a [[matrix]] block without `optimizers` trains with."""
+
+    default: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,7 @@ class KernelSpec:
     available: Callable[[], str | None] = always_available
     prepare: Callable[[torch.nn.Module], torch.nn.Module] | None = None
     params: Mapping[str, Param] = field(default_factory=dict)  # backends take none
+    default: bool = False  # the backend a [[matrix]] block without `kernels` runs with
 
     def backend(self) -> Backend:
         """What genbench.kernels.use() makes active."""
@@ -306,16 +310,30 @@ class ReporterSpec(_Spec):
     """A reporter: factory(view: ReportView, **params) -> str, results rendered from a store.
 
     `logger(out_dir: Path) -> ResultLogger` (genbench.run.loggers), if given, lets `genbench run
-    --log NAME` hand it each cell's result as it arrives (TensorBoard, MLflow, W&B...)."""
+    --log NAME` hand it each cell's result as it arrives (TensorBoard, MLflow, W&B...). `terminal`:
+    the one `genbench show` and `genbench run` print with; `default`: the one `genbench export`
+    writes without --format."""
 
     suffix: str = ".txt"  # the file suffix its output is written with
     logger: Callable[..., Any] | None = None
+    terminal: bool = False
+    default: bool = False
 
 
 @dataclass(frozen=True)
 class ExecutorSpec(_Spec):
     """An executor: factory(options: ExecutorOptions, **params) -> CellExecutor (see
-    genbench.run.executors), which runs cells and reports progress as events."""
+    genbench.run.executors), which runs cells and reports progress as events.
+
+    `params` are its own options (a suite's [executor] table, `genbench run --executor-opt
+    KEY=VALUE`: genbench.suite.executor_options); `check(**params)`, if given, returns why a
+    combination of them cannot work (None when it can), checked before any cell runs. `default`:
+    the executor `genbench run` uses without --executor; `enforces_limits`: whether it stops a
+    cell past its time or memory limit."""
+
+    check: Callable[..., str | None] | None = None
+    default: bool = False
+    enforces_limits: bool = True
 
 
 @dataclass(frozen=True)

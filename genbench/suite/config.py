@@ -19,10 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import overrides
+from . import executor_options, overrides
 from . import search as search_module
 from genbench.api.axes import AXES, AXIS_NAMES
-from genbench.suite.cluster import CLUSTER_PARAMS, validate_cluster
 from genbench.api.errors import ConfigError, DataError, GenbenchError, close_matches
 from genbench.suite.limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
 from genbench.api.registry import Registry
@@ -45,7 +44,7 @@ EVAL_PARAMS: dict[str, Param] = {
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),
 }
 SUITE_KEYS = {"name", "description", "seeds"}
-TOP_LEVEL = {"suite", "train", "eval", "matrix", "search", "cluster"}
+TOP_LEVEL = {"suite", "train", "eval", "matrix", "search", *executor_options.TABLES}
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,9 @@ class SuiteConfig:
     blocks: tuple[MatrixBlock, ...]
     limits: tuple[tuple[str, float | int], ...] = ()  # [train] timeout (s) / max_memory (bytes) if set
     search: search_module.SearchSpace | None = None  # [search]: sampled trials per group
-    cluster: tuple[tuple[str, Any], ...] = ()  # [cluster] batch job settings (genbench.suite.cluster)
+    # the [executor] table (or [cluster]): options for the executor that runs it (genbench.suite.executor_options)
+    executor: tuple[tuple[str, Any], ...] = ()
+    executor_table: str = "executor"  # which of the two names the file used
 
 
 def train_params(registry: Registry, family: str) -> dict[str, Param]:
@@ -214,11 +215,20 @@ class _Validator:
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
         search = None if "search" not in raw else self.search(raw["search"], blocks, dict(explicit_train), families)
-        cluster_raw = self.table(raw.get("cluster", {}), "cluster")
-        self.no_unknown_keys(cluster_raw, CLUSTER_PARAMS, "cluster")
-        cluster = tuple(sorted(validate_cluster(cluster_raw, self.fail).items()))
+        table, executor = self.executor(raw)
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits,
-                           search, cluster)
+                           search, executor, table)
+
+    def executor(self, raw: dict) -> tuple[str, tuple[tuple[str, Any], ...]]:
+        """The executor options table, under either of its names, checked against the executors it suits."""
+        given = [name for name in executor_options.TABLES if name in raw]
+        if len(given) > 1:
+            raise self.fail(given[1], f"the suite has both [{given[0]}] and [{given[1]}] (two names of one table)",
+                            f"merge them into [{given[0]}]")
+        if not given:
+            return executor_options.TABLES[0], ()
+        table = self.table(raw[given[0]], given[0])
+        return given[0], executor_options.check_table(table, given[0], self.registry, self.source)
 
     def search(self, raw: Any, blocks: tuple[MatrixBlock, ...], suite_train: dict,
                families) -> search_module.SearchSpace:
@@ -383,8 +393,9 @@ class _Validator:
         self.no_unknown_keys(raw, {*(axis.key for axis in AXES), "train"}, where)
         components = []
         for axis in AXES:
-            if axis.key not in raw and axis.default is not None:
-                components.append((self.component(axis.default, axis.name, f"{where}.{axis.key}"),))
+            if axis.key not in raw and axis.optional:
+                default = self.registry.default(axis.name)
+                components.append((self.component(default, axis.name, f"{where}.{axis.key}"),))
                 continue
             if axis.key not in raw or raw[axis.key] in ([], ""):
                 raise self.fail(f"{where}.{axis.key}", f"no {axis.key} given",

@@ -1,0 +1,30 @@
+"""`genbench report`: a self-contained HTML report of a results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from genbench.api.errors import GenbenchError
+from genbench.cli.console import DEFAULT_OUT, console, screen
+from genbench.run.session import reading
+
+
+@click.command("report")
+@click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the page here (default: OUT_DIR/report.html).")
+@click.option("--suite", help="Only this suite (default: every suite in the store).")
+def command(out_dir: str, output: str | None, suite: str | None) -> None:
+    """Write a self-contained HTML report of a results directory (opens offline)."""
+    from genbench.report.html import render_report  # matplotlib and Jinja2 load only for this command
+
+    view = reading(out_dir, suite, screen)  # built from the store alone: no plugin is loaded
+    text = render_report(view.store, view.suite)
+    target = Path(output) if output else Path(out_dir) / "report.html"
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GenbenchError(f"cannot write the report to {target}: {exc.strerror}; fix: pass another -o") from None
+    console.print(f"wrote {target} ({len(text.encode()) / 1e6:.1f} MB)", highlight=False)
