@@ -101,6 +101,11 @@ class MetricResult:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
+# What every eval context carries, whatever the family: the data (`real`: its examples, `labels`:
+# its class labels when it has them; a metric's fits() refuses a dataset without them).
+CONTEXT_DATA: tuple[str, ...] = ("real", "labels")
+
+
 @dataclass
 class EvalContext:
     """What a metric may use at an eval point. `sample(n)` draws n model samples in data space."""
@@ -227,9 +232,11 @@ class MetricSpec(_Spec):
     """A metric: factory(**params) -> callable(EvalContext) -> MetricResult."""
 
     outputs: Mapping[str, MetricOutput] = field(default_factory=dict)
-    families: tuple[str, ...] = ()  # the model families it scores; () = any
     domains: tuple[str, ...] = ()  # the data domains it scores; () = any
-    needs: tuple[str, ...] = ("samples",)  # of: samples, real, labels, reconstructions, model
+    # what it reads from an eval context: the data's (CONTEXT_DATA, always there), and what the
+    # cell's family says its context provides (FamilySpec.provides); it scores the cells whose
+    # family provides all of it
+    needs: tuple[str, ...] = ("samples",)
     fits: Callable[..., str | None] | None = None  # fits(info, **params): why it cannot score this data
     # True when entries with different parameters report differently named values (so a suite
     # may list the metric more than once), e.g. names suffixed with a parameter's value
@@ -290,11 +297,16 @@ class FamilySpec(_Spec):
     `statistics` every statistic the trainer yields; `model_type` the class its model factories
     return (checked before training). `evaluator(setup, state) -> EvalContext`, if given, loads a
     trainer state (what TrainStep.state() returned) into setup.model and returns the context its
-    trainer would hand metrics at that step: `genbench rescore` scores finished cells with it."""
+    trainer would hand metrics at that step: `genbench rescore` scores finished cells with it.
+    `provides`: what its eval context gives metrics beside the data: samples (ctx.sample),
+    reconstructions (ctx.reconstruct), model (ctx.model), and the model interfaces metrics use
+    through ctx.model (the built-ins: code, a representation of x; posterior, q(z|x) and p(x|z);
+    energy, an RBM's free energy). A metric scores the cells whose family provides its `needs`."""
 
     statistics: Mapping[str, Statistic] = field(default_factory=dict)
     model_type: type | None = None
     evaluator: Callable[[TrainSetup, Mapping[str, Any]], EvalContext] | None = None
+    provides: tuple[str, ...] = ("samples", "model")
 
 
 @dataclass(frozen=True)

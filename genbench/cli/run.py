@@ -76,7 +76,7 @@ def _executor_options(texts: tuple[str, ...], scheduler: str | None) -> tuple[tu
                    "[[matrix]] block). Repeatable.")
 @click.option("--log", "log_names", multiple=True, metavar="NAME",
               help="Also log each cell's results as it finishes through this reporter, one that can log "
-                   "(`genbench list --kind reporter`; e.g. TensorBoard's, to OUT/tensorboard). Repeatable.")
+                   "(`genbench list --kind reporter`; e.g. TensorBoard's, into a folder of OUT). Repeatable.")
 @click.option("--checkpoints", "retention", type=click.Choice(RETENTION), default="last", show_default=True,
               help="Checkpoints written at each eval step to OUT/checkpoints (an interrupted cell resumes "
                    "from its newest; `genbench rescore` reads a finished cell's): keep the last of each "

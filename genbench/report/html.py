@@ -54,7 +54,7 @@ def number(value: float | None) -> str:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("genbench.report", "templates"),
-                             autoescape=jinja2.select_autoescape(["j2", "html"]),
+                             autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["number"] = number
     return env

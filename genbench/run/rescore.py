@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from genbench import kernels
 from genbench.api.axes import AXIS_NAMES
 from genbench.run.checkpoints import Checkpoints, set_global_rng_state
-from genbench.suite.config import ComponentConfig, _Validator, metric_applies
+from genbench.suite.config import ComponentConfig, _Validator, metric_applies, metric_scope
 from genbench.run.environment import resolve_device
 from genbench.api.errors import ConfigError
 from genbench.suite.plan import Cell
@@ -101,8 +101,8 @@ def plan_rescore(cells: list[tuple[StoredCell, Cell | None]], metric: ComponentC
         info = registry.get("dataset", dataset.name).data_info(dataset.kwargs())
         problem = spec.fits(info, **metric.kwargs()) if spec.fits else None
         if not metric_applies(registry, metric, model, dataset):
-            reason = (f"metric {metric.name!r} scores {'/'.join(spec.families) or 'any'} models on "
-                      f"{'/'.join(spec.domains) or 'any'} data, not {family.name} on {info.domain}")
+            reason = (f"metric {metric.name!r} {metric_scope(spec)}; family {family.name} provides "
+                      f"{', '.join(family.provides)}, on {info.domain} data")
         elif problem:
             reason = f"metric {metric.label!r} cannot score dataset {dataset.label!r}: {problem}"
         elif family.evaluator is None:

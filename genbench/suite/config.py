@@ -25,7 +25,7 @@ from genbench.api.axes import AXES, AXIS_NAMES
 from genbench.api.errors import ConfigError, DataError, GenbenchError, close_matches
 from genbench.suite.limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
 from genbench.api.registry import Registry
-from genbench.api.specs import Param
+from genbench.api.specs import CONTEXT_DATA, Param
 from genbench.suite.file import MAX_DEPTH, parse
 
 MAX_STEPS = 10**9  # a step budget beyond any real run; bounds what a schedule may allocate
@@ -485,8 +485,10 @@ class _Validator:
             pairs = [(m, d) for b in blocks for m in b.axis("model") for d in b.axis("dataset")
                      if metric_applies(self.registry, metric, m, d)]
             if not pairs:
-                raise self.fail("eval.metrics", f"metric {metric.label!r} applies to no cell (it takes "
-                                f"{'/'.join(spec.families) or 'any'} models on {'/'.join(spec.domains) or 'any'} data)",
+                families = sorted({self.registry.get("model", m.name).family for b in blocks for m in b.axis("model")})
+                provided = "; ".join(f"{f}: {', '.join(self.registry.get('family', f).provides)}" for f in families)
+                raise self.fail("eval.metrics", f"metric {metric.label!r} applies to no cell (it {metric_scope(spec)}; "
+                                f"the suite's families provide {provided})",
                                 "remove it or add a dataset/model it applies to")
             for dataset in dict.fromkeys(d for _, d in pairs):
                 problem = spec.fits(self.data_info(dataset, "matrix"), **metric.kwargs()) if spec.fits else None
@@ -497,8 +499,14 @@ class _Validator:
 
 def metric_applies(registry: Registry, metric: ComponentConfig, model: ComponentConfig,
                    dataset: ComponentConfig) -> bool:
-    """Whether a metric can score cells of this model family on this dataset's domain."""
+    """Whether a metric can score cells of this model on this dataset: the model's family provides
+    what the metric needs from an eval context, and the dataset's domain is one it scores."""
     spec = registry.get("metric", metric.name)
-    family = registry.get("model", model.name).family
+    family = registry.get("family", registry.get("model", model.name).family)
     domain = registry.get("dataset", dataset.name).data_info(dataset.kwargs()).domain
-    return (not spec.families or family in spec.families) and (not spec.domains or domain in spec.domains)
+    return set(spec.needs) <= {*CONTEXT_DATA, *family.provides} and (not spec.domains or domain in spec.domains)
+
+
+def metric_scope(spec) -> str:
+    """What a metric needs and scores, e.g. "needs samples, real on image data"."""
+    return f"needs {', '.join(spec.needs) or 'nothing'} on {'/'.join(spec.domains) or 'any'} data"

@@ -42,36 +42,14 @@ is critic_real = mean D(x) and critic_fake = mean D(G(z)).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 
 from genbench import EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl
 from genbench import kernels
+from genbench.plugins.models.gan import GANModel, pack_samples
 
 from .common import Minibatches, eval_noise, in_eval_mode, load_modules, resume_parts
-
-
-@dataclass
-class GANModel:
-    """What a GAN model factory returns: G maps z ~ N(0, I) of shape (B, z_dim) to data space."""
-
-    generator: torch.nn.Module  # (B, z_dim) -> (B, *info.shape)
-    discriminator: torch.nn.Module  # (B, *packed_shape(info.shape, pack)) -> (B,) logits
-    z_dim: int
-    pack: int = 1  # samples D judges together (PacGAN); 1 = an ordinary GAN
-
-
-def packed_shape(shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
-    """The shape of one discriminator input when it judges `pack` examples of `shape` together:
-    concatenated along the first axis, (C, H, W) -> (pack * C, H, W), (2,) -> (2 * pack,)."""
-    return (pack * shape[0], *shape[1:])
-
-
-def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
-    """(m * pack, *shape) -> (m, pack * shape[0], *shape[1:]): consecutive groups of `pack`
-    examples, concatenated along the first data axis."""
-    return x.reshape(len(x) // pack, pack * x.shape[1], *x.shape[2:])
 
 
 PARAMS = {
@@ -191,4 +169,5 @@ def evaluate_gan(setup: TrainSetup, state: dict) -> EvalContext:
 @hookimpl
 def register_families(register):
     register(FamilySpec("gan", "Algorithm 1 of Goodfellow et al. 2014: k D steps, then one G step",
-                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan))
+                        train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan,
+                        provides=("samples", "model")))

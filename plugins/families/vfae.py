@@ -91,4 +91,5 @@ def evaluate_vfae(setup: TrainSetup, state: dict) -> EvalContext:
 @hookimpl
 def register_families(register):
     register(FamilySpec("vfae", "variational fair autoencoders: minibatch descent on -ELBO + classification + MMD",
-                        train_vfae, statistics=STATISTICS, model_type=VFAEModel, evaluator=evaluate_vfae))
+                        train_vfae, statistics=STATISTICS, model_type=VFAEModel, evaluator=evaluate_vfae,
+                        provides=("samples", "model", "code")))  # code: model.represent(x, s)

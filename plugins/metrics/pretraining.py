@@ -243,5 +243,5 @@ def register_metrics(register):
                  "gap": MetricOutput(True, "pretrained minus scratch accuracy", "points"),
                  "acc_dbn": MetricOutput(True, "test accuracy, DBN-pretrained then fine-tuned", "%"),
                  "gap_dbn": MetricOutput(True, "DBN-pretrained minus scratch accuracy", "points")},
-        families=("autoencoder", "rbm"), domains=("image",), needs=("real", "labels"), fits=labelled,
+        domains=("image",), needs=("real", "labels"), fits=labelled,
         repeatable=True))  # values are named <output>@<labels_per_class>

@@ -134,7 +134,7 @@ HELD_OUT = {
 }
 PSNR = MetricOutput(True, "PSNR", "dB")
 SSIM = MetricOutput(True, "SSIM")
-KIND = {"families": ("autoencoder",), "domains": ("image",), "needs": ("real", "reconstructions")}
+KIND = {"domains": ("image",), "needs": ("real", "reconstructions")}
 
 
 @hookimpl

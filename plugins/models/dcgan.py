@@ -31,8 +31,8 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from genbench.plugins.families.gan import GANModel, packed_shape
 
+from .gan import GANModel, packed_shape
 from .layers import BatchNormAct, BiasAct
 
 PARAMS = {

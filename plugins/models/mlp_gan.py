@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from genbench.plugins.families.gan import GANModel, packed_shape
 
+from .gan import GANModel, packed_shape
 from .layers import BatchNormAct, DenseAct, Maxout
 
 PARAMS = {
