@@ -1,6 +1,7 @@
 """genbench: a plugin-based benchmark harness for deep generative models.
 
-Plugin authors need only what is re-exported here: `hookimpl`, the spec types and the errors.
+Plugin authors need only what is re-exported here: `hookimpl`, the spec types, the errors, and
+`load_weights` (a torch file users give, read safely).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -30,6 +31,7 @@ from genbench.api.specs import (
     TrainSetup,
     TrainStep,
 )
+from genbench.api.weights import load_weights
 
 try:
     __version__ = version("genbench")
@@ -41,5 +43,5 @@ __all__ = [
     "ExecutorSpec", "FamilySpec", "GenbenchError", "KernelSpec", "MetricOutput", "MetricResult",
     "MetricSpec", "ModelSpec", "ObjectiveSpec", "OptimizerSpec", "Param", "PluginError",
     "ReporterSpec", "Resume", "Statistic", "TrainSetup", "TrainStep", "TrainingDiverged",
-    "UnknownComponentError", "__version__", "hookimpl",
+    "UnknownComponentError", "__version__", "hookimpl", "load_weights",
 ]

@@ -38,8 +38,7 @@ def check_table(raw: Mapping[str, Any], where: str, registry: Registry, source: 
                               f"{', '.join(sorted(options)) or 'no executor takes any'}")
     suited = executors_taking(registry, raw)
     if not suited:
-        owners = "; ".join(f"{key}: {', '.join(n for n in registry.names('executor') if key in registry.get('executor', n).params)}"
-                           for key in sorted(raw))
+        owners = "; ".join(f"{key}: {', '.join(executors_taking(registry, [key]))}" for key in sorted(raw))
         raise ConfigError(f"{source}: {where}: no executor takes all of {', '.join(sorted(raw))} ({owners}); "
                           f"fix: keep the options of the executor you run with")
     for name in suited:
