@@ -40,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 from rich.table import Table
-from scipy import stats
 
 from genbench.api.axes import AXIS_NAMES
 from genbench.api.errors import ConfigError
@@ -172,6 +171,8 @@ def seeds_needed(effect: float, alpha: float, power: float = POWER) -> int | Non
     """The smallest n at which a two-sided paired t-test detects effect size d_z = `effect` with
     this power at level alpha, and a paired permutation test can reach alpha (2 / 2**n <= alpha);
     None for no effect or more than MAX_SEEDS."""
+    from scipy import stats  # here, not at import: scipy.stats costs seconds, and only comparing uses it
+
     if math.isnan(effect) or effect == 0:
         return None
     for n in range(2, MAX_SEEDS + 1):
@@ -191,6 +192,8 @@ def seeds_needed(effect: float, alpha: float, power: float = POWER) -> int | Non
 def paired(metric: str, label: str, higher_is_better: bool, context: str, candidate: str, baseline: str,
            a: dict[int, float], b: dict[int, float], alpha: float = ALPHA) -> Comparison:
     """Compare candidate values `a` with baseline values `b` (seed -> value) over their shared seeds."""
+    from scipy import stats
+
     seeds = tuple(sorted(s for s in a.keys() & b.keys() if math.isfinite(a[s]) and math.isfinite(b[s])))
     x = np.array([a[s] for s in seeds], dtype=float)
     y = np.array([b[s] for s in seeds], dtype=float)

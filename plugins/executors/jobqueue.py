@@ -26,15 +26,15 @@ MAX_GPUS = 1  # per job: each worker uses its job's one GPU as `device = "auto"`
 MIN_MEMORY = 256 * 2**20  # a worker imports torch: less cannot run a cell
 MAX_MEMORY = 64 * 2**40
 MIN_WALLTIME_S, MAX_WALLTIME_S = 60.0, 366 * 86400.0
-FROM_CONFIG = "; unset: dask-jobqueue's configuration"
+CONFIG = "dask-jobqueue's configuration"  # where an option left unset comes from
 JOB_PARAMS: dict[str, Param] = {
-    "queue": Param("", "the batch queue or partition to submit to (SLURM -p, PBS -q, LSF -q)" + FROM_CONFIG),
-    "account": Param("", "the account or project charged for the jobs" + FROM_CONFIG),
-    "cores": Param(0, "cores per job (0" + FROM_CONFIG + ")", min=0, max=MAX_CORES),
-    "processes": Param(0, "Dask workers per job, each running one cell at a time (0" + FROM_CONFIG + ")",
-                       min=0, max=MAX_CORES),
-    "memory": Param("", f"memory per job: {MEMORY_HELP}" + FROM_CONFIG),
-    "walltime": Param("", f"wall-clock limit per job: {TIMEOUT_HELP}" + FROM_CONFIG),
+    "queue": Param("", f"the batch queue or partition to submit to (SLURM -p, PBS -q, LSF -q; empty: {CONFIG})"),
+    "account": Param("", f"the account or project charged for the jobs (empty: {CONFIG})"),
+    "cores": Param(0, f"cores per job (0: {CONFIG})", min=0, max=MAX_CORES),
+    "processes": Param(0, f"Dask workers per job, each running one cell at a time (0: {CONFIG})", min=0,
+                       max=MAX_CORES),
+    "memory": Param("", f"memory per job: {MEMORY_HELP} (empty: {CONFIG})"),
+    "walltime": Param("", f"wall-clock limit per job: {TIMEOUT_HELP} (empty: {CONFIG})"),
     "gpus": Param(0, "GPUs per job (0 or 1; ask for more jobs to use more GPUs)", min=0, max=MAX_GPUS),
     "max_jobs": Param(1, "jobs running at once (the cluster scales between 0 and this)", min=1, max=10_000),
     "job_extra": Param(("",), "extra scheduler directives, e.g. [\"--constraint=a100\"]"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from genbench import ReporterSpec, hookimpl
 from genbench.results.summary import ReportView
-from genbench.report.html import render_report
 
 
 def html_report(view: ReportView) -> str:
+    from genbench.report.html import render_report  # matplotlib and Jinja2 load when a page is written
+
     return render_report(view.store, view.suite)
 
 
