@@ -134,3 +134,58 @@ def test_no_factory_takes_a_backend(registry):
         for name in registry.names(kind):
             factory = registry.get(kind, name).factory
             assert "backend" not in inspect.signature(factory).parameters, f"{kind} {name} takes backend"
+
+
+ROOTS = {"genbench": CORE, "genbench.plugins": CORE.parent / "plugins", "genbench.kernels": CORE.parent / "kernels"}
+
+
+def module_imports() -> dict[str, set[str]]:
+    """Module -> the genbench modules it imports when it is imported (module level: an import
+    inside a function is lazy), for the core, the kernels and the built-in plugins."""
+    paths = {".".join([prefix, *[p for p in path.relative_to(folder).with_suffix("").parts if p != "__init__"]]): path
+             for prefix, folder in ROOTS.items() for path in folder.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in paths.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        graph[module] = set()
+        tree = ast.parse(path.read_text())
+        lazy = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) for n in ast.walk(f)}
+        for node in ast.walk(tree):
+            if id(node) in lazy or not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                base = node.module or ""
+                if node.level:
+                    base = ".".join([*package.split(".")[:len(package.split(".")) - node.level + 1], *[base] * bool(base)])
+                names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            for name in names:
+                while name and name not in paths:
+                    name = name.rpartition(".")[0]
+                if name and name != module and not module.startswith(f"{name}."):  # a parent is imported first anyway
+                    graph[module].add(name)
+    return graph
+
+
+def test_imports_have_no_cycle_and_no_arrow_back_up():
+    """The core imports no plugin; models import their types from below, never from a family;
+    and no module imports itself back through others."""
+    graph = module_imports()
+    core = {m for m in graph if not m.startswith(("genbench.plugins", "genbench.kernels"))}
+    into_plugins = [(a, b) for a in core for b in graph[a] if b.startswith("genbench.plugins")]
+    assert not into_plugins, f"the core imports plugins: {into_plugins}"
+    back_up = [(a, b) for a in graph for b in graph[a]
+               if a.startswith("genbench.plugins.models") and b.startswith("genbench.plugins.families")]
+    assert not back_up, f"models import from families: {back_up}"
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join(path[path.index(module):] + (module,))}"
+        if module not in done:
+            for imported in graph[module]:
+                visit(imported, (*path, module))
+            done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())
