@@ -101,8 +101,8 @@ def plan_rescore(cells: list[tuple[StoredCell, Cell | None]], metric: ComponentC
         info = registry.get("dataset", dataset.name).data_info(dataset.kwargs())
         problem = spec.fits(info, **metric.kwargs()) if spec.fits else None
         if not metric_applies(registry, metric, model, dataset):
-            reason = (f"metric {metric.name!r} {metric_scope(spec)}; family {family.name} provides "
-                      f"{', '.join(family.provides)}, on {info.domain} data")
+            reason = (f"metric {metric.name!r} {metric_scope(spec)}, not {family.name} on {info.domain} data "
+                      f"({family.name} provides {', '.join(family.provides)})")
         elif problem:
             reason = f"metric {metric.label!r} cannot score dataset {dataset.label!r}: {problem}"
         elif family.evaluator is None:

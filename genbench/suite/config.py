@@ -215,20 +215,9 @@ class _Validator:
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
         search = None if "search" not in raw else self.search(raw["search"], blocks, dict(explicit_train), families)
-        table, executor = self.executor(raw)
+        table, executor = executor_options.suite_table(raw, self.registry, self.source)
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits,
                            search, executor, table)
-
-    def executor(self, raw: dict) -> tuple[str, tuple[tuple[str, Any], ...]]:
-        """The executor options table, under either of its names, checked against the executors it suits."""
-        given = [name for name in executor_options.TABLES if name in raw]
-        if len(given) > 1:
-            raise self.fail(given[1], f"the suite has both [{given[0]}] and [{given[1]}] (two names of one table)",
-                            f"merge them into [{given[0]}]")
-        if not given:
-            return executor_options.TABLES[0], ()
-        table = self.table(raw[given[0]], given[0])
-        return given[0], executor_options.check_table(table, given[0], self.registry, self.source)
 
     def search(self, raw: Any, blocks: tuple[MatrixBlock, ...], suite_train: dict,
                families) -> search_module.SearchSpace:
@@ -393,9 +382,8 @@ class _Validator:
         self.no_unknown_keys(raw, {*(axis.key for axis in AXES), "train"}, where)
         components = []
         for axis in AXES:
-            if axis.key not in raw and axis.optional:
-                default = self.registry.default(axis.name)
-                components.append((self.component(default, axis.name, f"{where}.{axis.key}"),))
+            if axis.key not in raw and axis.optional:  # the kind's default component
+                components.append((self.component(self.registry.default(axis.name), axis.name, f"{where}.{axis.key}"),))
                 continue
             if axis.key not in raw or raw[axis.key] in ([], ""):
                 raise self.fail(f"{where}.{axis.key}", f"no {axis.key} given",

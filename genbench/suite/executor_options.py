@@ -27,6 +27,20 @@ def executors_taking(registry: Registry, keys) -> list[str]:
             if set(keys) <= set(registry.get("executor", name).params)]
 
 
+def suite_table(raw: Mapping[str, Any], registry: Registry, source: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """The name a parsed suite file gives its executor table, and the table checked (check_table)."""
+    given = [name for name in TABLES if name in raw]
+    if len(given) > 1:
+        raise ConfigError(f"{source}: {given[1]}: the suite has both [{given[0]}] and [{given[1]}] (two names of "
+                          f"one table); fix: merge them into [{given[0]}]")
+    if not given:
+        return TABLES[0], ()
+    if not isinstance(raw[given[0]], dict):
+        raise ConfigError(f"{source}: {given[0]}: expected a table, got {type(raw[given[0]]).__name__}; fix: write "
+                          f"[{given[0]}]")
+    return given[0], check_table(raw[given[0]], given[0], registry, source)
+
+
 def check_table(raw: Mapping[str, Any], where: str, registry: Registry, source: str) -> tuple[tuple[str, Any], ...]:
     """A suite's executor table, checked against every executor it suits; ConfigError naming
     `source` (the suite file), the key and the fix."""
