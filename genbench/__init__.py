@@ -1,9 +1,10 @@
 """genbench: a plugin-based benchmark harness for deep generative models.
 
-Plugin authors need only what is re-exported here: `hookimpl`, the spec types, the errors and
-PLUGIN_API, the plugin API version (genbench.api.versions; docs/plugin_hooks.md says what each
-version changed). Importing genbench also makes the module paths of plugin API 2.0 importable,
-with a deprecation warning (genbench.api.compat).
+Plugin authors need only what is re-exported here: `hookimpl`, the spec types, the errors,
+`load_weights` (a torch file users give, read safely) and PLUGIN_API, the plugin API version
+(genbench.api.versions; docs/plugin_hooks.md says what each version changed). Importing genbench
+also makes the module paths of plugin API 2.0 importable, with a deprecation warning
+(genbench.api.compat).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -35,6 +36,7 @@ from genbench.api.specs import (
     TrainStep,
 )
 from genbench.api.versions import PLUGIN_API
+from genbench.api.weights import load_weights
 
 try:
     __version__ = version("genbench")
@@ -47,5 +49,5 @@ __all__ = [
     "ExecutorSpec", "FamilySpec", "GenbenchError", "KernelSpec", "MetricOutput", "MetricResult",
     "MetricSpec", "ModelSpec", "ObjectiveSpec", "OptimizerSpec", "PLUGIN_API", "Param", "PluginError",
     "ReporterSpec", "Resume", "Statistic", "TrainSetup", "TrainStep", "TrainingDiverged",
-    "UnknownComponentError", "__version__", "hookimpl",
+    "UnknownComponentError", "__version__", "hookimpl", "load_weights",
 ]

@@ -10,7 +10,7 @@ from genbench import KernelSpec, hookimpl
 @hookimpl
 def register_kernels(register):
     register(KernelSpec("eager", "plain PyTorch reference ops (numerically stable; the test oracle)",
-                        ops=reference.OPS))
+                        ops=reference.OPS, default=True))
     register(KernelSpec("compiled", "torch.compile (Inductor: C++ on CPU, Triton on CUDA) of each network, "
                         "and fused loss ops compiled with it", ops=compiled.OPS,
                         available=compiled.unavailable, prepare=compiled.prepare))

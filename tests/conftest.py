@@ -137,12 +137,17 @@ def invoke_genbench(monkeypatch):
 
 def fresh_consoles(patch: pytest.MonkeyPatch) -> None:
     """Replace genbench's module-level rich consoles with new ones, made now, as a fresh process
-    makes them at import: on the current sys.stdout/stderr and environment (width, colours)."""
+    makes them at import: on the current sys.stdout/stderr and environment (width, colours);
+    the sessions' Screens (a pair of them) too."""
+    from genbench.run.session import Screen
+
     for name, module in list(sys.modules.items()):
         if name == "genbench" or name.startswith("genbench."):
             for attr, value in list(vars(module).items()):
                 if type(value) is Console and value.file in (sys.stdout, sys.stderr):
                     patch.setattr(module, attr, Console(stderr=value.stderr))
+                elif type(value) is Screen:
+                    patch.setattr(module, attr, Screen(Console(), Console(stderr=True)))
 
 
 @pytest.fixture

@@ -51,7 +51,12 @@ ONE_ARGUMENT_GENERATOR_LOSS = Deprecation(
     "generator_needs_real = True)",
     "2.0", "3.0")
 MOVED_MODULE = Deprecation("a module path of before 2026-12-07", "import it from its new place", "2.1", "3.0")
-DEPRECATIONS = (BACKEND_ARGUMENT, ONE_ARGUMENT_GENERATOR_LOSS, MOVED_MODULE)
+METRIC_FAMILIES = Deprecation(
+    "MetricSpec(families=...)",
+    "declare what the metric reads from an eval context with needs=(...); each FamilySpec.provides "
+    "says what its context gives (the families listed still restrict the metric until then)",
+    "2.2", "3.0")
+DEPRECATIONS = (BACKEND_ARGUMENT, ONE_ARGUMENT_GENERATOR_LOSS, MOVED_MODULE, METRIC_FAMILIES)
 
 
 def _active_backend() -> str | None:

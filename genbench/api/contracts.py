@@ -105,6 +105,8 @@ def check_spec(kind: str, spec, who: str) -> tuple[Any, list[str]]:
     """The spec to register (with deprecated arguments supplied by adapters) and the problems
     that keep its callables from being called as the core calls them."""
     problems = []
+    if kind == "metric" and spec.families:
+        compat.METRIC_FAMILIES.warn(who, stacklevel=5)
     for call in CALLS.get(kind, ()):
         fn = getattr(spec, call.attribute, None)
         if not callable(fn):

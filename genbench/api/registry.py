@@ -32,7 +32,7 @@ from packaging.utils import canonicalize_name
 from . import hookspecs
 from genbench.api import compat, contracts, versions
 from genbench.api.errors import ConfigError, PluginError, UnknownComponentError, close_matches
-from genbench.api.specs import SPEC_KINDS, KernelSpec, MetricSpec, ModelSpec, ObjectiveSpec, Param
+from genbench.api.specs import KINDS, SPEC_KINDS, KernelSpec, MetricSpec, ModelSpec, ObjectiveSpec, Param
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +40,7 @@ ENTRY_POINT_GROUP = "genbench"
 BUILTIN_DISTRIBUTION = "genbench"
 NO_DISTRIBUTION = "unknown"  # the distribution of a plugin no distribution installed
 BUILTIN_PACKAGE = "genbench.plugins"  # every module below it is a built-in plugin
-# hook name -> the kind of spec it registers
-HOOK_KINDS = {
-    "register_datasets": "dataset",
-    "register_models": "model",
-    "register_objectives": "objective",
-    "register_optimizers": "optimizer",
-    "register_metrics": "metric",
-    "register_kernels": "kernel",
-    "register_families": "family",
-    "register_domains": "domain",
-    "register_reporters": "reporter",
-    "register_executors": "executor",
-}
+HOOK_KINDS = {kind.hook: kind.name for kind in KINDS}  # hook name -> the kind of spec it registers
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 PARAM_TYPES = (int, float, str, bool, tuple)
 
@@ -124,6 +112,16 @@ class Registry:
         """The table key of the component a plain or qualified `name` names."""
         entry = self.origin(kind, name)
         return entry.spec.name if self.tables[kind].get(entry.spec.name) is entry else entry.qualified
+
+    def default(self, kind: str, role: str = "default") -> str:
+        """The name of the component of `kind` whose spec says `role` (e.g. `default=True`: the
+        executor `genbench run` uses without --executor); the first registered wins, and the
+        built-ins are registered first. UnknownComponentError if none says it."""
+        for name, registered in self.tables[kind].items():
+            if registered.problem is None and getattr(registered.spec, role, False) is True:
+                return name
+        raise UnknownComponentError(f"no registered {kind} is the {role} one; fix: name a {kind} "
+                                    f"(`genbench list --kind {kind}`): {', '.join(self.names(kind)) or 'none'}")
 
     def stored_name(self, kind: str, name: str) -> str:
         """The canonical name of the component a stored cell's configuration names (id_name)."""

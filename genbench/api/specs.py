@@ -101,6 +101,11 @@ class MetricResult:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
+# What every eval context carries, whatever the family: the data (`real`: its examples, `labels`:
+# its class labels when it has them; a metric's fits() refuses a dataset without them).
+CONTEXT_DATA: tuple[str, ...] = ("real", "labels")
+
+
 @dataclass
 class EvalContext:
     """What a metric may use at an eval point. `sample(n)` draws n model samples in data space;
@@ -215,7 +220,10 @@ class ObjectiveSpec(_Spec):
 
 @dataclass(frozen=True)
 class OptimizerSpec(_Spec):
-    """An optimizer: factory(parameters, *, lr, **params) -> torch.optim.Optimizer."""
+    """An optimizer: factory(parameters, *, lr, **params) -> torch.optim.Optimizer. `default`: the
+    one a [[matrix]] block without `optimizers` trains with."""
+
+    default: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,9 +240,13 @@ class MetricSpec(_Spec):
     """A metric: factory(**params) -> callable(EvalContext) -> MetricResult."""
 
     outputs: Mapping[str, MetricOutput] = field(default_factory=dict)
-    families: tuple[str, ...] = ()  # the model families it scores; () = any
     domains: tuple[str, ...] = ()  # the data domains it scores; () = any
-    needs: tuple[str, ...] = ("samples",)  # of: samples, classes, real, labels, reconstructions, model
+    # what it reads from an eval context: the data's (CONTEXT_DATA, always there), and what the
+    # cell's family says its context provides (FamilySpec.provides); it scores the cells whose
+    # family provides all of it
+    needs: tuple[str, ...] = ("samples",)
+    # deprecated (plugin API 2.1, removed in 3.0): the family names it scores; `needs` decides now
+    families: tuple[str, ...] = ()
     fits: Callable[..., str | None] | None = None  # fits(info, **params): why it cannot score this data
     # True when entries with different parameters report differently named values (so a suite
     # may list the metric more than once), e.g. names suffixed with a parameter's value
@@ -267,6 +279,7 @@ class KernelSpec:
     available: Callable[[], str | None] = always_available
     prepare: Callable[[torch.nn.Module], torch.nn.Module] | None = None
     params: Mapping[str, Param] = field(default_factory=dict)  # backends take none
+    default: bool = False  # the backend a [[matrix]] block without `kernels` runs with
 
     def backend(self) -> Backend:
         """What genbench.kernels.use() makes active."""
@@ -301,7 +314,13 @@ class FamilySpec(_Spec):
     settings cannot train on data of this DataInfo (checked with the suite, before any work).
     `objective_contract` maps each method the trainer calls on every objective to the number of
     arguments it passes, `objective_optional` those it calls only when present: a suite's
-    objectives are checked against both before any work (genbench.api.contracts)."""
+    objectives are checked against both before any work (genbench.api.contracts).
+
+    `provides`: what its eval context gives metrics beside the data: samples (ctx.sample),
+    reconstructions (ctx.reconstruct), model (ctx.model), and the model interfaces metrics use
+    through ctx.model (the built-ins: code, a representation of x; posterior, q(z|x) and p(x|z);
+    energy, an RBM's free energy; classes, ctx.sample_class when the model is
+    class-conditional). A metric scores the cells whose family provides its `needs`."""
 
     statistics: Mapping[str, Statistic] = field(default_factory=dict)
     model_type: type | None = None
@@ -310,6 +329,7 @@ class FamilySpec(_Spec):
     fits: Callable[[DataInfo, Mapping[str, Any]], str | None] | None = None
     objective_contract: Mapping[str, int] = field(default_factory=dict)
     objective_optional: Mapping[str, int] = field(default_factory=dict)
+    provides: tuple[str, ...] = ("samples", "model")
 
 
 @dataclass(frozen=True)
@@ -325,27 +345,60 @@ class ReporterSpec(_Spec):
     """A reporter: factory(view: ReportView, **params) -> str, results rendered from a store.
 
     `logger(out_dir: Path) -> ResultLogger` (genbench.run.loggers), if given, lets `genbench run
-    --log NAME` hand it each cell's result as it arrives (TensorBoard, MLflow, W&B...)."""
+    --log NAME` hand it each cell's result as it arrives (TensorBoard, MLflow, W&B...). `terminal`:
+    the one `genbench show` and `genbench run` print with; `default`: the one `genbench export`
+    writes without --format; `compares`: the one `genbench compare` prints with (it takes
+    metric, baseline, axes and alpha); `page`: the one `genbench report` writes."""
 
     suffix: str = ".txt"  # the file suffix its output is written with
     logger: Callable[..., Any] | None = None
+    terminal: bool = False
+    default: bool = False
+    compares: bool = False
+    page: bool = False
 
 
 @dataclass(frozen=True)
 class ExecutorSpec(_Spec):
     """An executor: factory(options: ExecutorOptions, **params) -> CellExecutor (see
-    genbench.run.executors), which runs cells and reports progress as events."""
+    genbench.run.executors), which runs cells and reports progress as events.
+
+    `params` are its own options (a suite's [executor] table, `genbench run --executor-opt
+    KEY=VALUE`: genbench.suite.executor_options); `check(**params)`, if given, returns why a
+    combination of them cannot work (None when it can), checked before any cell runs. `default`:
+    the executor `genbench run` uses without --executor; `enforces_limits`: whether it stops a
+    cell past its time or memory limit."""
+
+    check: Callable[..., str | None] | None = None
+    default: bool = False
+    enforces_limits: bool = True
 
 
-SPEC_KINDS: dict[str, type] = {
-    "dataset": DatasetSpec,
-    "model": ModelSpec,
-    "objective": ObjectiveSpec,
-    "optimizer": OptimizerSpec,
-    "metric": MetricSpec,
-    "kernel": KernelSpec,
-    "family": FamilySpec,
-    "domain": DomainSpec,
-    "reporter": ReporterSpec,
-    "executor": ExecutorSpec,
-}
+@dataclass(frozen=True)
+class ComponentKind:
+    """One kind of component, declared once: the registry's tables, the hooks plugins implement
+    (genbench.api.hookspecs) and `genbench list --kind` all derive from KINDS."""
+
+    name: str  # "dataset": a registry table, `genbench list --kind dataset`
+    spec: type  # what its hook registers
+    plural: str  # "datasets": its hook is register_datasets
+    each: str  # what one spec registers, for the hook's docstring
+
+    @property
+    def hook(self) -> str:
+        return f"register_{self.plural}"
+
+
+KINDS: tuple[ComponentKind, ...] = (
+    ComponentKind("dataset", DatasetSpec, "datasets", "dataset"),
+    ComponentKind("model", ModelSpec, "models", "model"),
+    ComponentKind("objective", ObjectiveSpec, "objectives", "training objective"),
+    ComponentKind("optimizer", OptimizerSpec, "optimizers", "optimizer"),
+    ComponentKind("metric", MetricSpec, "metrics", "metric"),
+    ComponentKind("kernel", KernelSpec, "kernels", "kernel backend (its op table)"),
+    ComponentKind("family", FamilySpec, "families", "model family (its trainer)"),
+    ComponentKind("domain", DomainSpec, "domains", "data domain (how its samples are pictured)"),
+    ComponentKind("reporter", ReporterSpec, "reporters", "output format"),
+    ComponentKind("executor", ExecutorSpec, "executors", "way of running cells"),
+)
+SPEC_KINDS: dict[str, type] = {kind.name: kind.spec for kind in KINDS}  # kind name -> spec type

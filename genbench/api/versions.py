@@ -21,7 +21,7 @@ from packaging.version import Version
 
 from genbench.api.errors import PluginError
 
-PLUGIN_API = "2.1"
+PLUGIN_API = "2.2"
 DECLARATION = "GENBENCH_PLUGIN_API"  # the module attribute a plugin declares its range with
 DOCS = "docs/plugin_hooks.md (Plugin API versions)"
 
@@ -51,6 +51,7 @@ RELEASES = (
     Release("1.0", "0.1.0", "2026-11-24"),
     Release("2.0", "0.1.0", "2026-12-02"),
     Release("2.1", "0.2.0", "2026-12-07"),
+    Release("2.2", "0.3.0", "2026-12-07"),
 )
 
 CHANGES = (
@@ -93,6 +94,13 @@ CHANGES = (
     Change("2.1", "deprecated, accepted until 3.0: factories taking backend=, "
                   "generator_loss(fake_logits), and the module paths moved on 2026-12-07 "
                   "(genbench.executors, genbench.runner, genbench.report.ReportView, ...)"),
+    Change("2.2", "FamilySpec.provides and MetricSpec.needs decide where a metric applies; "
+                  "MetricSpec.families is deprecated, accepted until 3.0", ("family", "metric")),
+    Change("2.2", "roles instead of built-in names: ExecutorSpec.default, ReporterSpec.terminal, "
+                  "default, compares and page; an executor's options are its params (a suite's "
+                  "[executor] table, --executor-opt)", ("executor", "reporter")),
+    Change("2.2", "genbench.load_weights, the safe loader of torch files users give; the built-in "
+                  "GAN model type moved below the models (docs/plugin_hooks.md)", ("model", "metric")),
 )
 
 

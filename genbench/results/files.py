@@ -25,7 +25,7 @@ from genbench.api.errors import GenbenchError
 STORE_NAME = "results.sqlite"
 # what genbench itself puts in a results folder: a folder holding only these is one of its own
 OWN_NAMES = {STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm", "results.lock", "artifacts", "checkpoints",
-             "tensorboard", "report.html"}
+             "report.html"}
 
 
 def check_out_dir(directory: str | Path, allow_foreign: bool = False, flag: str = "--out-exists-ok") -> Path:

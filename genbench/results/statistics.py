@@ -36,7 +36,6 @@ import statistics as pystats
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 9999
@@ -44,6 +43,14 @@ RESAMPLING_SEED = 0  # the same store gives the same intervals and p-values
 POWER = 0.8
 MAX_SEEDS = 10_000  # the seeds-needed search stops here ("more than ...")
 
+
+
+def scipy_stats():
+    """scipy.stats, imported when a statistic is computed: importing it costs ~2 s of CPU, which
+    every command that only loads the plugins (`genbench list`, `run --dry-run`) would pay."""
+    from scipy import stats
+
+    return stats
 
 def outcome(status: str, value: float | None, run_measure: bool = False) -> str | None:
     """What one cell's final value counts as (see the module docstring); None for a cell that
@@ -98,7 +105,7 @@ def bootstrap_interval(values: list[float]) -> tuple[float, float] | None:
         return None
     if min(values) == max(values):
         return values[0], values[0]
-    result = stats.bootstrap((np.asarray(values, dtype=np.float64),), np.mean, confidence_level=CONFIDENCE,
+    result = scipy_stats().bootstrap((np.asarray(values, dtype=np.float64),), np.mean, confidence_level=CONFIDENCE,
                              n_resamples=N_RESAMPLES, method="percentile",
                              rng=np.random.default_rng(RESAMPLING_SEED))
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
@@ -113,7 +120,7 @@ def signed_ranks(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> np.nda
     y = np.where(np.isfinite(b), sign * b, -np.inf)
     with np.errstate(invalid="ignore"):  # -inf - -inf: both failed, a tie
         d = np.where(np.isneginf(x) & np.isneginf(y), 0.0, x - y)  # (n,)
-    return np.sign(d) * stats.rankdata(np.abs(d))
+    return np.sign(d) * scipy_stats().rankdata(np.abs(d))
 
 
 def signed_rank_test(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> tuple[float, float]:
@@ -121,7 +128,7 @@ def signed_rank_test(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> tu
     ranks = signed_ranks(a, b, higher_is_better)  # (n,)
     if not ranks.any():  # every pair tied: nothing favours either side
         return 0.0, 1.0
-    test = stats.permutation_test((ranks,), _sum, permutation_type="samples", vectorized=True,
+    test = scipy_stats().permutation_test((ranks,), _sum, permutation_type="samples", vectorized=True,
                                   n_resamples=N_RESAMPLES, alternative="two-sided",
                                   rng=np.random.default_rng(RESAMPLING_SEED))
     return float(test.statistic), float(test.pvalue)
@@ -140,7 +147,7 @@ def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, tuple[float,
     spread = float(np.std(a - b, ddof=1))
     if spread == 0:  # every seed differs by the same amount: nothing to resample
         return diff, (diff, diff), math.copysign(math.inf, diff) if diff else math.nan
-    boot = stats.bootstrap((a, b), _mean_difference, paired=True, vectorized=True, n_resamples=N_RESAMPLES,
+    boot = scipy_stats().bootstrap((a, b), _mean_difference, paired=True, vectorized=True, n_resamples=N_RESAMPLES,
                            confidence_level=CONFIDENCE, method="percentile",
                            rng=np.random.default_rng(RESAMPLING_SEED))
     return diff, (float(boot.confidence_interval.low), float(boot.confidence_interval.high)), diff / spread
@@ -172,9 +179,9 @@ def seeds_needed(effect: float, alpha: float, power: float = POWER) -> int | Non
         if math.isinf(effect):  # every seed differed by the same amount
             return n
         df, shift = n - 1, abs(effect) * math.sqrt(n)
-        critical = stats.t.ppf(1 - alpha / 2, df)
+        critical = scipy_stats().t.ppf(1 - alpha / 2, df)
         # (scipy gives NaN for a tail too far out to matter)
-        tails = np.nan_to_num([stats.nct.sf(critical, df, shift), stats.nct.cdf(-critical, df, shift)])
+        tails = np.nan_to_num([scipy_stats().nct.sf(critical, df, shift), scipy_stats().nct.cdf(-critical, df, shift)])
         if tails.sum() >= power:
             return n
     return None

@@ -28,6 +28,7 @@ import torch
 
 from genbench.results.files import write_new
 from genbench.api.errors import DataError
+from genbench.api.weights import load_weights
 
 RETENTION = ("last", "all", "none")
 FORMAT = 1
@@ -88,12 +89,7 @@ class Checkpoints:
         path = self.path(cell_id, step)
         fix = (f"fix: delete {path} (the cell then trains again from its previous checkpoint or "
                f"step 0), or run with --checkpoints none to ignore checkpoints")
-        try:
-            content = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # not a torch file, truncated, or a pickle that would run code
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise DataError(f"checkpoint {path} cannot be read safely ({reason}); it was not loaded. "
-                            f"{fix}") from None
+        content = load_weights(path, "checkpoint", fix)
         expected = {"format": FORMAT, "cell_id": cell_id, "step": step}
         if not isinstance(content, dict) or any(content.get(k) != v for k, v in expected.items()) or \
                 not all(isinstance(content.get(k), dict) for k in ("trainer", "loop", "rng", "rng_at_eval")):

@@ -1,11 +1,13 @@
 """How cells are run: the executor protocol the driver uses, and the progress events it consumes.
 
 An executor is registered through `register_executors` (an ExecutorSpec whose factory takes
-ExecutorOptions and returns a CellExecutor). The built-ins run cells in this process ("local")
-or in a pool of worker processes ("process"); a cluster executor fits the same protocol. Workers
-get everything through the Cell and return everything in the CellResult, so no executor needs
-a shared file system; progress comes back as ProgressEvents, which the executor hands to
-`options.on_event` on the driver's thread (inline, or from `poll()`).
+ExecutorOptions, what every executor gets from the driver, and the executor's own options as
+keyword arguments: its parameters, set by a suite's [executor] table or `--executor-opt`, see
+genbench.suite.executor_options) and returns a CellExecutor: it may run cells in this process,
+in worker processes, or on a cluster. Workers get everything through the Cell and return
+everything in the CellResult, so no executor needs a shared file system; progress comes back as
+ProgressEvents, which the executor hands to `options.on_event` on the driver's thread (inline,
+or from `poll()`).
 
 An executor that isolates cells also enforces `options.limits` (genbench.suite.limits): a cell past
 its time or memory limit, or whose worker died, comes back as a `failed` CellResult whose error
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from genbench.run.checkpoints import Checkpoints
 from genbench.suite.limits import CellLimits
@@ -41,8 +43,6 @@ class ExecutorOptions:
     on_event: Callable[[ProgressEvent], None]  # called on the driver's thread
     limits: CellLimits | None = None  # per-cell time and memory limits; None = genbench.suite.limits defaults
     checkpoints: Checkpoints | None = None  # the driver's; pass to run_cell where workers reach it, else ship bytes
-    scheduler: str | None = None  # a cluster executor's scheduler address (--scheduler); None = its own
-    cluster: tuple[tuple[str, Any], ...] = ()  # the suite's [cluster] block (genbench.suite.cluster)
 
 
 class CellExecutor(Protocol):

@@ -23,7 +23,7 @@ from genbench.results.store import StoredCell
 from genbench.run.checkpoints import Checkpoints, set_global_rng_state
 from genbench.run.environment import resolve_device
 from genbench.run.runner import build_setup, eval_contexts
-from genbench.suite.config import ComponentConfig, _Validator, metric_applies, train_params
+from genbench.suite.config import ComponentConfig, _Validator, metric_applies, metric_scope, train_params
 from genbench.suite.plan import Cell, unhashed_train
 
 SPEC_EXAMPLE = "'{ name = \"modes\", n_samples = 500 }'"
@@ -109,8 +109,8 @@ def plan_rescore(cells: list[tuple[StoredCell, Cell | None]], metric: ComponentC
         info = registry.get("dataset", dataset.name).data_info(dataset.kwargs())
         problem = spec.fits(info, **metric.kwargs()) if spec.fits else None
         if not metric_applies(registry, metric, model, dataset):
-            reason = (f"metric {metric.name!r} scores {'/'.join(spec.families) or 'any'} models on "
-                      f"{'/'.join(spec.domains) or 'any'} data, not {family.name} on {info.domain}")
+            reason = (f"metric {metric.name!r} {metric_scope(spec)}, not {family.name} on {info.domain} data "
+                      f"({family.name} provides {', '.join(family.provides)})")
         elif problem:
             reason = f"metric {metric.label!r} cannot score dataset {dataset.label!r}: {problem}"
         elif family.evaluator is None:

@@ -19,14 +19,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import overrides
+from . import executor_options, overrides
 from . import search as search_module
 from genbench.api.axes import AXES, AXIS_NAMES
-from genbench.suite.cluster import CLUSTER_PARAMS, validate_cluster
 from genbench.api.errors import ConfigError, DataError, GenbenchError, UnknownComponentError, close_matches
 from genbench.suite.limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
 from genbench.api.registry import Registry
-from genbench.api.specs import Param
+from genbench.api.specs import CONTEXT_DATA, Param
 from genbench.suite.file import MAX_DEPTH, parse
 
 MAX_STEPS = 10**9  # a step budget beyond any real run; bounds what a schedule may allocate
@@ -45,7 +44,7 @@ EVAL_PARAMS: dict[str, Param] = {
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),
 }
 SUITE_KEYS = {"name", "description", "seeds"}
-TOP_LEVEL = {"suite", "train", "eval", "matrix", "search", "cluster"}
+TOP_LEVEL = {"suite", "train", "eval", "matrix", "search", *executor_options.TABLES}
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,9 @@ class SuiteConfig:
     blocks: tuple[MatrixBlock, ...]
     limits: tuple[tuple[str, float | int], ...] = ()  # [train] timeout (s) / max_memory (bytes) if set
     search: search_module.SearchSpace | None = None  # [search]: sampled trials per group
-    cluster: tuple[tuple[str, Any], ...] = ()  # [cluster] batch job settings (genbench.suite.cluster)
+    # the [executor] table (or [cluster]): options for the executor that runs it (genbench.suite.executor_options)
+    executor: tuple[tuple[str, Any], ...] = ()
+    executor_table: str = "executor"  # which of the two names the file used
 
 
 def train_params(registry: Registry, family: str) -> dict[str, Param]:
@@ -215,11 +216,9 @@ class _Validator:
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
         search = None if "search" not in raw else self.search(raw["search"], blocks, dict(explicit_train), families)
-        cluster_raw = self.table(raw.get("cluster", {}), "cluster")
-        self.no_unknown_keys(cluster_raw, CLUSTER_PARAMS, "cluster")
-        cluster = tuple(sorted(validate_cluster(cluster_raw, self.fail).items()))
+        table, executor = executor_options.suite_table(raw, self.registry, self.source)
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits,
-                           search, cluster)
+                           search, executor, table)
 
     def search(self, raw: Any, blocks: tuple[MatrixBlock, ...], suite_train: dict,
                families) -> search_module.SearchSpace:
@@ -434,8 +433,8 @@ class _Validator:
         self.no_unknown_keys(raw, {*(axis.key for axis in AXES), "train"}, where)
         components = []
         for axis in AXES:
-            if axis.key not in raw and axis.default is not None:
-                components.append((self.component(axis.default, axis.name, f"{where}.{axis.key}"),))
+            if axis.key not in raw and axis.optional:  # the kind's default component
+                components.append((self.component(self.registry.default(axis.name), axis.name, f"{where}.{axis.key}"),))
                 continue
             if axis.key not in raw or raw[axis.key] in ([], ""):
                 raise self.fail(f"{where}.{axis.key}", f"no {axis.key} given",
@@ -548,8 +547,10 @@ class _Validator:
             pairs = [(m, d) for b in blocks for m in b.axis("model") for d in b.axis("dataset")
                      if metric_applies(self.registry, metric, m, d)]
             if not pairs:
-                raise self.fail("eval.metrics", f"metric {metric.label!r} applies to no cell (it takes "
-                                f"{'/'.join(spec.families) or 'any'} models on {'/'.join(spec.domains) or 'any'} data)",
+                families = sorted({self.registry.get("model", m.name).family for b in blocks for m in b.axis("model")})
+                provided = "; ".join(f"{f}: {', '.join(self.registry.get('family', f).provides)}" for f in families)
+                raise self.fail("eval.metrics", f"metric {metric.label!r} applies to no cell (it {metric_scope(spec)}; "
+                                f"the suite's families provide {provided})",
                                 "remove it or add a dataset/model it applies to")
             for dataset in dict.fromkeys(d for _, d in pairs):
                 problem = spec.fits(self.data_info(dataset, "matrix"), **metric.kwargs()) if spec.fits else None
@@ -560,8 +561,16 @@ class _Validator:
 
 def metric_applies(registry: Registry, metric: ComponentConfig, model: ComponentConfig,
                    dataset: ComponentConfig) -> bool:
-    """Whether a metric can score cells of this model family on this dataset's domain."""
+    """Whether a metric can score cells of this model on this dataset: the model's family provides
+    what the metric needs from an eval context, and the dataset's domain is one it scores."""
     spec = registry.get("metric", metric.name)
-    family = registry.get("model", model.name).family
+    family = registry.get("family", registry.get("model", model.name).family)
     domain = registry.get("dataset", dataset.name).data_info(dataset.kwargs()).domain
-    return (not spec.families or family in spec.families) and (not spec.domains or domain in spec.domains)
+    return (set(spec.needs) <= {*CONTEXT_DATA, *family.provides} and (not spec.domains or domain in spec.domains)
+            and (not spec.families or family.name in spec.families))  # families: deprecated (plugin API 2.1)
+
+
+def metric_scope(spec) -> str:
+    """What a metric needs and scores, e.g. "needs samples, real on image data"."""
+    only = f" of {'/'.join(spec.families)} models" if spec.families else ""
+    return f"needs {', '.join(spec.needs) or 'nothing'}{only} on {'/'.join(spec.domains) or 'any'} data"

@@ -14,8 +14,9 @@ from the rest. Images (3, 32, 32): pixels 0..255 scaled to [-1, 1].
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from skimage import data as skimage_data
 
 from genbench import Data, DataInfo, DatasetSpec, Param, hookimpl
 
@@ -23,13 +24,18 @@ from .images import image_data
 
 SIZE = 32
 TEST_COLUMNS = 0.2  # share of each photo's width (on the right) that only test patches use
-PHOTOS = {  # name -> loader of an (H, W, 3) uint8 photo bundled with scikit-image
-    "astronaut": skimage_data.astronaut,
-    "chelsea": skimage_data.chelsea,
-    "coffee": skimage_data.coffee,
-    "rocket": skimage_data.rocket,
-    "motorcycle": lambda: skimage_data.stereo_motorcycle()[0],
-}
+
+
+def bundled_photo(name: str) -> np.ndarray:
+    """An (H, W, 3) uint8 photo bundled with scikit-image (imported here, when a photo is loaded:
+    registering the dataset does not load it)."""
+    from skimage import data
+
+    return data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(data, name)()
+
+
+PHOTOS = {name: functools.partial(bundled_photo, name)  # name -> loader of its photo
+          for name in ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")}
 INFO = DataInfo(domain="image", shape=(3, SIZE, SIZE), n_classes=len(PHOTOS))
 PARAMS = {
     "n_train": Param(10_000, "training patches", min=1),

@@ -8,8 +8,6 @@ red rings. Non-finite samples are left out and counted in the title.
 from __future__ import annotations
 
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from PIL import Image
 
 from genbench import Data, DomainSpec, hookimpl
@@ -24,6 +22,9 @@ DPI = 100
 def scatter(points: torch.Tensor, reference: torch.Tensor, reference_label: str = "true modes") -> Image.Image:
     """2D samples (N, 2) as black dots over reference points (K, 2) as red rings, with axes,
     a title and a legend, on a square SCATTER_PIXELS picture."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib loads when a picture is drawn
+    from matplotlib.figure import Figure
+
     finite = torch.isfinite(points).all(dim=1)
     shown = points[finite]  # (N', 2)
     figure = Figure(figsize=(SCATTER_PIXELS / DPI, SCATTER_PIXELS / DPI), dpi=DPI, layout="tight")

@@ -1,8 +1,9 @@
 """The dask executor: each cell is a task on a Dask cluster; the driver stays the only writer.
 
-`genbench run SUITE --executor dask --scheduler tcp://host:8786` submits cells to a running
-cluster; without --scheduler it starts a LocalCluster here (one worker process per cell in flight,
-one thread each, sized by the CPU policy) and prints its dashboard address. Results, pictures and
+`genbench run SUITE --executor dask --scheduler tcp://host:8786` (short for `--executor-opt
+scheduler=tcp://host:8786`; or `scheduler = "..."` in the suite's [executor] table) submits cells
+to a running cluster; without a scheduler it starts a LocalCluster here (one worker process per
+cell in flight, one thread each, sized by the CPU policy) and prints its dashboard address. Results, pictures and
 checkpoints come back over the wire (plugins/executors/dask_worker.py): workers need no shared
 file system. A cell whose worker is lost is re-run by Dask on another worker, from its last
 checkpoint, up to MAX_ATTEMPTS times in all, then fails with `worker lost` and its history; a
@@ -18,13 +19,15 @@ import sys
 import uuid
 from concurrent.futures import Future
 
-from genbench import ExecutorSpec, hookimpl
+from genbench import ExecutorSpec, Param, hookimpl
 from genbench.api.errors import ConfigError, PluginError
 from genbench.run.executors import ExecutorOptions, ProgressEvent
 from genbench.suite.limits import default_limits
 from genbench.plugins.executors.dask_worker import Channels, prepare_worker, run_cell_task, worker_lost
 from genbench.api.result import CellResult
 
+PARAMS = {"scheduler": Param("", "the address of a running Dask cluster's scheduler, e.g. tcp://host:8786 "
+                                 "(empty: start a LocalCluster here)")}
 MAX_ATTEMPTS = 3  # workers a cell may begin on before it fails with `worker lost`
 CONNECT_TIMEOUT_S = 30
 
@@ -41,27 +44,28 @@ def import_distributed(extra: str = "dask"):
 
 class DaskExecutor:
     """Cells as tasks on a Dask cluster: `cluster` (an object with a scheduler address that this
-    executor closes) or an existing scheduler at `options.scheduler`, else a new LocalCluster."""
+    executor closes) or an existing scheduler at the address `scheduler`, else a new LocalCluster."""
 
-    def __init__(self, options: ExecutorOptions, cluster=None, slots: int | None = None, gpu: bool | None = None):
+    def __init__(self, options: ExecutorOptions, cluster=None, slots: int | None = None, gpu: bool | None = None,
+                 scheduler: str = ""):
         distributed = import_distributed()
         self.options = options
         self.limits = options.limits or default_limits(options.workers)
         self.own_cluster = cluster
         threads = None
-        if cluster is None and options.scheduler is None:
+        if cluster is None and not scheduler:
             threads = options.threads
             self.own_cluster = distributed.LocalCluster(
                 n_workers=options.workers, threads_per_worker=1, processes=True,
                 memory_limit=self.limits.max_memory_bytes, dashboard_address="127.0.0.1:0")
-        address = self.own_cluster.scheduler_address if self.own_cluster is not None else options.scheduler
+        address = self.own_cluster.scheduler_address if self.own_cluster is not None else scheduler
         try:
             self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             self.close_cluster()
-            raise ConfigError(f"--scheduler {address}: cannot connect to a Dask scheduler there ({exc}); fix: "
+            raise ConfigError(f"scheduler {address}: cannot connect to a Dask scheduler there ({exc}); fix: "
                               f"start one (`dask scheduler`) and workers (`dask worker {address}`), or leave "
-                              f"out --scheduler to start a LocalCluster") from None
+                              f"out the scheduler option to start a LocalCluster") from None
         print(f"Dask scheduler {address}; dashboard {self.client.dashboard_link}", flush=True)
         workers = self.client.scheduler_info()["workers"].values()
         if slots is None:
@@ -159,5 +163,5 @@ class DaskExecutor:
 
 @hookimpl
 def register_executors(register):
-    register(ExecutorSpec("dask", "run each cell as a task on a Dask cluster (--scheduler ADDRESS, or a "
-                          "LocalCluster here); needs genbench[dask]", DaskExecutor))
+    register(ExecutorSpec("dask", "run each cell as a task on a Dask cluster (a running one's scheduler, or "
+                          "a LocalCluster here); needs genbench[dask]", DaskExecutor, PARAMS))

@@ -40,4 +40,5 @@ class LocalExecutor:
 
 @hookimpl
 def register_executors(register):
-    register(ExecutorSpec("local", "run cells one after another in this process", LocalExecutor))
+    register(ExecutorSpec("local", "run cells one after another in this process (for debugging: no "
+                          "isolation, no limits)", LocalExecutor, enforces_limits=False))

@@ -131,4 +131,4 @@ class SupervisedProcessExecutor:
 @hookimpl
 def register_executors(register):
     register(ExecutorSpec("process", "run each cell in a supervised worker process (--workers N at once), "
-                          "with per-cell time and memory limits", SupervisedProcessExecutor))
+                          "with per-cell time and memory limits", SupervisedProcessExecutor, default=True))

@@ -118,4 +118,6 @@ def evaluate_autoencoder(setup: TrainSetup, state: dict) -> EvalContext:
 def register_families(register):
     register(FamilySpec("autoencoder", "minibatch descent on a reconstruction, penalised or ELBO loss",
                         train_autoencoder, PARAMS, statistics=STATISTICS, model_type=AEModel,
-                        evaluator=evaluate_autoencoder, objective_contract={"loss": 3}))
+                        evaluator=evaluate_autoencoder, objective_contract={"loss": 3},
+                        # code: model.encode(x); posterior: a VAE's q(z|x) and p(x|z) (encode, decode)
+                        provides=("samples", "reconstructions", "model", "code", "posterior")))

@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 
 import torch
@@ -77,6 +77,7 @@ from genbench import (
     ConfigError, Data, DataInfo, EvalContext, FamilySpec, Param, Statistic, TrainSetup, TrainStep, hookimpl,
 )
 from genbench import kernels
+from genbench.plugins.models.gan import LABELLED, GANModel, pack_samples
 
 from . import diffaugment
 from .common import (
@@ -91,41 +92,6 @@ from .common import (
     settings,
 )
 from .ema import WeightAverage
-
-
-@dataclass
-class GANModel:
-    """What a GAN model factory returns: G maps z ~ N(0, I) of shape (B, z_dim) to data space."""
-
-    generator: torch.nn.Module  # (B, z_dim) -> (B, *info.shape); conditional: (z, y (B,)) -> same
-    discriminator: torch.nn.Module  # (B, *packed_shape(info.shape, pack)) -> (B,) logits; conditional: (x, y)
-    z_dim: int
-    pack: int = 1  # samples D judges together (PacGAN); 1 = an ordinary GAN
-    num_classes: int = 0  # K > 0: class-conditional, labels y (B,) int64 in 0..K-1; 0 = unconditional
-    classifier: torch.nn.Module | None = None  # ACGAN: (B, *shape) -> (B, K) class logits on D's trunk
-
-
-LABELLED = "a labelled dataset (digits, mnist5k, cifar10, imagefolder, npz with y)"
-
-
-def missing_labels(info: DataInfo) -> str | None:
-    """Why a class-conditional GAN cannot train on this dataset (it has no labels), or None: the
-    `fits` of conditional models, so a suite is refused before any work."""
-    if info.n_classes is None:
-        return f"the dataset has no class labels, which a class-conditional GAN is trained with; use {LABELLED}"
-    return None
-
-
-def packed_shape(shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
-    """The shape of one discriminator input when it judges `pack` examples of `shape` together:
-    concatenated along the first axis, (C, H, W) -> (pack * C, H, W), (2,) -> (2 * pack,)."""
-    return (pack * shape[0], *shape[1:])
-
-
-def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
-    """(m * pack, *shape) -> (m, pack * shape[0], *shape[1:]): consecutive groups of `pack`
-    examples, concatenated along the first data axis."""
-    return x.reshape(len(x) // pack, pack * x.shape[1], *x.shape[2:])
 
 
 PARAMS = {
@@ -376,4 +342,5 @@ def register_families(register):
                         train_gan, PARAMS, statistics=STATISTICS, model_type=GANModel, evaluator=evaluate_gan,
                         optimizer_roles=("generator", "discriminator"), fits=check_settings,
                         objective_contract={"discriminator_loss": 2, "generator_loss": 2},
-                        objective_optional={"penalty": 3, "after_discriminator_step": 1, "classification_loss": 2}))
+                        objective_optional={"penalty": 3, "after_discriminator_step": 1, "classification_loss": 2},
+                        provides=("samples", "model", "classes")))  # classes: ctx.sample_class of a conditional G

@@ -128,4 +128,5 @@ def train_rbm(setup: TrainSetup) -> Iterator[TrainStep]:
 @hookimpl
 def register_families(register):
     register(FamilySpec("rbm", "restricted Boltzmann machines: SGD on the free-energy difference of a CD objective",
-                        train_rbm, PARAMS, statistics=STATISTICS, model_type=RBM, objective_contract={"negatives": 3}))
+                        train_rbm, PARAMS, statistics=STATISTICS, model_type=RBM, objective_contract={"negatives": 3},
+                        provides=("samples", "model", "energy")))  # energy: the RBM's free energy and weights

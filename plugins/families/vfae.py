@@ -96,4 +96,5 @@ def evaluate_vfae(setup: TrainSetup, state: dict) -> EvalContext:
 def register_families(register):
     register(FamilySpec("vfae", "variational fair autoencoders: minibatch descent on -ELBO + classification + MMD",
                         train_vfae, PARAMS, statistics=STATISTICS, model_type=VFAEModel, evaluator=evaluate_vfae,
-                        objective_contract={"loss": 5}))
+                        objective_contract={"loss": 5},
+                        provides=("samples", "model", "code")))  # code: model.represent(x, s)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from genbench import DataError
+from genbench import DataError, load_weights
 
 PATCH = 14
 SIZE = 224  # input side: a 16x16 grid of patches
@@ -116,12 +116,7 @@ def resize_like_pil(images: torch.Tensor) -> torch.Tensor:
 
 def load_dinov2(path) -> tuple[DINOv2, str]:
     """The network with the file's weights (read with weights_only=True), and its name; DataError if not DINOv2."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # not a torch file, or one holding more than tensors
-        reason = str(exc).splitlines()[0]
-        raise DataError(f"{path} is not a weights file torch can load safely (weights_only=True): {reason}. "
-                        f"Fix: use the official DINOv2 checkpoint {FILES}") from exc
+    state = load_weights(path, "DINOv2 weights file", f"Fix: use the official DINOv2 checkpoint {FILES}")
     if not isinstance(state, dict) or "pos_embed" not in state or state["pos_embed"].shape[-1] not in WIDTHS:
         raise DataError(f"{path} is not a DINOv2 ViT-S/B/L/14 state dict (no pos_embed of width 384, 768 or "
                         f"1024). Fix: use the official DINOv2 checkpoint {FILES}")

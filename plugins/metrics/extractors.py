@@ -23,12 +23,13 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from genbench import Data, DataError, __version__
+from genbench import Data, DataError, __version__, load_weights
 
 from .classifiers import ARCHITECTURES, RECIPE, accuracy, auto_architecture, build_classifier, train_classifier
 from .dinov2 import FILES as DINOV2_FILES
@@ -153,7 +154,11 @@ def _read_cached(path: Path, net: nn.Module) -> dict | None:
     if not (path.exists() and meta.exists()):
         return None
     record = json.loads(meta.read_text())
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    try:
+        net.load_state_dict(load_weights(path, "cached extractor", "It is trained again."))
+    except DataError as exc:  # e.g. truncated by a full disk: a cache is rebuilt, not trusted
+        log.warning("%s", exc)
+        return None
     net.eval().requires_grad_(False)
     if weights_hash(net) != record["weights"]:
         log.warning("cached extractor %s does not match its recorded hash; retraining it", path)
@@ -194,12 +199,8 @@ class InceptionV3(nn.Module):
 
 def read_inception_state(path: Path) -> dict[str, torch.Tensor]:
     """The weights file's state dict (tensors only: weights_only), in FIDInceptionV3's layout; DataError if not."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # not a torch file, or one holding more than tensors
-        reason = str(exc).splitlines()[0]
-        raise DataError(f"{path} is not a weights file torch can load safely (weights_only=True): {reason}. "
-                        f"Fix: use torch-fidelity's {INCEPTION_FILE} or pytorch-fid's {PYTORCH_FID_FILE}") from exc
+    state = load_weights(path, "Inception weights file", f"Fix: use torch-fidelity's {INCEPTION_FILE} or "
+                                                          f"pytorch-fid's {PYTORCH_FID_FILE}")
     keys = set(state) if isinstance(state, dict) else set()
     if any(str(key).startswith("blocks.") for key in keys):
         raise DataError(f"{path} holds the state of pytorch-fid's InceptionV3 wrapper (keys blocks.*), which "
@@ -215,15 +216,31 @@ def read_inception_state(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def inception_weights(inception_path: str) -> Path:
-    """The weights file to use: `inception_path`, or the default place in the cache; DataError if absent."""
-    path = Path(inception_path).expanduser() if inception_path else cache_dir() / "inception" / INCEPTION_FILE
+@dataclass(frozen=True)
+class WeightsFile:
+    """A pretrained extractor read from a local file, which genbench never downloads."""
+
+    extractor: str  # its name, and its folder under $GENBENCH_CACHE
+    default: str  # the file looked for in that folder
+    param: str  # the metric parameter naming another file
+    wanted: str  # what file it needs, as the error says it
+    others: str = ""  # other files that fit, as the fix says it
+
+
+INCEPTION = WeightsFile("inception", INCEPTION_FILE, "inception_path", f"the FID Inception-v3 weights file "
+                        f"{INCEPTION_FILE} (torch-fidelity's release asset)", f" (or pytorch-fid's {PYTORCH_FID_FILE})")
+DINOV2 = WeightsFile("dinov2", DINOV2_FILE, "dinov2_path", f"a DINOv2 weights file ({DINOV2_FILES}, the official "
+                     f"checkpoints, or a timm vit_*_patch14_dinov2 state dict)")
+
+
+def weights_file(kind: WeightsFile, given: str) -> Path:
+    """The weights file to read: `given`, or the default place in the cache; DataError if absent."""
+    path = Path(given).expanduser() if given else cache_dir() / kind.extractor / kind.default
     if not path.is_file():
         raise DataError(
-            f"extractor 'inception' needs the FID Inception-v3 weights file {INCEPTION_FILE} (torch-fidelity's "
-            f"release asset) on disk, and genbench never downloads it: no file at {path}. Fix: copy the file "
-            f"there from a machine that has it (or pytorch-fid's {PYTORCH_FID_FILE}), or pass inception_path=<file>; "
-            f"or use a domain classifier (extractor='auto').")
+            f"extractor {kind.extractor!r} needs {kind.wanted} on disk, and genbench never downloads it: no file "
+            f"at {path}. Fix: copy the file there from a machine that has it{kind.others}, or pass "
+            f"{kind.param}=<file>; or use a domain classifier (extractor='auto').")
     return path
 
 
@@ -242,23 +259,11 @@ def weights_file_extractor(kind: str, path: Path, load: Callable[[Path], tuple[n
 
 def inception_extractor(inception_path: str) -> Extractor:
     return weights_file_extractor(
-        "inception", inception_weights(inception_path),
+        "inception", weights_file(INCEPTION, inception_path),
         lambda path: (InceptionV3(read_inception_state(path)), "inception-v3-compat"),
         "uint8, TF1 bilinear resize to 299 (torch-fidelity's), (x - 128) / 128")
 
 
-def dinov2_weights(dinov2_path: str) -> Path:
-    """The DINOv2 weights file: `dinov2_path`, or the default place in the cache; DataError if absent."""
-    path = Path(dinov2_path).expanduser() if dinov2_path else cache_dir() / "dinov2" / DINOV2_FILE
-    if not path.is_file():
-        raise DataError(
-            f"extractor 'dinov2' needs a DINOv2 weights file on disk ({DINOV2_FILES}, the official "
-            f"checkpoints, or a timm vit_*_patch14_dinov2 state dict), and genbench never downloads it: no file "
-            f"at {path}. Fix: copy the file there from a machine that has it, or pass dinov2_path=<file>; or use "
-            f"a domain classifier (extractor='auto').")
-    return path
-
-
 def dinov2_extractor(dinov2_path: str) -> Extractor:
-    return weights_file_extractor("dinov2", dinov2_weights(dinov2_path), load_dinov2,
+    return weights_file_extractor("dinov2", weights_file(DINOV2, dinov2_path), load_dinov2,
                                   "bicubic resize to 224, ImageNet mean and sd; class token after the norm")

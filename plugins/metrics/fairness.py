@@ -129,5 +129,5 @@ def register_metrics(register):
                  "parity": MetricOutput(False, "|P(y_hat=1|s=0) - P(y_hat=1|s=1)|"),
                  "y_majority": MetricOutput(True, "accuracy of the majority y", "%"),
                  "s_majority": MetricOutput(False, "accuracy of the majority s", "%")},
-        families=("vfae", "autoencoder"), needs=("real", "labels", "model"), fits=fairness_fits,
+        needs=("real", "labels", "code"), fits=fairness_fits,
         repeatable=True))

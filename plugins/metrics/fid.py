@@ -208,9 +208,9 @@ class KID(ExtractorMetric):
 def register_metrics(register):
     register(MetricSpec("fid", "Fréchet distance of domain-classifier features to a real split, with the "
                         "real-vs-real floor", FID, FID_PARAMS, outputs=FID_OUTPUTS,
-                        families=("gan", "autoencoder", "rbm"), domains=("image",), needs=("samples", "real", "labels"),
+                        domains=("image",), needs=("samples", "real", "labels"),
                         fits=extractor_fits))
     register(MetricSpec("kid", "kernel (MMD, cubic polynomial) distance of domain-classifier features to a "
                         "real split", KID, KID_PARAMS, outputs=KID_OUTPUTS,
-                        families=("gan", "autoencoder", "rbm"), domains=("image",), needs=("samples", "real", "labels"),
+                        domains=("image",), needs=("samples", "real", "labels"),
                         fits=extractor_fits))

@@ -94,5 +94,5 @@ class InceptionScore(ExtractorMetric):
 def register_metrics(register):
     register(MetricSpec("is", "Inception Score from the domain classifier's class probabilities, with real "
                         "images' score", InceptionScore, PARAMS, outputs=OUTPUTS,
-                        families=("gan", "autoencoder", "rbm"), domains=("image",), needs=("samples", "real", "labels"),
+                        domains=("image",), needs=("samples", "real", "labels"),
                         fits=extractor_fits))

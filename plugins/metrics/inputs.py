@@ -19,9 +19,7 @@ import torch
 
 from genbench import Data, DataError, DataInfo, EvalContext, MetricResult, Param
 
-from .extractors import (
-    EXTRACTORS, Extractor, Unavailable, dinov2_weights, fingerprint, get_extractor, inception_weights,
-)
+from .extractors import DINOV2, EXTRACTORS, INCEPTION, Extractor, Unavailable, fingerprint, get_extractor, weights_file
 
 SPLITS = ("test", "train")
 CHUNK = 1000  # images per extractor call: bounds activation memory
@@ -63,9 +61,9 @@ memo = Memo(16)  # real-data results, keyed by fingerprints of the images and th
 def check_extractor_params(extractor: str, inception_path: str, dinov2_path: str = "") -> None:
     """At factory time, before any training: a missing Inception or DINOv2 weights file is an error now."""
     if extractor == "inception":
-        inception_weights(inception_path)
+        weights_file(INCEPTION, inception_path)
     if extractor == "dinov2":
-        dinov2_weights(dinov2_path)
+        weights_file(DINOV2, dinov2_path)
 
 
 def extractor_fits(info: DataInfo, *, extractor: str, inception_path: str, dinov2_path: str = "",

@@ -140,5 +140,5 @@ def intra_fid_fits(info: DataInfo, **params) -> str | None:
 def register_metrics(register):
     register(MetricSpec("intra-fid", "intra-class FID (Miyato & Koyama 2018): mean over classes of the FID "
                         "between a class's samples and its real images", IntraFID, PARAMS, outputs=OUTPUTS,
-                        families=("gan",), domains=("image",), needs=("classes", "real", "labels"),
+                        domains=("image",), needs=("classes", "real", "labels"),
                         fits=intra_fid_fits))

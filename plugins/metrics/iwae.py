@@ -96,4 +96,4 @@ def register_metrics(register):
                          "split": Param("test", "split the images come from", choices=("test", "train"))},
                         outputs={"iwae_nll": MetricOutput(False, "IWAE -log p(x) bound", "nats"),
                                  "elbo_nll": MetricOutput(False, "negative ELBO", "nats")},
-                        families=("autoencoder",), domains=("image",), needs=("real", "model")))
+                        domains=("image",), needs=("real", "posterior")))

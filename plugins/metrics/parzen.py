@@ -98,4 +98,4 @@ def register_metrics(register):
     register(MetricSpec("parzen", "Parzen-window log-likelihood of test images under the samples "
                         "(Goodfellow et al. 2014; a sanity check only, unreliable in high dimensions)",
                         Parzen, PARAMS, outputs=OUTPUTS,
-                        families=("gan", "autoencoder", "rbm"), domains=("image",), needs=("samples", "real")))
+                        domains=("image",), needs=("samples", "real")))

@@ -123,5 +123,5 @@ class PRDC(ExtractorMetric):
 def register_metrics(register):
     register(MetricSpec("prdc", "improved precision/recall and density/coverage of domain-classifier features "
                         "(k-NN balls)", PRDC, PARAMS, outputs=OUTPUTS,
-                        families=("gan", "autoencoder", "rbm"), domains=("image",), needs=("samples", "real", "labels"),
+                        domains=("image",), needs=("samples", "real", "labels"),
                         fits=extractor_fits))

@@ -292,5 +292,5 @@ def register_metrics(register):
                                          "points"),
                  "gap_dbn_equal_steps": MetricOutput(True, "DBN-pretrained minus scratch accuracy after "
                                                            "finetune_steps steps each", "points")},
-        families=("autoencoder", "rbm"), domains=("image",), needs=("real", "labels"), fits=labelled,
+        domains=("image",), needs=("real", "labels"), fits=labelled,
         repeatable=True))  # values are named <output>@<labels_per_class>

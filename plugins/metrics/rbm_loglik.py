@@ -171,4 +171,4 @@ def register_metrics(register):
         outputs={"rbm_loglik": MetricOutput(True, "log p(v), held-out", "nats"),
                  "rbm_log_z": MetricOutput(True, "log Z", "nats"),
                  "rbm_loglik_ais": MetricOutput(True, "log p(v) by AIS (method both)", "nats")},
-        families=("rbm",), domains=("image",), needs=("real", "model"), fits=binary_data))
+        domains=("image",), needs=("real", "energy"), fits=binary_data))

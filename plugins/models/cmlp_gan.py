@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from genbench.plugins.families.gan import GANModel, missing_labels
+from .gan import GANModel, missing_labels
 
 from .mlp_gan import PARAMS as MLP_PARAMS
 from .mlp_gan import MLPDiscriminator, MLPGenerator

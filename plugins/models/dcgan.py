@@ -38,8 +38,8 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from genbench.plugins.families.gan import GANModel, packed_shape
 
+from .gan import GANModel, packed_shape
 from .gan_layers import norm_act as make_norm_act
 from .gan_layers import norm_param
 from .layers import BatchNormAct, BiasAct

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from genbench.plugins.families.gan import GANModel, packed_shape
 
+from .gan import GANModel, packed_shape
 from .gan_layers import norm_act, norm_param, spectral_norm_all
 from .layers import DenseAct, Maxout
 

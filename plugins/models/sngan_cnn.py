@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from genbench.plugins.families.gan import GANModel, packed_shape
+from .gan import GANModel, packed_shape
 
 from .dcgan import MAX_START, layout
 from .gan_layers import (CONDITIONAL_PARAMS, WEIGHTED, FeatureDiscriminator, LabelledSequential, classifier_of,

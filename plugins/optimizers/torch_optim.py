@@ -45,6 +45,6 @@ SGD = {
 
 @hookimpl
 def register_optimizers(register):
-    register(OptimizerSpec("adam", "Adam (Kingma & Ba 2015)", adam, ADAM))
+    register(OptimizerSpec("adam", "Adam (Kingma & Ba 2015)", adam, ADAM, default=True))
     register(OptimizerSpec("rmsprop", "RMSprop (Tieleman & Hinton 2012)", rmsprop, RMSPROP))
     register(OptimizerSpec("sgd", "stochastic gradient descent with momentum and weight decay", sgd, SGD))

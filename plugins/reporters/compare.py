@@ -103,9 +103,10 @@ def html_table(rows: list[dict[str, str]]) -> str:
 @hookimpl
 def register_reporters(register):
     register(ReporterSpec(
-        "compare", "paired comparisons of groups over seeds (failures rank worst), with each group's outcomes "
+        "comparison", "paired comparisons of groups over seeds (failures rank worst), with each group's outcomes "
         "and the best score within k trials of a [search]", compare,
         {"metric": Param("", "the value to compare (default: every eval metric with a direction)"),
          "baseline": Param("", "compare every other group with this one (default: every pair)"),
          "axes": Param(("objective",), "the axes groups differ in; the other axes' labels must match"),
-         "alpha": Param(ALPHA, "significance level, after Holm's correction", min=0.0, max=1.0)}))
+         "alpha": Param(ALPHA, "significance level, after Holm's correction", min=0.0, max=1.0)},
+        compares=True))

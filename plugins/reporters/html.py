@@ -3,7 +3,7 @@
 The page is the Jinja2 template templates/report.html.j2 filled with html_data's numbers and
 html_plots' figures, all read from the results model; every picture and style is inline, so it
 opens offline and a copied results folder renders the same file. Other sections (by default the
-statistical comparison and the budget curves of the `compare` reporter) join through `sections`:
+statistical comparison and the budget curves of the `comparison` reporter) join through `sections`:
 callables (results of one suite, suite name) -> [Section], each drawn after the suite's own.
 """
 
@@ -71,7 +71,7 @@ def render_report(results: Results, suite: str | None = None, sections: Sequence
         views.append({"data": data, "datasets": datasets, "throughput_chart": throughput_uri(data.throughput),
                       "sections": [(s.title, Markup(s.html)) for s in extra]})
     env = jinja2.Environment(loader=jinja2.PackageLoader("genbench.plugins.reporters", "templates"),
-                             autoescape=jinja2.select_autoescape(["j2", "html"]),
+                             autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["number"] = number
     return env.get_template("report.html.j2").render(title=", ".join(names), suites=views, version=__version__)
@@ -84,4 +84,5 @@ def html_report(view) -> str:
 @hookimpl
 def register_reporters(register):
     register(ReporterSpec("html", "a self-contained HTML page: tables with confidence intervals and outcome "
-                          "counts, curves, samples, throughput, provenance", html_report, suffix=".html"))
+                          "counts, curves, samples, throughput, provenance", html_report, suffix=".html",
+                          page=True))

@@ -5,7 +5,7 @@ throughput per kernel backend, provenance and failures.
 
 A cell's value for a metric is its final one (genbench.results.model), and what a failed,
 diverged or NaN value counts as is genbench.results.statistics.outcome's rule, as in `show` and
-`compare`. The interval is statistics.bootstrap_interval of the finite values (a fixed
+`comparison` reporter. The interval is statistics.bootstrap_interval of the finite values (a fixed
 resampling seed: the same store gives the same report); one value has no interval. The best
 group of a metric is marked only where no cell of it failed or gave NaN and its interval
 separates from every other group's. Metric directions, labels and units come from the model

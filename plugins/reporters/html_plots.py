@@ -12,14 +12,9 @@ import io
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from genbench.plugins.reporters.html_data import Column, DatasetBlock, Group  # noqa: E402
+from genbench.plugins.reporters.html_data import Column, DatasetBlock, Group
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DPI = 72
@@ -29,6 +24,17 @@ LEGEND_COLUMNS = 4
 LOG_SPAN = 100.0  # a positive series spanning more than this factor is drawn on a log axis
 
 
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, imported when a figure is drawn (not when the plugins
+    load: it costs most of a second)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
 def png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
@@ -36,12 +42,12 @@ def png_uri(data: bytes) -> str:
 def figure_uri(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    plt.close(figure)
+    pyplot().close(figure)
     return png_uri(buffer.getvalue())
 
 
 def colours(groups: list[Group]) -> dict[str, tuple]:
-    palette = plt.get_cmap("tab10").colors
+    palette = pyplot().get_cmap("tab10").colors
     return {g.label: palette[i % len(palette)] for i, g in enumerate(groups)}
 
 
@@ -67,6 +73,8 @@ def series(group: Group, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 def draw_column(axes, block: DatasetBlock, column: Column, palette: dict[str, tuple]) -> bool:
     """One metric's curves on `axes`, one line per group; False when no group has data."""
+    from matplotlib import ticker
+
     drawn = []
     for group in block.groups:
         line = series(group, column.name)
@@ -86,7 +94,7 @@ def draw_column(axes, block: DatasetBlock, column: Column, palette: dict[str, tu
     axes.set_title(f"{column.label} {column.arrow}".strip() + unit, fontsize=10)
     axes.set_xlabel("step", fontsize=8)
     axes.tick_params(labelsize=8)
-    axes.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    axes.xaxis.set_major_locator(ticker.MaxNLocator(5, integer=True))
     axes.grid(alpha=0.3)
     return True
 
@@ -101,6 +109,7 @@ def curves_uri(block: DatasetBlock, columns: list[Column], title: str) -> str | 
     legend_rows = math.ceil(len(block.groups) / LEGEND_COLUMNS)
     margin_top, margin_bottom = 0.7, 0.55 + 0.2 * legend_rows  # inches: the title; the step label and legend
     height = SUBPLOT_SIZE[1] * rows + margin_top + margin_bottom
+    plt = pyplot()
     figure, grid = plt.subplots(rows, cols, figsize=(SUBPLOT_SIZE[0] * cols, height), squeeze=False)
     figure.subplots_adjust(left=0.25 / cols, right=0.98, top=1 - margin_top / height,
                            bottom=margin_bottom / height, hspace=0.45, wspace=0.3)
@@ -137,6 +146,7 @@ def throughput_uri(rows: list[dict]) -> str | None:
     if not rows:
         return None
     kernels = sorted({r["kernel"] for r in rows})
+    plt = pyplot()
     palette = plt.get_cmap("tab10").colors
     figure, axes = plt.subplots(figsize=(9, 0.25 * len(rows) + 1.0), layout="tight")
     positions = np.arange(len(rows))

@@ -71,5 +71,6 @@ def json_report(view, *, raw: bool) -> str:
 
 @hookimpl
 def register_reporters(register):
-    register(ReporterSpec("csv", "comma-separated records (long format)", csv_report, RAW, suffix=".csv"))
+    register(ReporterSpec("csv", "comma-separated records (long format)", csv_report, RAW, suffix=".csv",
+                          default=True))
     register(ReporterSpec("json", "a JSON list of records (long format)", json_report, RAW, suffix=".json"))

@@ -91,4 +91,5 @@ def register_reporters(register):
                           {"all": Param(False, "every training statistic and throughput column"),
                            "pictures": Param(True, "list the latest sample picture of each cell"),
                            "format": Param("terminal", "terminal (fitted to the width), plain (one wide "
-                                           "table) or markdown", choices=TABLE_FORMATS)}))
+                                           "table) or markdown", choices=TABLE_FORMATS)},
+                          terminal=True))

@@ -139,28 +139,10 @@ def load_suite(tmp_path, cluster_block: str):
     return config.load(str(path), load_plugins(entry_points=False))
 
 
-@pytest.mark.parametrize("block, message", [
-    ("partition = 'gpu'", "unknown key 'partition'"),
-    ("cores = 0", "below the minimum"),
-    ("cores = 4\nprocesses = 8", "cannot share 4 cores"),
-    ("memory = '1KiB'", "not a possible size"),
-    ("memory = '1GiB'\nprocesses = 8\ncores = 8", "under 256 MiB each"),
-    ("walltime = '0s'", "walltime"),
-    ("gpus = 2", "above the maximum"),
-    ("gpus = 1\nprocesses = 2\ncores = 2", "one worker"),
-    ("max_jobs = 0", "below the minimum"),
-    ("queue = 3", "expected str"),
-])
-def test_cluster_block_is_validated_with_the_suite(tmp_path, block, message):
-    with pytest.raises(ConfigError, match=message) as error:
-        load_suite(tmp_path, block)
-    assert "cluster" in str(error.value)
-
-
 def test_slurm_job_script_and_submission_from_dask_jobqueue(tmp_path, monkeypatch):
     suite = load_suite(tmp_path, "queue = 'gpu'\naccount = 'lab'\ncores = 4\nmemory = '16GiB'\n"
                                  "walltime = '90m'\ngpus = 1\nmax_jobs = 3\njob_extra = ['--constraint=a100']")
-    settings = dict(suite.cluster)
+    settings = jobqueue.job_settings(dict(suite.executor))
     assert jobqueue.cluster_kwargs("slurm", settings) == {
         "queue": "gpu", "account": "lab", "cores": 4, "memory": "16384MiB", "walltime": "01:30:00",
         "worker_extra_args": ["--resources", "GPU=1"], "job_extra_directives": ["--constraint=a100", "--gres=gpu:1"]}
@@ -196,7 +178,7 @@ def test_slurm_job_script_and_submission_from_dask_jobqueue(tmp_path, monkeypatc
 ])
 def test_pbs_and_lsf_job_scripts(tmp_path, kind, lines):
     suite = load_suite(tmp_path, "queue = 'long'\ncores = 2\nmemory = '4GiB'\nwalltime = '2h'\ngpus = 1")
-    cluster = jobqueue.make_cluster(kind, dict(suite.cluster))
+    cluster = jobqueue.make_cluster(kind, jobqueue.job_settings(dict(suite.executor)))
     try:
         script = cluster.job_script()
     finally:

@@ -2,7 +2,7 @@
 
 import torch
 from genbench.plugins.datasets.toy2d import ring8
-from genbench.plugins.families.gan import GANModel
+from genbench.plugins.models.gan import GANModel
 from genbench.plugins.objectives.gan import GANLoss
 
 from genbench import (

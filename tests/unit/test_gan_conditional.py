@@ -16,7 +16,8 @@ from genbench import ConfigError, Data, DataInfo, EvalContext, Resume, TrainSetu
 
 from genbench.suite import config
 from genbench.plugins.datasets.digits import digits
-from genbench.plugins.families.gan import GANModel, discriminator_parameters, evaluate_gan, train_gan
+from genbench.plugins.families.gan import discriminator_parameters, evaluate_gan, train_gan
+from genbench.plugins.models.gan import GANModel
 from genbench.plugins.metrics import fid
 from genbench.plugins.metrics.fid import FID
 from genbench.plugins.metrics.inputs import memo

@@ -3,7 +3,8 @@
 import pytest
 import torch
 from genbench.plugins.datasets.toy2d import ring8
-from genbench.plugins.families.gan import STATISTICS, GANModel, d_outputs, train_gan
+from genbench.plugins.families.gan import STATISTICS, d_outputs, train_gan
+from genbench.plugins.models.gan import GANModel
 from genbench.plugins.models.mlp_gan import make_mlp_gan
 from genbench.plugins.objectives.gan import hinge, lsgan, nonsaturating, ragan, rsgan, saturating, wgan_gp
 

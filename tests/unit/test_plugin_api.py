@@ -15,6 +15,7 @@ from rich.console import Console
 
 import genbench
 import genbench.cli
+import genbench.cli.list
 from genbench import PLUGIN_API, ConfigError, PluginError, kernels
 from genbench.api import compat, contracts, versions
 from genbench.api.registry import load_plugins
@@ -52,8 +53,8 @@ def suite(tmp_path, objectives: str, models: str = TINY_MLP, name: str = "suite.
 def genbench_list(monkeypatch, *args: str):
     """`genbench list ARGS` in this process, 1000 columns wide (rich fixes a console's width when
     COLUMNS is set as it is imported, as it is in pytest-xdist's workers: 80)."""
-    monkeypatch.setattr(genbench.cli, "console", Console(width=1000))
-    monkeypatch.setattr(genbench.cli, "errors", Console(stderr=True, width=1000))
+    monkeypatch.setattr(genbench.cli.list, "console", Console(width=1000))
+    monkeypatch.setattr(genbench.cli.list, "errors", Console(stderr=True, width=1000))
     result = CliRunner().invoke(cli, ["list", *args])
     assert result.exit_code == 0, result.output
     return result

@@ -51,3 +51,32 @@ def test_readme_notebook_example_loads_filters_pivots_and_plots(tmp_path, monkey
     assert list(final.columns) == ["alpha", "beta"] and list(final.index) == [0, 1, 2]
     assert final.loc[1, "beta"] == score(1, 1, 20)  # the last eval step's value
     assert namespace["frame"].name.isin(["modes", "samples_per_s", "grad"]).any()
+
+
+# The README's "What is built in" lists, by their bold heading: the registry kind each lists.
+BUILT_IN_LISTS = {"Families": "family", "Domains": "domain", "Reporters": "reporter", "Executors": "executor",
+                  "Suites": "suite"}
+
+
+def readme_list(heading: str) -> set[str]:
+    """The names the README's **heading** list quotes as code (`name`): its text up to the next
+    bold heading or list item."""
+    section = README[README.index("## What is built in"):README.index("## Feature extractors")]
+    text = re.split(r"\*\*|\n- ", section.split(f"**{heading}**", 1)[1], maxsplit=1)[0]
+    return set(re.findall(r"`([a-z0-9][a-z0-9_.-]*)`", text))
+
+
+def test_readme_lists_every_builtin_and_nothing_else(registry):
+    """The built-in families, domains, reporters, executors and suites as the README lists them
+    are the registry's and the suite folder's: adding or removing one fails here until the
+    README says so."""
+    from genbench.suite.config import builtin_suites
+
+    for heading, kind in BUILT_IN_LISTS.items():
+        if kind == "suite":
+            builtin = set(builtin_suites())
+        else:
+            builtin = {n for n in registry.names(kind) if registry.origin(kind, n).distribution == "genbench"}
+        listed = readme_list(heading)
+        assert listed == builtin, (f"README's **{heading}** list: missing {sorted(builtin - listed)}, "
+                                   f"not built in {sorted(listed - builtin)}")

@@ -10,7 +10,8 @@ import scipy.stats
 import torch
 from genbench.plugins.datasets.stacked_mnist import stacked_mnist
 from genbench.plugins.datasets.toy2d import ring8
-from genbench.plugins.families.gan import pack_samples, packed_shape, train_gan
+from genbench.plugins.families.gan import train_gan
+from genbench.plugins.models.gan import pack_samples, packed_shape
 from genbench.plugins.metrics.modes import (StackedModeCoverage, channel_modes, has_digits, has_modes,
                                             histogram_statistics, stacked_statistics)
 from genbench.plugins.models.dcgan import make_dcgan
