@@ -28,6 +28,7 @@ from genbench.run.lock import StoreLock
 from genbench.run.loggers import result_loggers
 from genbench.run.progress import SuiteProgress
 from genbench.api.registry import Registry, load_plugins
+from genbench.api.result import error_headline
 from genbench.results.summary import ReportView
 from genbench.report.table import TABLE_FORMATS
 from genbench.run.resume import Pending, pending_cells
@@ -143,6 +144,8 @@ def list_command(kind: str | None, params: bool) -> None:
 @click.option("--log", "log_names", multiple=True, metavar="NAME",
               help="Also log each cell's results as it finishes through this reporter, e.g. tensorboard "
                    "(to OUT/tensorboard; needs `pip install genbench[tensorboard]`). Repeatable.")
+@click.option("--max-cells", type=click.IntRange(min=1), default=config_module.MAX_CELLS, show_default=True,
+              help="Refuse a suite that plans more cells than this (checked before any cell is made).")
 @click.option("--checkpoints", "retention", type=click.Choice(RETENTION), default="last", show_default=True,
               help="Checkpoints written at each eval step to OUT/checkpoints (an interrupted cell resumes "
                    "from its newest; `genbench rescore` reads a finished cell's): keep the last of each "
@@ -150,10 +153,10 @@ def list_command(kind: str | None, params: bool) -> None:
 def run_command(suite: str, out_dir: str, workers: int | None, executor_name: str, patterns: tuple[str, ...],
                 threads: int | None, timeout_text: str | None, max_memory_text: str | None, dry_run: bool,
                 wait: bool, reuse_stale: bool, settings: tuple[str, ...], log_names: tuple[str, ...],
-                retention: str, scheduler: str | None) -> None:
+                retention: str, scheduler: str | None, max_cells: int) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     registry = load_plugins()
-    suite_config = config_module.load(suite, registry, settings)
+    suite_config = config_module.load(suite, registry, settings, max_cells)
     limit_flags = {
         "timeout": _parse_flag("--timeout", timeout_text, limits_module.parse_timeout, limits_module.TIMEOUT_HELP),
         "max_memory": _parse_flag("--max-memory", max_memory_text, limits_module.parse_memory,
@@ -265,17 +268,10 @@ def _print_failures(results, cells) -> None:
     paths = {cell.cell_id: cell.path for cell in cells}
     for result in results:
         if result.status == "failed":
-            errors.print(f"[bold red]failed:[/] {escape(paths[result.cell_id])}: {escape(_headline(result.error))}",
-                         highlight=False)
+            errors.print(f"[bold red]failed:[/] {escape(paths[result.cell_id])}: "
+                         f"{escape(error_headline(result.error))}", highlight=False)
         elif result.status == "diverged":
             errors.print(f"[yellow]diverged:[/] {paths[result.cell_id]}: {result.error}", highlight=False)
-
-
-def _headline(error: str | None) -> str:
-    """The line that says why a cell failed: a traceback's last line (the exception), else the
-    first (an executor's cause: `timeout: ...`, `memory: ...`, `worker died: ...`)."""
-    lines = (error or "").strip().splitlines() or ["?"]
-    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
 
 
 def _int_list(text: str) -> list[int]:

@@ -22,6 +22,7 @@ from scipy import stats
 
 from genbench.run.cpu_policy import overload
 from genbench.api.axes import AXIS_NAMES
+from genbench.api.result import error_headline
 from genbench.results.summary import THROUGHPUT
 from genbench.results.store import Store, StoredCell
 
@@ -282,9 +283,8 @@ def failure_rows(cells: list[StoredCell]) -> list[dict]:
     for cell in cells:
         if cell.status in ("failed", "diverged"):
             error = cell.row.get("error") or ""
-            lines = [line for line in error.strip().splitlines() if line.strip()]
             rows.append({"path": "/".join(cell.group) + f"/seed{cell.seed}", "status": cell.status,
-                         "step": cell.row.get("diverged_step"), "headline": lines[-1] if lines else "",
+                         "step": cell.row.get("diverged_step"), "headline": error_headline(error),
                          "error": error})
     return rows
 
