@@ -216,3 +216,25 @@ objectives = ["nll"]
     assert result.status == "done", result.error
     assert checkpoints.steps(cell.cell_id) == []
     assert "gaussian-fit" in result.env["checkpoints"]["unsupported"]
+
+
+@pytest.mark.parametrize("executor", ["local", "process"])
+def test_a_cell_whose_checkpoint_cannot_be_read_fails_alone(tmp_path, write_suite, genbench_cli, registry, executor):
+    """A planted file where a pending cell's checkpoint would be: that cell fails naming it (exit
+    1), the others run; the Dask executor's case is in test_dask_executor.py."""
+    suite, out = write_suite(), tmp_path / "out"
+    first = genbench_cli("run", str(suite), "--out", str(out), "--executor", executor, "--only", "seed0")
+    assert first.returncode == 0, first.stderr
+    [pending] = plan.select(plan.expand(config.load(str(suite), registry), registry), ("seed1",))
+    planted = Checkpoints.of_results(out).path(pending.cell_id, 10)
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"not a checkpoint")
+    ran = genbench_cli("run", str(suite), "--out", str(out), "--executor", executor)
+    assert ran.returncode == 1, ran.stderr
+    assert f"seed1: genbench.api.errors.DataError: checkpoint {planted} cannot be read safely" in \
+        " ".join(ran.stderr.split())
+    store = Store(out, create=False)
+    try:
+        assert {c.seed: c.status for c in store.cells()} == {0: "done", 1: "failed"}
+    finally:
+        store.close()
