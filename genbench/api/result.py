@@ -69,3 +69,17 @@ class CellResult:
     env: dict[str, Any] = field(default_factory=dict)  # versions, machine, kernel_ops
     error: str | None = None  # traceback for failed cells, the reason for diverged ones
     diverged_step: int | None = None
+
+
+def error_headline(error: str | None) -> str:
+    """The line that says why a cell failed, never empty: of a traceback, the first line of its
+    (last) exception, whose message may go on over lines of its own; else the first line (an
+    executor's cause: `timeout: ...`, `memory: ...`, `worker died: ...`)."""
+    lines = [line for line in (error or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return "(no error message)"
+    if not lines[0].startswith("Traceback"):
+        return lines[0]
+    last = max(i for i, line in enumerate(lines) if line.startswith("Traceback"))
+    exception = [line for line in lines[last + 1:] if not line.startswith((" ", "\t"))]  # frames are indented
+    return exception[0] if exception else lines[-1]

@@ -17,10 +17,15 @@ import torch
 
 from genbench.kernels import Backend
 
+# The largest int a parameter takes unless it declares a `max` of its own: a count beyond it (of
+# units, samples, images, steps) could not be allocated, and C code indexes with 32-bit ints.
+MAX_INT = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class Param:
-    """One typed parameter of a component, with its default and allowed range."""
+    """One typed parameter of a component, with its default and allowed range. An int without
+    `max` is bounded by MAX_INT all the same."""
 
     default: Any
     help: str
@@ -30,10 +35,18 @@ class Param:
     # False for a parameter added to a component that already has stored results: at its default
     # it is left out of the cell id, so those results keep their ids (and resume and rescore).
     id_if_default: bool = True
+    # True when the value counts examples of the cell's data (samples drawn, images scored): the
+    # suite is refused when that many examples of its dataset would not fit in memory.
+    examples: bool = False
 
     @property
     def type(self) -> type:
         return type(self.default)
+
+    @property
+    def upper(self) -> float | None:
+        """The largest value allowed: `max`, else MAX_INT for an int."""
+        return MAX_INT if self.max is None and self.type is int else self.max
 
     def check(self, value: Any) -> Any:
         """The value, coerced (int -> float), or ValueError saying what is allowed."""
@@ -45,7 +58,7 @@ class Param:
         if type(value) is not expected:
             raise ValueError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
         if expected is tuple and self.default:  # a list of items like the default's first
-            item = Param(self.default[0], self.help, self.min, self.max)
+            item = Param(self.default[0], self.help, self.min, self.max, examples=self.examples)
             return tuple(item.check(v) for v in value)
         if expected is float and not math.isfinite(value):  # NaN passes every < and > test
             raise ValueError(f"{value!r} is not a finite number")
@@ -53,8 +66,8 @@ class Param:
             raise ValueError(f"{value!r} is not one of {', '.join(map(repr, self.choices))}")
         if self.min is not None and value < self.min:
             raise ValueError(f"{value!r} is below the minimum {self.min}")
-        if self.max is not None and value > self.max:
-            raise ValueError(f"{value!r} is above the maximum {self.max}")
+        if self.upper is not None and value > self.upper:
+            raise ValueError(f"{value!r} is above the maximum {self.upper}")
         return value
 
     def describe(self) -> str:
@@ -63,8 +76,8 @@ class Param:
             limits.append("one of " + ", ".join(map(repr, self.choices)))
         if self.min is not None:
             limits.append(f">= {self.min}")
-        if self.max is not None:
-            limits.append(f"<= {self.max}")
+        if self.upper is not None:
+            limits.append(f"<= {self.upper}")
         suffix = f" ({'; '.join(limits)})" if limits else ""
         return f"{self.type.__name__}, default {self.default!r}{suffix}: {self.help}"
 
@@ -79,6 +92,10 @@ class DataInfo:
     # What the loaded Data.extras will hold, e.g. ("modes", "sd") for the 2D mixtures, so a
     # metric's fits() can refuse a dataset without them before any work.
     extras: tuple[str, ...] = ()
+    # Examples in each split once loaded (None: not known without loading): the planner checks
+    # batch sizes against n_train and the data's memory against this machine's.
+    n_train: int | None = None
+    n_test: int | None = None
 
 
 @dataclass
@@ -190,9 +207,14 @@ class _Spec:
 
 @dataclass(frozen=True)
 class DatasetSpec(_Spec):
-    """A dataset: factory(**params) -> Data; `info` is a DataInfo or info(**params) -> DataInfo."""
+    """A dataset: factory(**params) -> Data; `info` is a DataInfo or info(**params) -> DataInfo.
+
+    `check(**params)`, if given, reads the dataset's files as far as is cheap (checksums, dtypes,
+    shapes, finiteness and range of the values) and raises DataError naming what is wrong and the
+    fix; the suite runs it once per dataset configuration before any work (and at --dry-run)."""
 
     info: DataInfo | Callable[..., DataInfo] = None
+    check: Callable[..., None] | None = None
 
     def data_info(self, params: Mapping[str, Any]) -> DataInfo:
         return self.info(**params) if callable(self.info) else self.info
@@ -206,6 +228,10 @@ class ModelSpec(_Spec):
     domains: tuple[str, ...] = ()  # the data domains it takes; () = any
     # Optional check(info, **params) -> None | str: why this model cannot fit that data.
     fits: Callable[..., str | None] | None = None
+    # Optional weights(info, **params) -> int: how many weights its networks hold (at least:
+    # biases and normalisation parameters may be left out), computed without building them; the
+    # suite is refused before any work when training them would not fit in memory.
+    weights: Callable[..., int] | None = None
 
 
 @dataclass(frozen=True)

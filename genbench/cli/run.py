@@ -11,6 +11,7 @@ from genbench.cli.console import DEFAULT_OUT, screen
 from genbench.run.checkpoints import RETENTION
 from genbench.run.session import RunRequest, RunSession
 from genbench.suite import limits, overrides
+from genbench.suite.config import MAX_CELLS
 
 
 def _parse_flag(flag: str, text: str | None, parse, expected: str):
@@ -81,19 +82,22 @@ def _executor_options(texts: tuple[str, ...], scheduler: str | None) -> tuple[tu
               help="Checkpoints written at each eval step to OUT/checkpoints (an interrupted cell resumes "
                    "from its newest; `genbench rescore` reads a finished cell's): keep the last of each "
                    "cell, all of them, or none (and resume nothing from them).")
+@click.option("--max-cells", type=click.IntRange(min=1), default=MAX_CELLS, show_default=True,
+              help="Refuse a suite that plans more cells than this (checked before any cell is made).")
 @click.option("--out-exists-ok", is_flag=True, help="Write into an --out folder that holds other files and "
               "no genbench store (refused by default, so results never mix with someone else's files).")
 def command(suite: str, out_dir: str, workers: int | None, executor_name: str | None,
             executor_opts: tuple[str, ...], scheduler: str | None, patterns: tuple[str, ...], threads: int | None,
             timeout_text: str | None, max_memory_text: str | None, dry_run: bool, wait: bool, reuse_stale: bool,
-            settings: tuple[str, ...], log_names: tuple[str, ...], retention: str, out_exists_ok: bool) -> None:
+            settings: tuple[str, ...], log_names: tuple[str, ...], retention: str, max_cells: int,
+            out_exists_ok: bool) -> None:
     """Run SUITE (a .toml file or a built-in suite name; default: quick)."""
     request = RunRequest(
         suite, out_dir, settings, patterns, executor_name, _executor_options(executor_opts, scheduler),
         workers, threads,
         _parse_flag("--timeout", timeout_text, limits.parse_timeout, limits.TIMEOUT_HELP),
         _parse_flag("--max-memory", max_memory_text, limits.parse_memory, limits.MEMORY_HELP),
-        wait, reuse_stale, log_names, retention, out_exists_ok)
+        wait, reuse_stale, log_names, retention, out_exists_ok, max_cells)
     session = RunSession(request, screen)
     if dry_run:
         session.dry_run()

@@ -11,7 +11,8 @@ or from `poll()`).
 
 An executor that isolates cells also enforces `options.limits` (genbench.suite.limits): a cell past
 its time or memory limit, or whose worker died, comes back as a `failed` CellResult whose error
-starts with the cause (`timeout:`, `memory:`, `worker died:`); it never fails other cells.
+starts with the cause (`timeout:`, `memory:`, `worker died:`, written by the functions below, so
+every executor says it alike); it never fails other cells.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from genbench.run.checkpoints import Checkpoints
-from genbench.suite.limits import CellLimits
+from genbench.suite.limits import CellLimits, format_bytes, format_duration
 from genbench.api.registry import Registry
 
 
@@ -59,3 +60,23 @@ class CellExecutor(Protocol):
     def shutdown(self, cancel: bool = False) -> None:
         """Release workers; with cancel, stop now: drop cells not started yet and end running ones
         (a process executor kills its workers) without waiting for them."""
+
+
+def timeout_error(limits: CellLimits, ending: str = "its worker was killed") -> str:
+    """The error of a cell that ran past its time limit; `ending` says what was done about it."""
+    return (f"timeout: the cell ran longer than its limit of {format_duration(limits.timeout_s)} (set by "
+            f"--timeout or the suite's [train] timeout); {ending}")
+
+
+def memory_error(held: int, limits: CellLimits, ending: str = "its worker was killed") -> str:
+    """The error of a cell whose worker held `held` bytes, over its memory limit."""
+    return (f"memory: the cell's worker held {format_bytes(held)}, over its limit of "
+            f"{format_bytes(limits.max_memory_bytes)} (set by --max-memory or the suite's [train] max_memory); "
+            f"{ending}")
+
+
+def death_error(how: str) -> str:
+    """The error of a cell whose worker process ended while running it: `how` it ended, e.g.
+    'killed by SIGSEGV'."""
+    return (f"worker died: the worker process running this cell was {how} (a crash, the out-of-memory "
+            f"killer, or a kill)")

@@ -23,6 +23,7 @@ from rich.markup import escape
 
 from genbench.api.errors import ConfigError, GenbenchError
 from genbench.api.registry import load_plugins
+from genbench.api.result import error_headline
 from genbench.results.files import check_out_dir
 from genbench.results.render import reporter_text
 from genbench.results.store import SCHEMA_VERSION, Store
@@ -74,6 +75,7 @@ class RunRequest:
     log_names: tuple[str, ...] = ()  # --log
     retention: str = "last"  # checkpoints kept: last, all or none
     out_exists_ok: bool = False  # write into an --out folder of other files without a store
+    max_cells: int = config.MAX_CELLS  # --max-cells: refuse a suite that plans more
 
 
 @contextmanager
@@ -119,7 +121,7 @@ class RunSession:
         self.request, self.screen = request, screen
         check_out_dir(request.out_dir, request.out_exists_ok)
         self.registry = load_plugins()
-        self.suite = config.load(request.suite, self.registry, request.settings)
+        self.suite = config.load(request.suite, self.registry, request.settings, request.max_cells)
         self.executor_name = request.executor or self.registry.default("executor")
         try:
             self.executor_spec = self.registry.get("executor", self.executor_name)
@@ -219,17 +221,10 @@ class RunSession:
         for result in outcome.results:
             if result.status == "failed":
                 self.screen.err.print(f"[bold red]failed:[/] {escape(paths[result.cell_id])}: "
-                                      f"{escape(headline(result.error))}", highlight=False)
+                                      f"{escape(error_headline(result.error))}", highlight=False)
             elif result.status == "diverged":
                 self.screen.err.print(f"[yellow]diverged:[/] {paths[result.cell_id]}: {result.error}",
                                       highlight=False)
-
-
-def headline(error: str | None) -> str:
-    """The line that says why a cell failed: a traceback's last line (the exception), else the
-    first (an executor's cause: `timeout: ...`, `memory: ...`, `worker died: ...`)."""
-    lines = (error or "").strip().splitlines() or ["?"]
-    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,17 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="genbench-parent-watchdog", daemon=True).start()
 
 
+def resident_memory(processes) -> int:
+    """Resident bytes of these processes (psutil.Process), those already gone counting 0."""
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
 # --- in the driver ---------------------------------------------------------------------------
 
 class Worker:
@@ -146,14 +157,9 @@ class Worker:
         """Resident bytes of the worker and every process it started; 0 once it is gone."""
         try:
             self.descendants = self.handle.children(recursive=True)
-            total = self.handle.memory_info().rss
         except psutil.Error:
             return 0
-        for child in self.descendants:
-            try:
-                total += child.memory_info().rss
-            except psutil.Error:
-                continue
+        total = resident_memory([self.handle, *self.descendants])
         self.peak_memory = max(self.peak_memory, total)
         return total
 

@@ -8,11 +8,16 @@ block; each block is crossed on its own, so GANs and autoencoders can share a su
 Components are given as "name" or {name = "...", label = "...", <params>}; `kernels = "*"`
 names every kernel backend usable on this machine, a plugin's included. An optional [search]
 samples train and component parameters for N trials per group (genbench.suite.search).
+
+Sizes are checked too, before any work: the number of cells against a cap (counted from the
+axes before the plan exists), batch sizes against the data, and what each cell would allocate
+(data, model weights, examples a parameter counts) against memory (genbench.suite.sizes).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,6 +26,7 @@ from typing import Any
 
 from . import executor_options, overrides
 from . import search as search_module
+from . import sizes
 from genbench.api.axes import AXES, AXIS_NAMES
 from genbench.api.errors import ConfigError, DataError, GenbenchError, UnknownComponentError, close_matches
 from genbench.suite.limits import LIMIT_KEYS, MEMORY_HELP, TIMEOUT_HELP, parse_memory, parse_timeout
@@ -31,6 +37,7 @@ from genbench.suite.file import MAX_DEPTH, parse
 MAX_STEPS = 10**9  # a step budget beyond any real run; bounds what a schedule may allocate
 MAX_EVAL_POINTS = 10**5  # steps / every: evaluations of one cell
 MAX_SEED = 2**32  # seeds are 0 <= seed < 2**32, the range every RNG genbench seeds accepts
+MAX_CELLS = 100_000  # cells a suite may plan unless the run raises the cap (--max-cells)
 
 # The train settings every family shares; a family adds its own (FamilySpec.params).
 TRAIN_PARAMS: dict[str, Param] = {
@@ -40,7 +47,7 @@ TRAIN_PARAMS: dict[str, Param] = {
     "device": Param("auto", "torch device: auto (cuda if present), cpu, cuda, cuda:N"),
 }
 EVAL_PARAMS: dict[str, Param] = {
-    "every": Param(500, "evaluate every N steps (the final step is always evaluated)", min=1),
+    "every": Param(500, "evaluate every N steps (the final step is always evaluated)", min=1, max=MAX_STEPS),
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),
 }
 SUITE_KEYS = {"name", "description", "seeds"}
@@ -129,14 +136,16 @@ def resolve_suite_path(name_or_path: str) -> Path:
     )
 
 
-def load(name_or_path: str, registry: Registry, settings: tuple[str, ...] = ()) -> SuiteConfig:
+def load(name_or_path: str, registry: Registry, settings: tuple[str, ...] = (),
+         max_cells: int = MAX_CELLS) -> SuiteConfig:
     """Read and validate a suite, with `--set KEY=VALUE` `settings` applied to the file's table
-    first (genbench.suite.overrides); ConfigError naming the file (and the --set), the key and the fix."""
+    first (genbench.suite.overrides), planning at most `max_cells` cells; ConfigError naming the
+    file (and the --set), the key and the fix."""
     path = resolve_suite_path(name_or_path)
     raw = overrides.apply(parse(path), settings)
     source = f"{path} with --set {' --set '.join(settings)}" if settings else str(path)
     try:
-        return _Validator(str(path), registry, source).suite(raw)
+        return _Validator(str(path), registry, source, max_cells).suite(raw)
     except RecursionError:  # parse() bounds the nesting; this is the last line of defence
         raise ConfigError(f"{path}: tables or arrays nested too deeply; fix: nest at most "
                           f"{MAX_DEPTH} levels.") from None
@@ -145,10 +154,13 @@ def load(name_or_path: str, registry: Registry, settings: tuple[str, ...] = ()) 
 class _Validator:
     """Walks one parsed suite file; every error names the file and the key."""
 
-    def __init__(self, path: str, registry: Registry, source: str | None = None):
+    def __init__(self, path: str, registry: Registry, source: str | None = None, max_cells: int = MAX_CELLS):
         self.path = path
         self.source = source or path  # what messages name: the file, and any --set applied to it
         self.registry = registry
+        self.max_cells = max_cells
+        self.infos: dict[ComponentConfig, Any] = {}  # dataset -> its DataInfo, its files checked once
+        self.budget = sizes.memory_budget(None)
 
     def fail(self, where: str, problem: str, fix: str) -> ConfigError:
         return ConfigError(f"{self.source}: {where}: {problem}; fix: {fix}")
@@ -198,14 +210,16 @@ class _Validator:
             raise self.fail("eval.every", str(exc), EVAL_PARAMS["every"].describe()) from None
         metrics = self.components(eval_raw.get("metrics", []), "metric", "eval.metrics")
 
-        if "matrix" not in raw:
+        if "matrix" not in raw or raw["matrix"] == []:
             raise self.fail("matrix", "the suite has no [matrix]", 'add [matrix] with datasets, models, objectives')
-        blocks_raw = raw["matrix"] if isinstance(raw["matrix"], list) else [raw["matrix"]]
-        blocks = tuple(self.block(b, f"matrix[{i}]" if len(blocks_raw) > 1 else "matrix")
-                       for i, b in enumerate(blocks_raw))
-
         train_raw = dict(self.table(raw.get("train", {}), "train"))
         limits = self.limits(train_raw)
+        self.budget = sizes.memory_budget(dict(limits).get("max_memory"))
+        blocks_raw = raw["matrix"] if isinstance(raw["matrix"], list) else [raw["matrix"]]
+        wheres = [f"matrix[{i}]" if len(blocks_raw) > 1 else "matrix" for i in range(len(blocks_raw))]
+        axes = [self.block_axes(b, where) for b, where in zip(blocks_raw, wheres, strict=True)]
+        self.cell_count([block for block, _ in axes], seeds, raw.get("search"))
+        blocks = tuple(self.block(block, train, where) for (block, train), where in zip(axes, wheres, strict=True))
         families = {self.registry.get("model", m.name).family for b in blocks for m in b.axis("model")}
         train = self.params(train_raw, self.train_params(families), "train")
         explicit_train = tuple(sorted((k, train[k]) for k in train_raw))
@@ -216,6 +230,7 @@ class _Validator:
         self.metrics_apply(metrics, blocks)
         self.metrics_distinct(metrics, blocks)
         search = None if "search" not in raw else self.search(raw["search"], blocks, dict(explicit_train), families)
+        self.sizes(blocks, metrics, dict(explicit_train), search)
         table, executor = executor_options.suite_table(raw, self.registry, self.source)
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits,
                            search, executor, table)
@@ -247,8 +262,8 @@ class _Validator:
                 train = cell_train(self.registry, components["objective"].name, suite_train, dict(block.train))
                 for trial, sampled in enumerate(search_module.draws(space, components, train, self.registry)):
                     model = search_module.apply(sampled, components, train)[0]["model"]
-                    mspec, dataset = self.registry.get("model", model.name), components["dataset"]
-                    problem = mspec.fits(self.data_info(dataset, "matrix"), **model.kwargs()) if mspec.fits else None
+                    dataset = components["dataset"]
+                    problem = self.model_problem(model, self.data_info(dataset, "matrix"))
                     if problem:
                         raise self.fail("search", f"trial {trial} of {'/'.join(c.label for c in combination)} "
                                         f"draws model {model.name} {dict(sampled)}, which cannot fit dataset "
@@ -428,7 +443,8 @@ class _Validator:
             settings.update({f"{role}.{key}": checked[key] for key in table})
         return settings
 
-    def block(self, raw: Any, where: str) -> MatrixBlock:
+    def block_axes(self, raw: Any, where: str) -> tuple[MatrixBlock, Any]:
+        """A [[matrix]] block's components, parsed, and its raw train table."""
         raw = dict(self.table(raw, where))
         self.no_unknown_keys(raw, {*(axis.key for axis in AXES), "train"}, where)
         components = []
@@ -443,10 +459,31 @@ class _Validator:
             if axis.name == "kernel" and value in ("*", ["*"]):  # every backend usable here (and not refused)
                 kernels = {n: self.registry.origin("kernel", n) for n in self.registry.names("kernel")}
                 value = [n for n, k in kernels.items() if k.problem is None and k.spec.available() is None]
+                if not value:
+                    raise self.fail(f"{where}.{axis.key}", "no kernel backend is usable on this machine",
+                                    "name backends `genbench list --kind kernel` shows as available")
             components.append(self.components(value, axis.name, f"{where}.{axis.key}"))
-        block = MatrixBlock(tuple(components))
+        return MatrixBlock(tuple(components)), raw.pop("train", {})
+
+    def cell_count(self, blocks: list[MatrixBlock], seeds: tuple[int, ...], search: Any) -> None:
+        """The cells the suite plans (axes x seeds x trials, counted before any is made) are at
+        most max_cells."""
+        trials = search.get("trials", 1) if isinstance(search, dict) else 1
+        trials = trials if type(trials) is int and 1 <= trials <= search_module.MAX_TRIALS else 1
+        sizes_ = [[len(axis) for axis in block.components] for block in blocks]
+        count = sum(math.prod(axes) for axes in sizes_) * len(seeds) * trials
+        if count > self.max_cells:
+            product = " + ".join(" x ".join(map(str, axes)) for axes in sizes_)
+            trial_text = f" x {trials} trials" if trials > 1 else ""
+            raise self.fail("matrix", f"the suite plans {count:,} cells (({product}) axis combinations x "
+                            f"{len(seeds)} seeds{trial_text}), more than the cap of {self.max_cells:,}",
+                            f"narrow the matrix, the seeds or the trials, split the suite, or raise the cap "
+                            f"with --max-cells {count}")
+
+    def block(self, block: MatrixBlock, train: Any, where: str) -> MatrixBlock:
+        """The block checked (its components fit together) with its train table validated."""
         families = self.check_combinations(block, where)
-        block_train = self.table(raw.pop("train", {}), f"{where}.train")
+        block_train = self.table(train, f"{where}.train")
         for key in LIMIT_KEYS:
             if key in block_train:
                 raise self.fail(f"{where}.train.{key}", f"{key} is a limit of the whole run, not of one block",
@@ -455,11 +492,19 @@ class _Validator:
         return MatrixBlock(block.components, tuple(sorted((k, checked[k]) for k in block_train)))
 
     def data_info(self, dataset: ComponentConfig, where: str):
-        """The dataset's DataInfo; a DataError (e.g. a missing file) gains the file and key."""
-        try:
-            return self.registry.get("dataset", dataset.name).data_info(dataset.kwargs())
-        except DataError as exc:
-            raise DataError(f"{self.path}: {where}.datasets ({dataset.label}): {exc}") from None
+        """The dataset's DataInfo; the first time, its sizes are checked (data_fits) and then its
+        files (DatasetSpec.check). A DataError (e.g. a missing file) gains the file and key."""
+        if dataset not in self.infos:
+            spec, at = self.registry.get("dataset", dataset.name), f"{where}.datasets ({dataset.label})"
+            try:
+                info = spec.data_info(dataset.kwargs())
+                self.data_fits(info, at)
+                if spec.check is not None:
+                    spec.check(**dataset.kwargs())
+            except DataError as exc:
+                raise DataError(f"{self.path}: {at}: {exc}") from None
+            self.infos[dataset] = info
+        return self.infos[dataset]
 
     def check_combinations(self, block: MatrixBlock, where: str) -> set[str]:
         """Every model/objective/dataset of the block fits together; returns their families."""
@@ -488,7 +533,7 @@ class _Validator:
                     raise self.fail(where, f"model {model.label!r} takes {'/'.join(mspec.domains)} data but "
                                     f"dataset {dataset.label!r} is {info.domain} data",
                                     "pair it with a matching dataset, or use separate [[matrix]] blocks")
-                problem = mspec.fits(info, **model.kwargs()) if mspec.fits else None
+                problem = self.model_problem(model, info)
                 if problem:
                     raise self.fail(where, f"model {model.label!r} cannot fit dataset {dataset.label!r}: {problem}",
                                     "change the model's parameters or the dataset")
@@ -517,6 +562,66 @@ class _Validator:
             raise self.fail(f"{where}.objectives ({objective.label})",
                             f"building objective {objective.name!r} raised {type(exc).__name__}: {exc}",
                             "change its parameters, or repair its plugin") from None
+
+    def model_problem(self, model: ComponentConfig, info) -> str | None:
+        """Why the model cannot fit data of this DataInfo (its spec's fits), or cannot be trained
+        in memory (its weights), or None."""
+        spec = self.registry.get("model", model.name)
+        problem = spec.fits(info, **model.kwargs()) if spec.fits else None
+        if problem is None and spec.weights is not None:
+            weights = spec.weights(info, **model.kwargs())
+            set_ = ", ".join(f"{k} = {v}" for k, v in model.params if k in model.explicit) or "its defaults"
+            problem = sizes.too_big(f"training its {weights:,} weights ({set_})", sizes.training_bytes(weights),
+                                    self.budget)
+        return problem
+
+    def sizes(self, blocks: tuple[MatrixBlock, ...], metrics: tuple[ComponentConfig, ...], suite_train: dict,
+              search: search_module.SearchSpace | None) -> None:
+        """Each cell's data fits in memory and holds a batch, and the examples its parameters count
+        (Param.examples) fit in memory (genbench.suite.sizes)."""
+        searched = dict(search.params).get("train.batch_size") if search is not None else None
+        for i, block in enumerate(blocks):
+            where = f"matrix[{i}]" if len(blocks) > 1 else "matrix"
+            for dataset in block.axis("dataset"):
+                info = self.data_info(dataset, where)
+                for objective in block.axis("objective"):
+                    batch = cell_train(self.registry, objective.name, suite_train, dict(block.train))["batch_size"]
+                    batch = max(batch, *searched.values) if searched is not None else batch
+                    if info.n_train is not None and batch > info.n_train:
+                        raise self.fail(f"{where}.datasets ({dataset.label})", f"batch_size = {batch:,} (cells with "
+                                        f"objective {objective.label!r}) is more than the dataset's "
+                                        f"{info.n_train:,} training examples",
+                                        f"set train.batch_size <= {info.n_train:,}, or use more training examples")
+                applying = [m for m in metrics if any(metric_applies(self.registry, m, model, dataset)
+                                                      for model in block.axis("model"))]
+                named = [(f"{where}.{axis.key}", c) for axis, axis_components in zip(AXES, block.components,
+                                                                                      strict=True)
+                         for c in axis_components] + [("eval.metrics", m) for m in applying]
+                for at, component in named:
+                    self.examples_fit(component, info, f"{at} ({component.label})", dataset)
+
+    def data_fits(self, info, where: str) -> None:
+        """The dataset's classes are class indices and its splits fit in memory."""
+        if info.n_classes is not None and info.n_classes > sizes.MAX_CLASSES:
+            raise self.fail(where, f"the dataset has {info.n_classes:,} classes (labels up to "
+                            f"{info.n_classes - 1:,}), more than the {sizes.MAX_CLASSES:,} genbench takes",
+                            "store labels as class indices 0..K-1")
+        problem = sizes.too_big(f"loading {info.n_train or 0:,} + {info.n_test or 0:,} examples of shape "
+                                f"{info.shape}", sizes.data_bytes(info), self.budget)
+        if problem:
+            raise self.fail(where, problem, "use fewer examples (n_train, n_test), or set [train] max_memory to "
+                            "the memory of the machines that run the cells")
+
+    def examples_fit(self, component: ComponentConfig, info, where: str, dataset: ComponentConfig) -> None:
+        """Every parameter of `component` that counts examples (Param.examples) asks for no more
+        than memory holds, at the size of one example of `dataset`."""
+        spec = self.registry.get(component.kind, component.name)
+        for key, value in component.params:  # (an optimizer's role keys, generator.lr, count nothing)
+            if key in spec.params and spec.params[key].examples and type(value) is int:
+                problem = sizes.too_big(f"{value:,} examples of dataset {dataset.label!r} (shape {info.shape})",
+                                        value * sizes.example_bytes(info), self.budget)
+                if problem:
+                    raise self.fail(f"{where}.{key}", problem, f"lower {key}")
 
     def objective_defaults(self, objective: ComponentConfig, block: MatrixBlock) -> None:
         """An objective's train_defaults name train settings of its family or optimizer

@@ -14,6 +14,8 @@ every existing cell, stay as they were.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from genbench import Data, DataInfo, DatasetSpec, Param, hookimpl
@@ -44,11 +46,19 @@ def binarized(data: Data, mode: str) -> Data:
 
 def binary_info(info: DataInfo) -> DataInfo:
     """The DataInfo of the binarised dataset: the source's, with "binarize" among its extras."""
-    return DataInfo(info.domain, info.shape, info.n_classes, (*info.extras, "binarize"))
+    return replace(info, extras=(*info.extras, "binarize"))
 
 
 PARAMS = {"binarize": Param("threshold", "how pixels become bits: threshold at 1/2, or one fixed Bernoulli draw "
                             "with the pixel's intensity", choices=MODES)}
+
+
+def digits_bin_info(n_train: int, binarize: str) -> DataInfo:
+    return binary_info(digits.digits_info(n_train))
+
+
+def mnist5k_bin_info(n_train: int, binarize: str) -> DataInfo:
+    return binary_info(mnist5k.mnist5k_info(n_train))
 
 
 def digits_bin(n_train: int, binarize: str) -> Data:
@@ -62,6 +72,6 @@ def mnist5k_bin(n_train: int, binarize: str) -> Data:
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("digits-bin", "digits binarised (threshold or stochastic), pixels in {-1, 1}", digits_bin,
-                         {**digits.PARAMS, **PARAMS}, info=binary_info(digits.INFO)))
+                         {**digits.PARAMS, **PARAMS}, info=digits_bin_info))
     register(DatasetSpec("mnist5k-bin", "mnist5k binarised (threshold or stochastic), pixels in {-1, 1}",
-                         mnist5k_bin, {**mnist5k.PARAMS, **PARAMS}, info=binary_info(mnist5k.INFO)))
+                         mnist5k_bin, {**mnist5k.PARAMS, **PARAMS}, info=mnist5k_bin_info))

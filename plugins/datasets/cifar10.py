@@ -8,7 +8,8 @@ b"batch_label" (bytes) and b"filenames" (N bytes). The batches are data, never c
 unpickled by a restricted unpickler that knows only how to rebuild numpy arrays and dtypes and
 the plain containers, so a crafted file cannot run anything, and a file is size-checked before it
 is read. Images (3, 32, 32), pixels 0..255 scaled to [-1, 1]. `info` checks that the six files
-exist, the factory reads them.
+exist; `check` reads them all before any work (so `genbench run --dry-run` refuses a crafted or
+damaged batch), and the factory reads them again.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from __future__ import annotations
 import _codecs
 import io
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from genbench import Data, DataError, DataInfo, DatasetSpec, hookimpl
 
-from .images import N_TRAIN_PARAM, image_data, path_param, required_path
+from .images import N_TRAIN_PARAM, image_data, path_param, required_path, with_sizes
 
 FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 SOURCE = (
@@ -53,8 +55,10 @@ def batches_directory(path: str) -> Path:
 
 
 def cifar_info(path: str, n_train: int) -> DataInfo:
+    """INFO, once the six files are found; how many images they hold is known only once read
+    (n_train when the suite sets it)."""
     batches_directory(path)
-    return INFO
+    return replace(INFO, n_train=n_train or None)
 
 
 class _NdarrayType:
@@ -146,11 +150,20 @@ def read_split(directory: Path, names: list[str]) -> tuple[np.ndarray, np.ndarra
 def cifar10(path: str, n_train: int) -> Data:
     directory = batches_directory(path)
     train, test = read_split(directory, FILES["train"]), read_split(directory, FILES["test"])
-    return image_data(INFO, 255, *train, *test, n_train=n_train)
+    return image_data(cifar_info(path, n_train), 255, *train, *test, n_train=n_train)
+
+
+def cifar_check(path: str, n_train: int) -> None:
+    """Every batch read through the restricted unpickler and checked as the factory reads it,
+    and n_train within the training images (DatasetSpec.check: before any work)."""
+    directory = batches_directory(path)
+    available = sum(len(read_batch(directory / name)[1]) for name in FILES["train"])
+    read_batch(directory / FILES["test"][0])
+    with_sizes(INFO, "cifar10", available, 0, n_train)
 
 
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("cifar10", "CIFAR-10 from its python-pickle batches (cifar-10-batches-py), 3x32x32",
                          cifar10, {"path": path_param("the cifar-10-batches-py directory"), "n_train": N_TRAIN_PARAM},
-                         info=cifar_info))
+                         info=cifar_info, check=cifar_check))

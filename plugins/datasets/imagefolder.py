@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 
 from genbench import Data, DataError, DataInfo, DatasetSpec, Param, hookimpl
 
-from .images import N_TRAIN_PARAM, image_data, path_param, required_path, stratified_split
+from .images import N_TRAIN_PARAM, image_data, path_param, required_path, stratified_split, with_sizes
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_PIXELS = 1 << 26  # 67 million pixels (8192 x 8192): checked from the header, before decoding
@@ -51,7 +51,11 @@ def class_files(path: str) -> dict[str, list[Path]]:
 
 
 def folder_info(path: str, size: int, channels: int, test_fraction: float, n_train: int) -> DataInfo:
-    return DataInfo(domain="image", shape=(channels, size, size), n_classes=len(class_files(path)))
+    files = class_files(path)
+    total = sum(len(group) for group in files.values())
+    n_test = round(test_fraction * total)
+    info = DataInfo(domain="image", shape=(channels, size, size), n_classes=len(files))
+    return with_sizes(info, "imagefolder", total - n_test, n_test, n_train)
 
 
 def read_image(file: Path, size: int, channels: int) -> np.ndarray:

@@ -7,6 +7,7 @@ Every image dataset gives float32 images (N, C, H, W) in [-1, 1] and int64 label
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,15 @@ def image_data(info: DataInfo, top: float, x_train: np.ndarray, y_train: np.ndar
 
 
 N_TRAIN_PARAM = Param(0, "training images, a fixed stratified subset (0 = all)", min=0)
+
+
+def with_sizes(info: DataInfo, dataset: str, available: int, n_test: int, n_train: int) -> DataInfo:
+    """info with its splits' sizes: n_train of the `available` training images (0 = all of them)
+    and n_test; DataError when there are fewer than n_train."""
+    if n_train > available:
+        raise DataError(f"{dataset}: n_train = {n_train:,} is more than the {available:,} training images; "
+                        f"fix: use n_train <= {available:,}, or 0 for all of them.")
+    return replace(info, n_train=n_train or available, n_test=n_test)
 
 
 def path_param(what: str) -> Param:

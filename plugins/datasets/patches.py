@@ -15,6 +15,7 @@ from the rest. Images (3, 32, 32): pixels 0..255 scaled to [-1, 1].
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 
@@ -73,14 +74,18 @@ def cut(photos: list[np.ndarray], count: int, test: bool, flip: bool, seed: int)
     return patches, labels
 
 
+def patches_info(n_train: int, n_test: int, flip: bool, data_seed: int) -> DataInfo:
+    return replace(INFO, n_train=n_train, n_test=n_test)
+
+
 def patches32(n_train: int, n_test: int, flip: bool, data_seed: int) -> Data:
     photos = [load() for load in PHOTOS.values()]  # each (H, W, 3) uint8
     x_train, y_train = cut(photos, n_train, False, flip, data_seed)
     x_test, y_test = cut(photos, n_test, True, flip, data_seed)
-    return image_data(INFO, 255, x_train, y_train, x_test, y_test)
+    return image_data(patches_info(n_train, n_test, flip, data_seed), 255, x_train, y_train, x_test, y_test)
 
 
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("patches32", "32x32 colour patches of 5 photos bundled with scikit-image, 3x32x32",
-                         patches32, PARAMS, info=INFO))
+                         patches32, PARAMS, info=patches_info))

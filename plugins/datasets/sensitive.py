@@ -13,6 +13,7 @@ task is `label >= ceil(K / 2)` (digits: y = 1 for 5..9), for two classes the lab
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 
@@ -25,7 +26,7 @@ KEYS = (SENSITIVE, TEST_SENSITIVE)
 
 def with_sensitive(info: DataInfo) -> DataInfo:
     """info with the sensitive attribute's keys among its extras."""
-    return DataInfo(info.domain, info.shape, info.n_classes, (*info.extras, *KEYS))
+    return replace(info, extras=(*info.extras, *KEYS))
 
 
 def missing_sensitive(info: DataInfo) -> str | None:

@@ -11,6 +11,8 @@ per-channel digit classifier on it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from genbench import Data, DataInfo, DatasetSpec, Param, hookimpl
@@ -36,16 +38,20 @@ def stack(images: torch.Tensor, labels: torch.Tensor, n: int,
     return stacked, digits @ torch.tensor([100, 10, 1])  # (n, 3, H, W), (n,)
 
 
+def stacked_info(n_train: int, n_test: int, data_seed: int) -> DataInfo:
+    return replace(INFO, n_train=n_train, n_test=n_test)
+
+
 def stacked_mnist(n_train: int, n_test: int, data_seed: int) -> Data:
     digits = mnist5k(0)
     generator = torch.Generator().manual_seed(data_seed)
     train, train_labels = stack(digits.train, digits.train_labels, n_train, generator)
     test, test_labels = stack(digits.test, digits.test_labels, n_test, generator)
-    return Data(info=INFO, train=train, test=test, train_labels=train_labels, test_labels=test_labels,
-                extras={"digits": digits})
+    return Data(info=stacked_info(n_train, n_test, data_seed), train=train, test=test, train_labels=train_labels,
+                test_labels=test_labels, extras={"digits": digits})
 
 
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("stacked-mnist", "three mnist5k digits as the colour channels, 1,000 modes, 3x28x28",
-                         stacked_mnist, PARAMS, info=INFO))
+                         stacked_mnist, PARAMS, info=stacked_info))

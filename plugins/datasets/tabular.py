@@ -169,7 +169,8 @@ def table(path: str, target: str, sensitive: str, categorical: tuple, test_path:
 def csv_info(path: str, target: str, sensitive: str, categorical: tuple, test_path: str,
              test_fraction: float) -> DataInfo:
     encoded = table(path, target, sensitive, categorical, test_path, test_fraction)
-    return with_sensitive(DataInfo("tabular", (encoded["x_train"].shape[1],), 2))
+    x_train, x_test = encoded["x_train"], encoded["x_test"]
+    return with_sensitive(DataInfo("tabular", (x_train.shape[1],), 2, n_train=len(x_train), n_test=len(x_test)))
 
 
 def csv_dataset(path: str, target: str, sensitive: str, categorical: tuple, test_path: str,

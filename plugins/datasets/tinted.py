@@ -12,6 +12,8 @@ x must see s, and a classifier reads s off the raw pixels perfectly. Images (3, 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from genbench import Data, DataInfo, DatasetSpec, Param, hookimpl
@@ -39,7 +41,7 @@ def tint(images: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
 
 
 def tinted_info(info: DataInfo) -> DataInfo:
-    return with_sensitive(DataInfo(info.domain, (3, *info.shape[1:]), info.n_classes, info.extras))
+    return with_sensitive(replace(info, shape=(3, *info.shape[1:])))
 
 
 def tinted(data: Data, rate: float) -> Data:
@@ -50,6 +52,14 @@ def tinted(data: Data, rate: float) -> Data:
     s_test = draw_sensitive(data.test_labels, k, rate, generator)
     return Data(tinted_info(data.info), tint(data.train, s_train), tint(data.test, s_test),
                 data.train_labels, data.test_labels, {**data.extras, SENSITIVE: s_train, TEST_SENSITIVE: s_test})
+
+
+def digits_tinted_info(n_train: int, rate: float) -> DataInfo:
+    return tinted_info(digits.digits_info(n_train))
+
+
+def mnist5k_tinted_info(n_train: int, rate: float) -> DataInfo:
+    return tinted_info(mnist5k.mnist5k_info(n_train))
 
 
 def digits_tinted(n_train: int, rate: float) -> Data:
@@ -64,7 +74,7 @@ def mnist5k_tinted(n_train: int, rate: float) -> Data:
 def register_datasets(register):
     register(DatasetSpec("digits-tinted", "digits tinted blue or red by a sensitive s, s = (digit >= 5) "
                          "with probability rate",
-                         digits_tinted, {**digits.PARAMS, **PARAMS}, info=tinted_info(digits.INFO)))
+                         digits_tinted, {**digits.PARAMS, **PARAMS}, info=digits_tinted_info))
     register(DatasetSpec("mnist5k-tinted", "mnist5k tinted blue or red by a sensitive s, "
                          "s = (digit >= 5) with probability rate", mnist5k_tinted, {**mnist5k.PARAMS, **PARAMS},
-                         info=tinted_info(mnist5k.INFO)))
+                         info=mnist5k_tinted_info))

@@ -8,6 +8,7 @@ The sample is drawn once from `data_seed`, so every cell sees the same data.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 
@@ -32,6 +33,10 @@ def grid25_modes() -> torch.Tensor:
     return torch.stack([xs.flatten(), ys.flatten()], dim=1)  # (25, 2)
 
 
+def mixture_info(n_train: int, n_test: int, data_seed: int) -> DataInfo:
+    return replace(INFO, n_train=n_train, n_test=n_test)
+
+
 def mixture(modes: torch.Tensor, sd: float, n_train: int, n_test: int, data_seed: int) -> Data:
     """Equal-weight isotropic Gaussians at `modes` (K, 2) with standard deviation `sd`."""
     generator = torch.Generator().manual_seed(data_seed)
@@ -39,7 +44,7 @@ def mixture(modes: torch.Tensor, sd: float, n_train: int, n_test: int, data_seed
     which = torch.randint(len(modes), (n,), generator=generator)  # (n,)
     points = modes[which] + sd * torch.randn(n, 2, generator=generator)  # (n, 2)
     return Data(
-        info=INFO,
+        info=mixture_info(n_train, n_test, data_seed),
         train=points[:n_train],
         test=points[n_train:],
         extras={"modes": modes, "sd": sd},
@@ -56,5 +61,5 @@ def grid25(n_train: int, n_test: int, data_seed: int) -> Data:
 
 @hookimpl
 def register_datasets(register):
-    register(DatasetSpec("ring8", "8 Gaussians on the unit circle, sd 0.01", ring8, PARAMS, info=INFO))
-    register(DatasetSpec("grid25", "25 Gaussians on a 5x5 grid {-4..4}^2, sd 0.05", grid25, PARAMS, info=INFO))
+    register(DatasetSpec("ring8", "8 Gaussians on the unit circle, sd 0.01", ring8, PARAMS, info=mixture_info))
+    register(DatasetSpec("grid25", "25 Gaussians on a 5x5 grid {-4..4}^2, sd 0.05", grid25, PARAMS, info=mixture_info))

@@ -5,26 +5,33 @@ scheduler=tcp://host:8786`; or `scheduler = "..."` in the suite's [executor] tab
 to a running cluster; without a scheduler it starts a LocalCluster here (one worker process per
 cell in flight, one thread each, sized by the CPU policy) and prints its dashboard address. Results, pictures and
 checkpoints come back over the wire (plugins/executors/dask_worker.py): workers need no shared
-file system. A cell whose worker is lost is re-run by Dask on another worker, from its last
-checkpoint, up to MAX_ATTEMPTS times in all, then fails with `worker lost` and its history; a
-cell that raises comes back `failed` and is not retried (run_cell returns, it does not raise).
-`shutdown(cancel=True)` (Ctrl-C) cancels the run's tasks, and leaves a cluster it did not start
-running. On a cluster whose workers declare a GPU resource (`dask worker --resources GPU=1`),
-every cell not set to `device = "cpu"` asks for one GPU. Needs `pip install genbench[dask]`.
+file system. The limits (--timeout, --max-memory) hold as under the process executor, with its
+messages: each cell's watchdog on its worker reports a cell past them, the driver fails that
+cell at once, and the worker stops the cell or is killed (a LocalCluster's workers are started
+without Dask's own memory limit, so genbench's is the one that acts). A cell whose worker is
+lost is re-run by Dask on another worker, from its last checkpoint, up to MAX_ATTEMPTS times in
+all, then fails with `worker lost` and its history; a worker that crashed (a signal such as
+SIGSEGV, or its nanny's memory limit) fails its cell with that cause at once. A cell that raises
+comes back `failed` and is not retried (run_cell returns, it does not raise), and so does a cell
+whose checkpoint cannot be read (the others run). `shutdown(cancel=True)` (Ctrl-C) cancels the
+run's tasks, and leaves a cluster it did not start running. On a cluster whose workers declare a
+GPU resource (`dask worker --resources GPU=1`), every cell not set to `device = "cpu"` asks for
+one GPU. Needs `pip install genbench[dask]`.
 """
 
 from __future__ import annotations
 
 import sys
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 
 from genbench import ExecutorSpec, Param, hookimpl
-from genbench.api.errors import ConfigError, PluginError
+from genbench.api.errors import ConfigError, DataError, PluginError
+from genbench.api.result import CellResult
+from genbench.plugins.executors.dask_deaths import death_of
+from genbench.plugins.executors.dask_worker import Channels, prepare_worker, run_cell_task, worker_lost
 from genbench.run.executors import ExecutorOptions, ProgressEvent
 from genbench.suite.limits import default_limits
-from genbench.plugins.executors.dask_worker import Channels, prepare_worker, run_cell_task, worker_lost
-from genbench.api.result import CellResult
 
 PARAMS = {"scheduler": Param("", "the address of a running Dask cluster's scheduler, e.g. tcp://host:8786 "
                                  "(empty: start a LocalCluster here)")}
@@ -55,9 +62,9 @@ class DaskExecutor:
         threads = None
         if cluster is None and not scheduler:
             threads = options.threads
-            self.own_cluster = distributed.LocalCluster(
-                n_workers=options.workers, threads_per_worker=1, processes=True,
-                memory_limit=self.limits.max_memory_bytes, dashboard_address="127.0.0.1:0")
+            self.own_cluster = distributed.LocalCluster(  # memory_limit=0: genbench's watchdog enforces it
+                n_workers=options.workers, threads_per_worker=1, processes=True, memory_limit=0,
+                dashboard_address="127.0.0.1:0")
         address = self.own_cluster.scheduler_address if self.own_cluster is not None else scheduler
         try:
             self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
@@ -84,12 +91,17 @@ class DaskExecutor:
 
     def submit(self, cell) -> Future:
         future: Future = Future()
-        step, data = self._newest_checkpoint(cell.cell_id)
-        self.channels.cell(cell.cell_id, self.client).set({"attempts": [], "step": step, "data": data})
+        try:
+            step, data = self._newest_checkpoint(cell.cell_id)
+        except DataError as exc:  # fails this cell alone, as run_cell does under the other executors
+            future.set_result(CellResult(cell.cell_id, "failed", error=str(exc)))
+            return future
+        self.channels.cell(cell.cell_id, self.client).set(
+            {"attempts": [], "processes": [], "step": step, "data": data, "stopped": None})
         gpu = self.gpu and cell.train_config()["device"] != "cpu"
         task = self.client.submit(
             run_cell_task, cell, self.channels, self.options.checkpoints and self.options.checkpoints.retention,
-            self.limits.timeout_s, MAX_ATTEMPTS, self.threads, pure=False,
+            self.limits, MAX_ATTEMPTS, self.threads, pure=False,
             key=f"genbench-cell-{cell.cell_id}-{uuid.uuid4().hex[:8]}", resources={"GPU": 1} if gpu else None)
         self.tasks[cell.cell_id] = (task, future)
         task.add_done_callback(lambda task: self._finished(cell, task, future))
@@ -112,8 +124,10 @@ class DaskExecutor:
         try:
             result = task.result()
         except distributed.KilledWorker:  # the scheduler's own bound on lost workers came first
-            attempts = self._cell_state(cell.cell_id).get("attempts", [])
-            result = CellResult(cell.cell_id, "failed", error=worker_lost(attempts),
+            state = self._cell_state(cell.cell_id)
+            attempts, processes = state.get("attempts", []), state.get("processes", [])
+            death = death_of(self.client, *processes[-1]) if processes else None
+            result = CellResult(cell.cell_id, "failed", error=worker_lost(attempts, death),
                                 env={"dask": {"attempts": attempts}})
         except BaseException as exc:  # cancelled, or the task could not run at all
             if task.cancelled():
@@ -121,7 +135,7 @@ class DaskExecutor:
                 return
             result = CellResult(cell.cell_id, "failed", error=f"dask: the task of this cell failed: "
                                 f"{type(exc).__name__}: {exc}")
-        future.set_result(result)
+        settle(future, result)
 
     def _cell_state(self, cell_id: str) -> dict:
         try:
@@ -138,6 +152,10 @@ class DaskExecutor:
             elif kind == "checkpoint" and self.options.checkpoints is not None:
                 step, data = rest
                 self.options.checkpoints.write(cell_id, step, data)
+            elif kind == "stopped" and cell_id in self.tasks:  # past a limit: failed now, whatever its worker does
+                task, future = self.tasks[cell_id]
+                settle(future, CellResult(cell_id, "failed", error=rest[0]))
+                self.client.cancel([task], force=True)
         for cell_id in [c for c, (_, future) in self.tasks.items() if future.done()]:
             del self.tasks[cell_id]
             self.channels.cell(cell_id, self.client).delete()
@@ -159,6 +177,15 @@ class DaskExecutor:
     def close_cluster(self) -> None:
         if self.own_cluster is not None:
             self.own_cluster.close()
+
+
+def settle(future: Future, result: CellResult) -> None:
+    """The cell's result, unless it has one already: a Dask callback and the driver's poll may
+    both end a cell."""
+    try:
+        future.set_result(result)
+    except InvalidStateError:
+        pass
 
 
 @hookimpl

@@ -20,8 +20,8 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from genbench import ExecutorSpec, hookimpl
-from genbench.run.executors import ExecutorOptions
-from genbench.suite.limits import default_limits, format_bytes, format_duration
+from genbench.run.executors import ExecutorOptions, death_error, memory_error, timeout_error
+from genbench.suite.limits import default_limits, format_duration
 from genbench.api.result import CellResult
 from genbench.run.workers import Worker
 
@@ -86,21 +86,17 @@ class SupervisedProcessExecutor:
             self._read(worker)  # it may have sent its result just before exiting
             if not worker.busy:
                 return None
-            return (f"worker died: the worker process running this cell was {worker.death()} "
-                    f"(a crash, the out-of-memory killer, or a kill)")
+            return death_error(worker.death())
         now, limit = time.monotonic(), format_duration(self.limits.timeout_s)
         if worker.began is None and now - worker.handed > self.limits.timeout_s + STARTUP_ALLOWANCE_S:
             return (f"timeout: the worker did not begin the cell within its limit of {limit} plus "
                     f"{format_duration(STARTUP_ALLOWANCE_S)} for its start-up (importing torch and the plugins); "
                     f"its worker was killed")
         if worker.began is not None and now - worker.began > self.limits.timeout_s:
-            return (f"timeout: the cell ran longer than its limit of {limit} (set by --timeout or the suite's "
-                    f"[train] timeout); its worker was killed")
+            return timeout_error(self.limits)
         memory = worker.memory()
         if memory > self.limits.max_memory_bytes:
-            return (f"memory: the cell's worker held {format_bytes(memory)}, over its limit of "
-                    f"{format_bytes(self.limits.max_memory_bytes)} (set by --max-memory or the suite's "
-                    f"[train] max_memory); its worker was killed")
+            return memory_error(memory, self.limits)
         return None
 
     def _fail(self, worker: Worker, reason: str) -> None:

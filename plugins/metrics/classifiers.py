@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 ARCHITECTURES = ("lenet", "cnn")
+MIN_SIDE = {"lenet": 4, "cnn": 8}  # the smallest image side the architecture's pooling takes
 RECIPE = {"min_steps": 600, "epochs": 3, "batch_size": 64, "lr": 1e-3, "optimizer": "adam"}
 
 
@@ -64,10 +65,21 @@ def auto_architecture(shape: tuple[int, ...]) -> str:
     return "lenet" if max(shape[1:]) <= 28 else "cnn"
 
 
+def classifier_problem(arch: str, shape: tuple[int, ...]) -> str | None:
+    """Why a classifier of this architecture cannot take examples of `shape`, or None."""
+    if len(shape) != 3:
+        return f"the {arch!r} classifier takes (C, H, W) images, not examples of shape {shape}"
+    if min(shape[1:]) < MIN_SIDE[arch]:
+        return (f"images of {shape[1]}x{shape[2]} are too small for the {arch!r} classifier "
+                f"(it takes {MIN_SIDE[arch]}x{MIN_SIDE[arch]} and larger)")
+    return None
+
+
 def build_classifier(arch: str, shape: tuple[int, ...], n_classes: int) -> nn.Module:
+    problem = classifier_problem(arch, shape) if arch in MIN_SIDE else None
+    if problem:
+        raise ValueError(problem)
     channels, height, width = shape
-    if min(height, width) < {"lenet": 4, "cnn": 8}.get(arch, 0):
-        raise ValueError(f"images of {height}x{width} are too small for the {arch!r} classifier")
     classes = {"lenet": LeNet, "cnn": SmallCNN}
     if arch not in classes:
         raise ValueError(f"unknown classifier architecture {arch!r}; one of {', '.join(ARCHITECTURES)}")

@@ -46,7 +46,7 @@ KID_OUTPUTS = {
     "kid_std": MetricOutput(False, "KID sd over subsets"),
 }
 COUNT_PARAMS = {
-    "n_fake": Param(10_000, "generated samples", min=2),
+    "n_fake": Param(10_000, "generated samples", min=2, examples=True),
     "n_real": Param(10_000, "real images: the first n of the split (all of it if smaller)", min=2),
 }
 FID_PARAMS = {**COUNT_PARAMS, **SPLIT_PARAM, **EXTRACTOR_PARAMS}

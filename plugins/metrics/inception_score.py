@@ -32,7 +32,8 @@ OUTPUTS = {
     "is_real": MetricOutput(True, "IS of real images"),
 }
 PARAMS = {
-    "n_fake": Param(10_000, "generated samples (also real images scored for is_real, at most)", min=1),
+    "n_fake": Param(10_000, "generated samples (also real images scored for is_real, at most)", min=1,
+                    examples=True),
     "splits": Param(10, "equal parts the score is averaged over", min=1),
     **SPLIT_PARAM,
     **EXTRACTOR_PARAMS,

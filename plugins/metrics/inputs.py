@@ -19,6 +19,7 @@ import torch
 
 from genbench import Data, DataError, DataInfo, EvalContext, MetricResult, Param
 
+from .classifiers import auto_architecture, classifier_problem
 from .extractors import DINOV2, EXTRACTORS, INCEPTION, Extractor, Unavailable, fingerprint, get_extractor, weights_file
 
 SPLITS = ("test", "train")
@@ -79,7 +80,7 @@ def extractor_fits(info: DataInfo, *, extractor: str, inception_path: str, dinov
     if info.n_classes is None:
         return ("the dataset has no labels, so no domain classifier can be trained for its features; "
                 "use a labelled dataset, or extractor = \"inception\" with a local weights file")
-    return None
+    return classifier_problem(auto_architecture(info.shape) if extractor == "auto" else extractor, info.shape)
 
 
 class ExtractorMetric:

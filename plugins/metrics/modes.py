@@ -29,9 +29,9 @@ OUTPUTS = {
     "reverse_kl": MetricOutput(False, "rev KL", "nats"),
 }
 STACKED_OUTPUTS = {"modes": OUTPUTS["modes"], "reverse_kl": OUTPUTS["reverse_kl"]}
-PARAMS = {"n_samples": Param(2500, "generated samples scored", min=1)}
+PARAMS = {"n_samples": Param(2500, "generated samples scored", min=1, examples=True)}
 STACKED_PARAMS = {
-    "n_samples": Param(26_000, "generated samples scored (VEEGAN and PacGAN: 26,000)", min=1),
+    "n_samples": Param(26_000, "generated samples scored (VEEGAN and PacGAN: 26,000)", min=1, examples=True),
     "classifier_seed": Param(0, "seed of the digit classifier's training (fixed across cells)"),
 }
 CHUNK = 1000  # images per classifier call

@@ -32,7 +32,7 @@ OUTPUTS = {
     "parzen_ll_se": MetricOutput(False, "Parzen LL standard error", "nats"),
 }
 PARAMS = {
-    "n_fake": Param(10_000, "generated samples the window is fitted on", min=1),
+    "n_fake": Param(10_000, "generated samples the window is fitted on", min=1, examples=True),
     "n_val": Param(1000, "validation images for sigma: the last n of the train split", min=1),
     "n_test": Param(10_000, "test images scored: the first n of the test split", min=1),
     "sigma_min": Param(0.1, "smallest kernel width tried (pixels in [0, 1])", min=1e-6),

@@ -34,7 +34,7 @@ OUTPUTS = {
     "coverage": MetricOutput(True, "coverage"),
 }
 PARAMS = {
-    "n_fake": Param(10_000, "generated samples", min=2),
+    "n_fake": Param(10_000, "generated samples", min=2, examples=True),
     "n_real": Param(10_000, "real images: the first n of the split (all of it if smaller)", min=2),
     "k_pr": Param(3, "neighbours for precision and recall (Kynkäänniemi et al.: 3)", min=1),
     "k_dc": Param(5, "neighbours for density and coverage (Naeem et al.: 5)", min=1),

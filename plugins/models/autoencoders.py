@@ -126,6 +126,25 @@ def conv_fits(info: DataInfo, **params) -> str | None:
     return None
 
 
+def linear_weights(info: DataInfo, *, code_dim: int, variational: bool) -> int:
+    """Entries of the weight matrices (ModelSpec.weights)."""
+    return math.prod(info.shape) * (code_outputs(code_dim, variational) + code_dim)
+
+
+def deep_weights(info: DataInfo, *, hidden: tuple, code_dim: int, variational: bool) -> int:
+    """Entries of the weight matrices (ModelSpec.weights), for widths that fit."""
+    down = [math.prod(info.shape), *hidden]
+    return (2 * sum(a * b for a, b in pairwise(down))
+            + hidden[-1] * (code_outputs(code_dim, variational) + code_dim))
+
+
+def conv_weights(info: DataInfo, *, channels: int, code_dim: int, variational: bool) -> int:
+    """Entries of the kernels and weight matrices (ModelSpec.weights), for images that fit."""
+    c, h, w = info.shape
+    inner = 2 * channels * (h // 4) * (w // 4)
+    return 2 * (16 * c * channels + 32 * channels**2) + inner * (code_outputs(code_dim, variational) + code_dim)
+
+
 CODE = {
     "code_dim": Param(32, "code size z (smaller than x: dimensionality reduction)", min=1),
     "variational": Param(False, "VAE encoder: (mu, logvar) of q(z|x), for the vae objective"),
@@ -135,11 +154,11 @@ CODE = {
 @hookimpl
 def register_models(register):
     register(ModelSpec("ae-linear", "one sigmoid hidden layer (the code) and a linear decoder",
-                       make_linear, CODE, family="autoencoder", domains=("image",)))
+                       make_linear, CODE, family="autoencoder", domains=("image",), weights=linear_weights))
     register(ModelSpec("ae-deep", "deep fully connected ReLU autoencoder, decoder mirrors the encoder",
                        make_deep, {"hidden": Param((256, 128), "encoder hidden widths, input side first"),
                                    **CODE},
-                       family="autoencoder", domains=("image",), fits=deep_fits))
+                       family="autoencoder", domains=("image",), fits=deep_fits, weights=deep_weights))
     register(ModelSpec("ae-conv", "ReLU CNN autoencoder: two stride-2 convolutions and their transpose",
                        make_conv, {"channels": Param(32, "channels of the first convolution", min=1), **CODE},
-                       family="autoencoder", domains=("image",), fits=conv_fits))
+                       family="autoencoder", domains=("image",), fits=conv_fits, weights=conv_weights))

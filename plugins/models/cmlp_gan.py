@@ -97,7 +97,19 @@ def cmlp_fits(info: DataInfo, **params) -> str | None:
     return missing_labels(info)
 
 
+def weights(info: DataInfo, **params) -> int:
+    """Entries of the weight matrices (ModelSpec.weights): G's [z, one_hot(y)] -> hidden^depth ->
+    x, D's x (with one_hot(y) for concat) -> hidden^depth -> 1, and the head's K x hidden (the
+    projection's embedding V, or the ACGAN classifier)."""
+    p = {**{name: param.default for name, param in PARAMS.items()}, **params}
+    n, k, hidden, depth = math.prod(info.shape), info.n_classes or 0, p["hidden"], p["depth"]
+    generator = (p["z_dim"] + k) * hidden + (depth - 1) * hidden**2 + hidden * n
+    discriminator = (n + (k if p["d_head"] == "concat" else 0)) * hidden + (depth - 1) * hidden**2 + hidden
+    return generator + discriminator + (0 if p["d_head"] == "concat" else k * hidden)
+
+
 @hookimpl
 def register_models(register):
     register(ModelSpec("cmlp", "class-conditional fully connected GAN: G(z, one-hot y); D with a projection, "
-                       "concat or ACGAN head", make_cmlp_gan, PARAMS, family="gan", fits=cmlp_fits))
+                       "concat or ACGAN head", make_cmlp_gan, PARAMS, family="gan", fits=cmlp_fits,
+                       weights=weights))

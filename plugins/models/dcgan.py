@@ -99,6 +99,17 @@ def fits(info: DataInfo, **params) -> str | None:
     return chosen if isinstance(chosen, str) else None
 
 
+def weights(info: DataInfo, **params) -> int:
+    """Entries of the convolution kernels (ModelSpec.weights), for data that fits."""
+    p = {**DEFAULTS, **params}
+    channels, side = info.shape[0], info.shape[1]
+    start, n = layout(side)
+    widths = [p["width"] * 2**i for i in range(n)]  # D's [w, ..., 2^(n-1) w], G's reversed
+    inner = sum(16 * a * b for a, b in pairwise(widths))
+    generator = p["z_dim"] * widths[-1] * start**2 + inner + 16 * widths[0] * channels
+    return generator + 16 * p["pack"] * channels * widths[0] + inner + widths[-1] * start**2
+
+
 def conv(c_in: int, c_out: int, kernel: int, stride: int, padding: int, *, transpose: bool = False,
          spectral: bool = False) -> nn.Module:
     """A bias-free (transposed) convolution with N(0, 0.02) weights, optionally spectrally normalised."""
@@ -183,4 +194,4 @@ def make_dcgan(info: DataInfo, *, width: int = 32, z_dim: int = 100, g_batchnorm
 @hookimpl
 def register_models(register):
     register(ModelSpec("dcgan", "DCGAN (Radford et al. 2016): strided convolutions, BN, ReLU / LeakyReLU",
-                       make_dcgan, PARAMS, family="gan", domains=("image",), fits=fits))
+                       make_dcgan, PARAMS, family="gan", domains=("image",), fits=fits, weights=weights))

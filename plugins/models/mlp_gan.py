@@ -67,6 +67,16 @@ def fits(info: DataInfo, **params) -> str | None:
     return None
 
 
+def weights(info: DataInfo, **params) -> int:
+    """Entries of the weight matrices (ModelSpec.weights): G's z -> hidden^depth -> x and D's
+    packed x -> d_hidden^d_depth -> 1, times the maxout pieces."""
+    p = {**DEFAULTS, **params}
+    n, hidden, depth = math.prod(info.shape), p["hidden"], p["depth"]
+    d_hidden, d_depth, pieces = p["d_hidden"] or hidden, p["d_depth"] or depth, max(1, p["maxout"])
+    generator = p["z_dim"] * hidden + (depth - 1) * hidden**2 + hidden * n
+    return generator + pieces * (p["pack"] * n * d_hidden + (d_depth - 1) * d_hidden**2) + d_hidden
+
+
 def hidden_layer(n_in: int, n_out: int, norm: str, activation: str, negative_slope: float, *,
                  fused: bool = False) -> nn.Module:
     """Linear + bias + activation, or linear + batch / layer norm + activation (`fused` batch
@@ -146,4 +156,5 @@ def make_mlp_gan(info: DataInfo, *, hidden: int, depth: int, z_dim: int, d_hidde
 @hookimpl
 def register_models(register):
     register(ModelSpec("mlp", "fully connected GAN: ReLU generator (optional BN), LeakyReLU or maxout "
-                       "discriminator, optional packing", make_mlp_gan, PARAMS, family="gan", fits=fits))
+                       "discriminator, optional packing", make_mlp_gan, PARAMS, family="gan", fits=fits,
+                       weights=weights))

@@ -81,10 +81,15 @@ def make_rbm(info: DataInfo, *, n_hidden: int, init_sd: float) -> RBM:
     return RBM(info.shape, n_hidden, init_sd)
 
 
+def rbm_weights(info: DataInfo, *, n_hidden: int, init_sd: float) -> int:
+    """Entries of the weight matrix (ModelSpec.weights)."""
+    return n_hidden * math.prod(info.shape)
+
+
 @hookimpl
 def register_models(register):
     register(ModelSpec("rbm", "Bernoulli-Bernoulli restricted Boltzmann machine (Hinton's practical-guide init)",
                        make_rbm,
                        {"n_hidden": Param(500, "hidden units", min=1, max=100_000),
                         "init_sd": Param(0.01, "standard deviation of the initial weights", min=0.0, max=1.0)},
-                       family="rbm", domains=("image",)))
+                       family="rbm", domains=("image",), weights=rbm_weights))

@@ -70,6 +70,18 @@ def fits(info: DataInfo, **params) -> str | None:
     return conditional_problem(info, p["num_classes"], p["d_head"], p["g_norm"], p["pack"])
 
 
+def weights(info: DataInfo, **params) -> int:
+    """Entries of the weight matrices and kernels (ModelSpec.weights), for data that fits: G's
+    blocks at 2w channels, D's four blocks at w."""
+    p = {**DEFAULTS, **params}
+    channels, side = info.shape[0], info.shape[1]
+    start, n = layout(side)
+    g, w, c = 2 * p["width"], p["width"], p["pack"] * channels
+    generator = p["z_dim"] * g * start**2 + n * 19 * g * g + 9 * g * channels  # 3x3, 3x3, 1x1 per block
+    discriminator = 10 * c * w + 9 * w * w + 19 * w * w + 2 * 18 * w * w + w * (1 + p["num_classes"])
+    return generator + discriminator
+
+
 def conv(c_in: int, c_out: int, kernel: int, gain: float = 1.0) -> nn.Conv2d:
     """A size-preserving convolution, Xavier-uniform weights with `gain`, bias 0."""
     layer = nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2)
@@ -189,4 +201,4 @@ def make_resnet_gan(info: DataInfo, *, width: int = 128, z_dim: int = 128, g_nor
 def register_models(register):
     register(ModelSpec("resnet", "SNGAN's ResNet (Miyato et al. 2018, Table 4; Gulrajani et al. 2017): "
                        "residual up / down blocks; optional class conditioning", make_resnet_gan, PARAMS,
-                       family="gan", domains=("image",), fits=fits))
+                       family="gan", domains=("image",), fits=fits, weights=weights))

@@ -65,6 +65,21 @@ def fits(info: DataInfo, **params) -> str | None:
     return conditional_problem(info, p["num_classes"], p["d_head"], p["g_norm"], p["pack"])
 
 
+def weights(info: DataInfo, **params) -> int:
+    """Entries of the weight matrices and kernels (ModelSpec.weights), for data that fits."""
+    p = {**DEFAULTS, **params}
+    channels, side = info.shape[0], info.shape[1]
+    start, n = layout(side)
+    widths = [p["width"] * 2**i for i in range(n + 1)]  # [w, ..., 2^n w]
+    generator = (p["z_dim"] * widths[-1] * start**2 + sum(16 * a * b for a, b in pairwise(widths))
+                 + 9 * widths[0] * channels)
+    trunk, c_in = 0, p["pack"] * channels
+    for c in widths[:-1]:  # a 3x3 and a 4x4 convolution at each width
+        trunk, c_in = trunk + 9 * c_in * c + 16 * c * c, c
+    features = widths[-1] * start**2
+    return generator + trunk + 9 * c_in * widths[-1] + features * (1 + p["num_classes"])
+
+
 def init_normal(module: nn.Module) -> None:
     """Every weight ~ N(0, 0.02) and every bias 0 (normalisation layers keep gain 1, bias 0)."""
     for layer in module.modules():
@@ -138,4 +153,4 @@ def make_sngan_cnn(info: DataInfo, *, width: int = 64, z_dim: int = 128, g_norm:
 def register_models(register):
     register(ModelSpec("sngan-cnn", "SNGAN's standard CNN (Miyato et al. 2018, Table 3): spectral norm in D, "
                        "BN in G; optional class conditioning", make_sngan_cnn, PARAMS, family="gan",
-                       domains=("image",), fits=fits))
+                       domains=("image",), fits=fits, weights=weights))

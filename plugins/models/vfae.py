@@ -91,6 +91,14 @@ def make_vfae(info: DataInfo, *, hidden: int, z_dim: int, z2_dim: int) -> VFAEMo
     return VFAEModel(info, hidden, z_dim, z2_dim)
 
 
+def vfae_weights(info: DataInfo, *, hidden: int, z_dim: int, z2_dim: int) -> int:
+    """Entries of the five networks' weight matrices (ModelSpec.weights), for data that fits."""
+    n, k = math.prod(info.shape), info.n_classes
+    inputs = (n + 1) + z_dim + (z_dim + k) + (z2_dim + k) + (z_dim + 1)  # of each network's hidden layer
+    outputs = 2 * z_dim + k + 2 * z2_dim + 2 * z_dim + n
+    return hidden * (inputs + outputs)
+
+
 def vfae_fits(info: DataInfo, **params) -> str | None:
     return missing_sensitive(info)
 
@@ -102,4 +110,4 @@ def register_models(register):
                        {"hidden": Param(100, "ReLU units of every network's hidden layer", min=1),
                         "z_dim": Param(50, "size of the fair representation z1", min=1),
                         "z2_dim": Param(50, "size of the second latent layer z2", min=1)},
-                       family="vfae", fits=vfae_fits))
+                       family="vfae", fits=vfae_fits, weights=vfae_weights))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from genbench.api.result import error_headline
 from genbench.results.model import Cell, Results, Value
 from genbench.results.statistics import Outcomes, bootstrap_interval, outcome
 from genbench.results.summary import THROUGHPUT
@@ -265,9 +266,8 @@ def failure_rows(cells: list[Cell]) -> list[dict]:
     for cell in cells:
         if cell.status in ("failed", "diverged"):
             error = cell.error or ""
-            lines = [line for line in error.strip().splitlines() if line.strip()]
             rows.append({"path": cell.path, "status": cell.status, "step": cell.diverged_step,
-                         "headline": lines[-1] if lines else "", "error": error})
+                         "headline": error_headline(error), "error": error})
     return rows
 
 

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from genbench.run.checkpoints import Checkpoints
+from genbench.suite import config, plan
 from genbench.results.store import Store
 
 # A GAN cell and an autoencoder cell, 30 steps each, checkpointed at steps 10, 20 and 30.
@@ -111,3 +114,25 @@ def test_run_with_checkpoints_none_writes_none(tmp_path, write_suite, invoke_gen
     store = Store(out, create=False)
     assert all('"retention": "none"' in c.row["env"] for c in store.cells())
     store.close()
+
+
+@pytest.mark.parametrize("executor", ["local", "process"])
+def test_a_cell_whose_checkpoint_cannot_be_read_fails_alone(tmp_path, write_suite, genbench_cli, registry, executor):
+    """A planted file where a pending cell's checkpoint would be: that cell fails naming it (exit
+    1), the others run; the Dask executor's case is in test_dask_executor.py."""
+    suite, out = write_suite(), tmp_path / "out"
+    first = genbench_cli("run", str(suite), "--out", str(out), "--executor", executor, "--only", "seed0")
+    assert first.returncode == 0, first.stderr
+    [pending] = plan.select(plan.expand(config.load(str(suite), registry), registry), ("seed1",))
+    planted = Checkpoints.of_results(out).path(pending.cell_id, 10)
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"not a checkpoint")
+    ran = genbench_cli("run", str(suite), "--out", str(out), "--executor", executor)
+    assert ran.returncode == 1, ran.stderr
+    assert f"seed1: genbench.api.errors.DataError: checkpoint {planted} cannot be read safely" in \
+        " ".join(ran.stderr.split())
+    store = Store(out, create=False)
+    try:
+        assert {c.seed: c.status for c in store.cells()} == {0: "done", 1: "failed"}
+    finally:
+        store.close()

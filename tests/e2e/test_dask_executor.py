@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from genbench.suite import config
+from genbench.suite import config, plan
 from genbench.api.errors import ConfigError, PluginError
 from genbench.api.registry import load_plugins
 
@@ -292,3 +292,161 @@ def test_resume_across_executors(tmp_path, reference, cluster, first, then):
     assert metrics(out) == metrics(reference / "out")
     assert {status for status, _ in cells(out).values()} == {"done"}
     shutil.rmtree(out)
+
+
+# --- limits, crashes and bad checkpoints under Dask ------------------------------------------
+
+MISBEHAVING = """
+[suite]
+name = "dasklimits"
+seeds = [0]
+[train]
+steps = 20
+batch_size = 32
+device = "cpu"
+[eval]
+every = 10
+[matrix]
+datasets = [{{ name = "ring8", n_train = 256, n_test = 16 }}]
+models = [{{ name = "misbehaving", label = "bad", how = "{how}", hidden = 8, depth = 1, z_dim = 2 }},
+          {{ name = "mlp", label = "good", hidden = 8, depth = 1, z_dim = 2 }}]
+objectives = ["nonsaturating"]
+"""
+
+
+@pytest.fixture
+def misbehaving(tmp_path, install_plugin):
+    """misbehaving(how, *flags) -> (the finished `genbench run --executor dask` process, out dir,
+    {model label: (status, error, seconds from start to end, env)}) for a suite of a misbehaving
+    cell (tests/plugins/genbench_misbehaving_model.py) beside a good one, on a LocalCluster."""
+    site = install_plugin("genbench_misbehaving_model", dist="genbench-misbehaving")
+    env = dict(ENV, COLUMNS="200", PYTHONPATH=os.pathsep.join([str(site), str(Path(__file__).parent / "plugins")]))
+
+    def run(how: str, *flags: str, out: Path | None = None):
+        suite, out = tmp_path / f"{how}.toml", out or tmp_path / how
+        suite.write_text(MISBEHAVING.format(how=how))
+        proc = subprocess.run([sys.executable, "-m", "genbench", "run", str(suite), "--out", str(out), "--executor",
+                               "dask", "--workers", "2", "--threads", "1", *flags], capture_output=True, text=True,
+                              env=env, timeout=600)
+        with sqlite3.connect(out / "results.sqlite") as db:
+            rows = db.execute("SELECT a.label, c.status, c.error, c.finished_at - c.started_at, c.env FROM cells c "
+                              "JOIN cell_axes a ON a.cell_id = c.cell_id AND a.axis = 'model'").fetchall()
+        return proc, out, {label: (status, error, seconds, json.loads(env or "{}"))
+                           for label, status, error, seconds, env in rows}
+
+    return run
+
+
+@pytest.mark.slow
+def test_a_hung_cell_under_dask_ends_within_its_timeout_with_the_process_executors_message(misbehaving):
+    proc, _, found = misbehaving("hang", "--timeout", "20")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    status, error, seconds, _ = found["bad"]
+    assert status == "failed" and error.startswith("timeout: the cell ran longer than its limit of 20 s (set by "
+                                                   "--timeout or the suite's [train] timeout)")
+    assert seconds < 20 + 8, seconds  # the limit plus a few seconds, though the cell never reports progress
+    assert "/bad/nonsaturating/adam/eager/seed0: timeout: the cell ran longer than its limit of 20 s" in proc.stderr
+    assert found["good"][0] == "done"
+
+
+@pytest.mark.slow
+def test_a_crashed_dask_worker_names_the_signal_and_is_not_tried_again(misbehaving):
+    proc, _, found = misbehaving("crash", "--timeout", "300")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    status, error, _, env = found["bad"]
+    assert status == "failed" and error.startswith("worker died: the worker process running this cell was killed "
+                                                   "by SIGSEGV"), error
+    assert len(env["dask"]["attempts"]) == 1 and "history: attempt 1 on tcp://" in error
+    assert "killed by SIGSEGV" in proc.stderr and found["good"][0] == "done"
+
+
+@pytest.mark.slow
+def test_a_leaking_cell_under_dask_hits_the_memory_limit(misbehaving):
+    proc, _, found = misbehaving("leak", "--timeout", "300", "--max-memory", "1GiB")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    status, error, _, _ = found["bad"]
+    assert status == "failed" and error.startswith("memory: the cell's worker held") and \
+        "over its limit of 1.0 GiB (set by --max-memory or the suite's [train] max_memory)" in error
+    assert found["good"][0] == "done"
+
+
+@pytest.mark.slow
+def test_a_cell_whose_checkpoint_cannot_be_read_fails_alone_under_dask(misbehaving, tmp_path):
+    out = tmp_path / "out"
+    first, _, found = misbehaving("none", "--only", "bad", out=out)  # the store exists; the good cell is pending
+    assert first.returncode == 0 and set(found) == {"bad"}, first.stderr[-3000:]
+    registry = load_plugins()  # the misbehaving plugin is installed here too
+    [good] = plan.select(plan.expand(config.load(str(tmp_path / "none.toml"), registry), registry), ("good",))
+    good_id = good.cell_id
+    planted = out / "checkpoints" / good_id / "step0000010.pt"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"not a checkpoint")
+    proc, _, found = misbehaving("none", out=out)
+    assert proc.returncode == 1, proc.stderr[-3000:]  # one failed cell, not a refused run (2)
+    status, error, _, _ = found["good"]
+    assert status == "failed" and f"checkpoint {planted} cannot be read safely" in error
+    assert f"delete {planted}" in error and planted.read_bytes() == b"not a checkpoint"
+    assert found["bad"][0] == "done"
+
+
+def watched(monkeypatch, limits, finishes_after: float | None, cancelled=lambda: False):
+    """Run a Dask cell's watchdog (dask_worker.watch) in this process against `limits`, the cell
+    ending after `finishes_after` seconds (None: it hangs): (the stops it made, whether it killed)."""
+    import threading
+
+    from genbench.plugins.executors import dask_worker
+
+    killed, stops, done = [], [], threading.Event()
+    monkeypatch.setattr(dask_worker, "kill_this_worker", lambda: killed.append(True))
+    monkeypatch.setattr(dask_worker, "STOP_GRACE_S", 0.5)
+    if finishes_after is not None:
+        threading.Timer(finishes_after, done.set).start()
+    dask_worker.watch(limits, cancelled, lambda cause, tell: stops.append((cause, tell)), done)
+    return stops, bool(killed)
+
+
+def test_the_dask_watchdog_stops_a_cell_past_its_time_and_kills_a_worker_that_hangs(monkeypatch):
+    from genbench.suite.limits import CellLimits
+
+    limits = CellLimits(timeout_s=0.6, max_memory_bytes=2**45)
+    stops, killed = watched(monkeypatch, limits, finishes_after=None)
+    assert stops == [("timeout: the cell ran longer than its limit of 0.6 s (set by --timeout or the suite's "
+                      "[train] timeout); it was stopped", True)] and killed
+    stops, killed = watched(monkeypatch, limits, finishes_after=1.3)  # it stops at a progress report in time
+    assert len(stops) == 1 and not killed
+    assert watched(monkeypatch, CellLimits(60, 2**45), finishes_after=0.3) == ([], False)
+
+
+def test_the_dask_watchdog_kills_a_worker_over_its_memory_limit_and_obeys_a_cancel(monkeypatch):
+    from genbench.suite.limits import CellLimits
+
+    [(cause, told)], killed = watched(monkeypatch, CellLimits(60, 2**20), finishes_after=1.5)
+    assert cause.startswith("memory: the cell's worker held ") and "over its limit of 1.0 MiB" in cause
+    assert cause.endswith("; its Dask worker was killed") and told and killed
+    monkeypatch.setattr("genbench.plugins.executors.dask_worker.CHECK_EVERY_S", 0.1)
+    stops, killed = watched(monkeypatch, CellLimits(60, 2**45), finishes_after=None, cancelled=lambda: True)
+    assert stops == [("cancelled: the run was interrupted", False)] and killed
+
+
+def test_a_dask_workers_death_is_read_from_its_nannys_log_and_memory_events():
+    from genbench.plugins.executors.dask_deaths import death_in_log, memory_restart
+    from genbench.plugins.executors.dask_worker import worker_lost
+
+    log = ["2026-01-01 - distributed.nanny - INFO - Worker process 41 was killed by signal 9",
+           "2026-01-01 - distributed.nanny - INFO - Worker process 42 was killed by signal 11",
+           "2026-01-01 - distributed.nanny - INFO - Worker process 43 exited with status 3"]
+    segfault = death_in_log(log, 42)
+    assert segfault.error.startswith("worker died: the worker process running this cell was killed by SIGSEGV")
+    assert not segfault.again  # it would crash again
+    assert death_in_log(log, 41).again and "killed by SIGKILL" in death_in_log(log, 41).error  # a kill, preemption
+    assert "exited with status 3" in death_in_log(log, 43).error and death_in_log(log, 7) is None
+    memory = memory_restart([(0.0, {"worker": "tcp://w", "pid": 42, "rss": 3 * 2**30})], 42)
+    assert memory.error.startswith("memory: Dask's nanny restarted the worker") and "3.0 GiB" in memory.error
+    assert not memory.again and memory_restart([(0.0, {"pid": 1})], 42) is None
+    lost = worker_lost(["tcp://a", "tcp://b"], death_in_log(log, 41))
+    assert lost.splitlines() == [
+        "worker lost: the Dask worker running this cell was lost 2 times (killed, preempted or cut off), so it was "
+        "not retried again",
+        "the last: worker died: the worker process running this cell was killed by SIGKILL (a crash, the "
+        "out-of-memory killer, or a kill)",
+        "history: attempt 1 on tcp://a; attempt 2 on tcp://b"]

@@ -137,6 +137,7 @@ name = "images"
 seeds = [0]
 [train]
 steps = 10
+batch_size = 8
 [eval]
 every = 5
 metrics = [METRIC]

@@ -18,6 +18,7 @@ SUITE = """
 name = "options"
 [train]
 steps = 4
+batch_size = 32
 [matrix]
 datasets = [{ name = "ring8", n_train = 64, n_test = 8 }]
 models = [{ name = "mlp", hidden = 8, depth = 1, z_dim = 2 }]

@@ -261,6 +261,7 @@ name = "c"
 seeds = [0]
 [train]
 steps = 2
+batch_size = 16
 [eval]
 every = 2
 metrics = [{metric}]

@@ -24,8 +24,13 @@ APPLIES = {
 MODELS = {"gan": "mlp", "autoencoder": "ae-linear", "rbm": "rbm", "vfae": "vfae"}
 
 
+BUILTINS = load_plugins(entry_points=False)
+
+
 def component(kind: str, name: str) -> ComponentConfig:
-    return ComponentConfig(kind, name, (), name)
+    """A built-in component at its defaults, as a suite resolves it (a test's own have none)."""
+    params = BUILTINS.get(kind, name).params if name in BUILTINS.tables[kind] else {}
+    return ComponentConfig(kind, name, tuple(sorted((k, p.default) for k, p in params.items())), name)
 
 
 def test_builtin_metrics_apply_where_their_families_provide_what_they_need(registry):
