@@ -71,7 +71,8 @@ class CodeReader:
 
     def __init__(self) -> None:
         self.sources = Sources()
-        self._distributions: dict[str, importlib.metadata.Distribution | None] = {}
+        self._distributions: dict[str, tuple[str, bool] | None] = {}  # name -> (version, editable)
+        self._components: dict[tuple[int, str | None], dict[str, str]] = {}  # (id(origin), package) -> modules
         self._packages: dict[tuple[str, str], str | None] = {}
 
     def cell(self, cell: Cell, registry: Registry) -> CodeVersions:
@@ -95,6 +96,12 @@ class CodeReader:
         """module -> file hash of the modules a component runs, within genbench.plugins and
         `package` (its plugin's top-level package): those defining its callables, what they
         import there, transitively, and the module that registered it (that file alone)."""
+        key = (id(origin), package)  # the registry's entries live as long as the run
+        if key not in self._components:
+            self._components[key] = self._component_modules(origin, package)
+        return self._components[key]
+
+    def _component_modules(self, origin: Registered, package: str | None) -> dict[str, str]:
         def within(name: str) -> bool:
             return _inside(name, BUILTIN_PACKAGE) or (package is not None and _inside(name, package))
 
@@ -109,16 +116,18 @@ class CodeReader:
 
     def entry(self, distribution: str | None, top: str | None, modules: dict[str, str]) -> dict[str, Any]:
         """The entry of one distribution (None: plugin code no distribution installed)."""
-        dist = self.distribution(distribution) if distribution else None
-        version = dist.version if dist is not None else None
-        if (dist is not None and not is_editable(dist)) or not modules:
+        found = self.distribution(distribution) if distribution else None
+        version, editable = found or (None, True)
+        if not editable or not modules:
             return {"version": version, "source": None}
         modules = dict(sorted(modules.items()))
         return {"version": version, "source": _map_hash(modules), "package": top, "modules": modules}
 
-    def distribution(self, name: str) -> importlib.metadata.Distribution | None:
+    def distribution(self, name: str) -> tuple[str, bool] | None:
+        """(version, editable) of the installed distribution `name`, None if none is."""
         if name not in self._distributions:
-            self._distributions[name] = find_distribution(name)
+            dist = find_distribution(name)
+            self._distributions[name] = None if dist is None else (dist.version, is_editable(dist))
         return self._distributions[name]
 
     def package(self, top: str, skip: str = "") -> str | None:
