@@ -1,6 +1,7 @@
 """Which cells a run computes: every cell without a result in the store, and every finished one
 whose recorded code versions (genbench.run.code_version) differ from the current ones, unless the
-user keeps those (`--reuse-stale`).
+user keeps those (`--reuse-stale`). Code versions are per component (genbench.run.code_version):
+an edit to one plugin module re-runs the cells whose components run that module, and no other.
 
 A finished cell that recorded no code versions (stored by a genbench from before they were
 recorded, e.g. in a migrated store) is kept, with a notice: its code is unknown, not known to
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from genbench.run.code_version import CodeVersions, code_changes
+from genbench.run.code_version import CodeReader, CodeVersions, code_changes
 from genbench.suite.plan import Cell
 from genbench.results.store import Store
 
@@ -51,6 +52,7 @@ def pending_cells(cells: list[Cell], store: Store, code: Mapping[str, CodeVersio
     statuses = store.statuses()
     recorded = store.code_versions() if code is not None else {}
     pending = Pending([], reuse_stale=reuse_stale)
+    reader = CodeReader()  # an older genbench's whole-package hashes are compared with this run's
     for cell in cells:
         if statuses.get(cell.cell_id) not in SKIP_STATUSES:
             pending.run.append(cell)
@@ -61,7 +63,7 @@ def pending_cells(cells: list[Cell], store: Store, code: Mapping[str, CodeVersio
         if before is None:
             pending.unrecorded += 1
             continue
-        changes = code_changes(before, code[cell.cell_id])
+        changes = code_changes(before, code[cell.cell_id], reader)
         if changes:
             pending.stale[cell.cell_id] = changes
             if not reuse_stale:

@@ -31,7 +31,7 @@ from genbench.results.model import ReportView
 from genbench.run import cpu_policy
 from genbench.run import rescore as rescore_module
 from genbench.run.checkpoints import Checkpoints
-from genbench.run.code_version import cell_code_versions
+from genbench.run.code_version import code_versions
 from genbench.run.executors import ExecutorOptions
 from genbench.run.lock import StoreLock
 from genbench.run.loggers import result_loggers
@@ -166,7 +166,7 @@ class RunSession:
                 store.record_suite(self.suite.name, self.suite.path, self.suite.description, self.cells)
                 out.print(f"suite [bold]{escape(self.suite.name)}[/]: {len(self.cells)} cells -> "
                           f"{escape(str(store.path))}")
-                code = {cell.cell_id: cell_code_versions(cell, self.registry) for cell in self.cells}
+                code = code_versions(self.cells, self.registry)
                 pending = pending_cells(self.cells, store, code, request.reuse_stale)
                 for notice in pending.notices():
                     self.screen.say(notice)

@@ -26,6 +26,7 @@ from genbench.api.result import error_headline
 from genbench.results.model import Cell, Results, Value
 from genbench.results.statistics import Outcomes, bootstrap_interval, outcome
 from genbench.results.summary import THROUGHPUT
+from genbench.run import code_version
 
 GROUP_AXIS = "dataset"  # one table per dataset; the other axes label its groups
 KERNEL_AXIS = "kernel"  # throughput is shown per kernel backend
@@ -253,8 +254,8 @@ def environment_rows(cells: list[Cell]) -> list[tuple[str, str]]:
                 loads.append(value)
             elif key not in ("kernel_ops", "checkpoints"):
                 seen[key].add(short(value))
-        for name, entry in (cell.code or {}).items():
-            seen[f"code: {name}"].add(short(entry))
+    for name, text in code_version.summarize(cell.code for cell in cells if cell.code):
+        seen[f"code: {name}"].add(text)  # per-cell module hashes summarised, as `show` does
     rows = [(key, ", ".join(sorted(values))) for key, values in sorted(seen.items())]
     if loads:
         rows.append(("load average (1 min)", f"{min(loads):.2f} to {max(loads):.2f}"))

@@ -6,13 +6,11 @@ prints; it reads the results model alone."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from genbench import Param, ReporterSpec, hookimpl
 from genbench.plugins.reporters.text_table import OVERLOADED, TABLE_FORMATS, render, summary_text
 from genbench.results.model import Results
 from genbench.results.summary import GroupSummary, summarize
-from genbench.run.code_version import describe
+from genbench.run import code_version
 
 
 def table(view, *, all: bool, pictures: bool, format: str) -> str:
@@ -56,19 +54,11 @@ def kernel_op_lines(results: Results) -> list[str]:
 
 def code_lines(results: Results) -> list[str]:
     """'<distribution>: <version> (n cells), ...' of the finished cells' recorded code versions,
-    so mixed code in one table shows; then how many recorded none."""
-    seen: dict[str, Counter] = {}
-    unrecorded = 0
-    for cell in results.cells:
-        if cell.status not in ("done", "diverged"):
-            continue
-        if cell.code is None:
-            unrecorded += 1
-            continue
-        for name, entry in cell.code.items():
-            seen.setdefault(name, Counter())[describe(entry)] += 1
-    lines = [f"{name}: " + ", ".join(f"{version} ({n} cells)" for version, n in sorted(versions.items()))
-             for name, versions in sorted(seen.items())]
+    so mixed code in one table shows (genbench.run.code_version.summarize); then how many
+    recorded none."""
+    finished = [cell for cell in results.cells if cell.status in ("done", "diverged")]
+    lines = [f"{name}: {text}" for name, text in code_version.summarize(c.code for c in finished if c.code is not None)]
+    unrecorded = sum(cell.code is None for cell in finished)
     if unrecorded:
         lines.append(f"not recorded: {unrecorded} cells (stored by an older genbench)")
     return lines

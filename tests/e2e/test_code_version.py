@@ -1,5 +1,6 @@
 """Cells remember the code they ran, across fresh processes that import the plugin anew: a
-plugin's new version, or changed source of an editable install, re-runs its cells on resume
+plugin's new version, or changed source of an editable install (per module:
+tests/unit/test_code_version_modules.py), re-runs its cells on resume
 (others stay skipped); --reuse-stale keeps them; a stale *.egg-info earlier on sys.path does not
 hide the installed distribution."""
 
@@ -98,22 +99,23 @@ def test_an_editable_plugin_whose_source_changes_re_runs_its_cells(install_plugi
     text = run(genbench_cli, site, suite, out)
     after = stored_code(out)["blobs"][0][DIST]
     assert after["source"] != before["source"]
-    assert (f"re-running 1 cells whose plugin code changed: {DIST} 0.1 (source {before['source'][:8]}) -> "
-            f"0.1 (source {after['source'][:8]})") in text
+    assert f"re-running 1 cells whose plugin code changed: {DIST} 0.1: {PLUGIN} changed" in text
     assert "skipped 1 cells already in the store" in text
 
 
 LOOKUP = """
 import json, importlib.metadata
-from genbench.run.code_version import distribution_code
-print(json.dumps({"naive": importlib.metadata.version(%(dist)r), "found": distribution_code(%(dist)r, %(top)r)}))
+from genbench.run.code_version import find_distribution, is_editable
+dist = find_distribution(%(dist)r)
+print(json.dumps({"naive": importlib.metadata.version(%(dist)r), "found": [dist.version, is_editable(dist)]}))
 """
 
 
-def lookup(cwd, site, dist, top):
-    """distribution_code(dist, top) in a fresh interpreter whose sys.path starts with `cwd`."""
+def lookup(cwd, site, dist):
+    """[version, editable] of distribution `dist` as code versions find it, in a fresh interpreter
+    whose sys.path starts with `cwd`."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(PLUGIN_DIR)]))
-    out = subprocess.run([sys.executable, "-c", LOOKUP % {"dist": dist, "top": top}], cwd=cwd, env=env,
+    out = subprocess.run([sys.executable, "-c", LOOKUP % {"dist": dist}], cwd=cwd, env=env,
                          capture_output=True, text=True, timeout=120, check=True)
     return json.loads(out.stdout)
 
@@ -128,10 +130,10 @@ def test_a_stale_egg_info_on_sys_path_does_not_shadow_the_installed_distribution
         egg_info.mkdir()
         (egg_info / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.0.1\n")
 
-    shadowed = lookup(source_tree, site, DIST, PLUGIN)
+    shadowed = lookup(source_tree, site, DIST)
     assert shadowed["naive"] == "0.0.1"  # importlib.metadata alone finds the egg-info first
-    assert shadowed["found"]["version"] == "0.1" and len(shadowed["found"]["source"]) == 64  # editable seen
-    assert shadowed["found"] == lookup(neutral, site, DIST, PLUGIN)["found"]
-    own = lookup(source_tree, site, "genbench", "genbench")
-    assert own["naive"] == "0.0.1" and own["found"]["version"] != "0.0.1"
-    assert own["found"] == lookup(neutral, site, "genbench", "genbench")["found"]
+    assert shadowed["found"] == ["0.1", True]  # the installed one, editable
+    assert shadowed["found"] == lookup(neutral, site, DIST)["found"]
+    own = lookup(source_tree, site, "genbench")
+    assert own["naive"] == "0.0.1" and own["found"][0] != "0.0.1"
+    assert own["found"] == lookup(neutral, site, "genbench")["found"]
