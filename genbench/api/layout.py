@@ -68,6 +68,18 @@ def wrap(text: str, width: int, indent: int = 0, first: str = "") -> str:
     return "\n".join(lines) if lines else first.rstrip()
 
 
+def pack(items: list[str], width: int, indent: int) -> str:
+    """Items two spaces apart, a new line (indented) only between items: an item stays whole."""
+    lines = [""]
+    for item in items:
+        gap = "  " if lines[-1].strip() else ""
+        if lines[-1].strip() and len(lines[-1]) + len(gap) + len(item) > width:
+            lines.append(" " * indent)
+            gap = ""
+        lines[-1] += gap + item
+    return "\n".join(lines)
+
+
 def plain(columns: list[Column], rows: list[list[str]]) -> str:
     """Columns padded with two spaces, a dashed rule under the headers; a cell's further lines
     continue under it, the other columns blank."""
@@ -92,7 +104,7 @@ def blocks(columns: list[Column], rows: list[list[str]], width: int) -> str:
     for row in rows:
         names = [cell if not c.right else f"{c.header} {cell}" for c, cell in zip(columns, row, strict=True)
                  if not c.prose and cell]
-        out.append(wrap("  ".join(names), width, INDENT))
+        out.append(pack(names, width, INDENT))
         for c, cell in zip(columns, row, strict=True):
             if c.prose:
                 out += [wrap(line.strip(), width, INDENT, " " * INDENT) for line in cell.splitlines()
