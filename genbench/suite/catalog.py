@@ -1,6 +1,7 @@
 """The built-in suites as `genbench list --kind suite` shows them: name, description, how long
-each takes (its `expected`, measured or estimated) and how many cells it plans to on this machine (a suite naming every usable kernel backend, `kernels =
-"*"`, plans more cells where more backends run)."""
+each takes (its `expected`, measured or estimated) and how many cells it plans to on this
+machine (a suite naming every usable kernel backend, `kernels = "*"`, plans more cells where
+more backends run)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ def terminal_text(layout: Layout, found: list[Comparison], outcomes: list[GroupO
     if curves:
         first = curves[0]
         parts.append(_table(layout, f"best {first.label} within a budget of k trials: mean [95% interval] over draws "
-                            "of k of the group's trials (Lucic et al. 2018)", [c.row(budget_ks(curves)) for c in curves]))
+                            "of k of the group's trials (Lucic et al. 2018)",
+                            [c.row(budget_ks(curves)) for c in curves]))
     return "\n".join(parts)
 
 
