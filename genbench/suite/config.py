@@ -1,10 +1,11 @@
 """Suite files (TOML) -> a validated, frozen SuiteConfig. Every check runs before any work.
 
 A suite file has [suite] (name, description, seeds, expected: how long it takes), [train]
-(step budget, learning rate, device, and the model family's own settings), [eval] (schedule and metrics) and one or more
-[[matrix]] blocks: one list of components per axis (genbench.api.axes: datasets x models x
-objectives x optimizers x kernels), and optionally a `train` table overriding [train] for that
-block; each block is crossed on its own, so GANs and autoencoders can share a suite.
+(step budget, learning rate, device, and the model family's own settings), [eval] (schedule
+and metrics) and one or more [[matrix]] blocks: one list of components per axis
+(genbench.api.axes: datasets x models x objectives x optimizers x kernels), and optionally a
+`train` table overriding [train] for that block; each block is crossed on its own, so GANs and
+autoencoders can share a suite.
 Components are given as "name" or {name = "...", label = "...", <params>}; `kernels = "*"`
 names every kernel backend usable on this machine, a plugin's included. An optional [search]
 samples train and component parameters for N trials per group (genbench.suite.search).
