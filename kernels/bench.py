@@ -257,28 +257,38 @@ def write_csv(rows: list[dict], path: str | os.PathLike) -> None:
         writer.writerows(rows)
 
 
-def format_table(rows: list[dict]) -> str:
-    """One line per (kernel, size, provider): time median [p20, p80], x memcpy, % bandwidth,
-    MB saved for backward, MB peak."""
+TABLE_HEADERS = ("kernel", "size", "provider", "median ms", "p20-p80 ms", "x memcpy", "% bw", "saved MB", "peak MB")
+
+
+def table_cells(rows: list[dict]) -> list[list[str]]:
+    """One row of TABLE_HEADERS per (kernel, size, provider): time median [p20, p80], x memcpy,
+    % bandwidth, MB saved for backward, MB peak; '-' where a metric was not measured."""
     by_key: dict[tuple, dict] = {}
     for row in rows:
         by_key.setdefault((row["kernel"], row["x"], row["provider"]), {})[row["metric"]] = row
-    header = (f"{'kernel':<14}{'size':>10}  {'provider':<12}{'median ms':>11}{'p20-p80 ms':>18}"
-              f"{'x memcpy':>10}{'% bw':>7}{'saved MB':>10}{'peak MB':>9}")
-    lines = [header, "-" * len(header)]
 
     def value(metrics, name, fmt, scale=1.0):
         return format(metrics[name]["median"] * scale, fmt) if name in metrics else "-"
 
-    for (kernel, size, provider), m in by_key.items():
-        spread = f"{m['time']['p20']:.3f}-{m['time']['p80']:.3f}"
-        lines.append(
-            f"{kernel:<14}{_size(size):>10}  {provider:<12}{m['time']['median']:>11.3f}"
-            f"{spread:>18}{value(m, 'memcpy_ratio', '.1f'):>10}"
-            f"{value(m, 'bandwidth_pct', '.0f'):>7}"
-            f"{value(m, 'saved_for_backward', '.1f', 1e-6):>10}"
-            f"{value(m, 'peak_memory', '.1f', 1e-6):>9}")
-    return "\n".join(lines)
+    return [[kernel, _size(size), provider, f"{m['time']['median']:.3f}",
+             f"{m['time']['p20']:.3f}-{m['time']['p80']:.3f}", value(m, "memcpy_ratio", ".1f"),
+             value(m, "bandwidth_pct", ".0f"), value(m, "saved_for_backward", ".1f", 1e-6),
+             value(m, "peak_memory", ".1f", 1e-6)]
+            for (kernel, size, provider), m in by_key.items()]
+
+
+def format_table(rows: list[dict]) -> str:
+    """table_cells as fixed-width text (for a script's log; `genbench kernels` fits it to the
+    terminal)."""
+    widths = (14, 10, 12, 11, 18, 10, 7, 10, 9)
+    left = {0, 2}
+
+    def line(cells) -> str:
+        return "".join((f"{c:<{w}}" if i in left else f"{c:>{w}}") + ("  " if i == 1 else "")
+                       for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    header = line(TABLE_HEADERS)
+    return "\n".join([header, "-" * len(header), *(line(cells) for cells in table_cells(rows))])
 
 
 def _size(n: int) -> str:

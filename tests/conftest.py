@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,6 +97,7 @@ def write_suite(tmp_path):
     return write
 
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # what rich writes for bold and the like
 CLI_ENV = {"COLUMNS": "200", "OMP_NUM_THREADS": "1"}  # tiny models: threads only contend
 
 
@@ -106,15 +108,21 @@ def invoke_genbench(monkeypatch):
     runs it in a fresh one: environment CLI_ENV, stdout and stderr pipes (plain text, 200
     columns), a CompletedProcess back. For what the CLI prints and returns; a test that needs a
     process of its own (workers, signals, a fresh import) uses genbench_cli, in tests/e2e.
-    pythonpath: a folder from install_plugin (it is on sys.path already) or another to import from."""
+    pythonpath: a folder from install_plugin (it is on sys.path already) or another to import from.
+    columns: the width rich reads from COLUMNS; terminal: stdout taken for a terminal (escape
+    codes stripped from what comes back), else a pipe."""
 
     from genbench.cli import main  # imported here, after the width cleared above
 
-    def invoke(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    def invoke(*args: str, pythonpath: Path | None = None, columns: int = 200,
+               terminal: bool = False) -> subprocess.CompletedProcess:
         if pythonpath is not None:
             monkeypatch.syspath_prepend(str(PLUGIN_DIR))
             monkeypatch.syspath_prepend(str(pythonpath))
-        with CliRunner().isolation(env=CLI_ENV) as (stdout, stderr, _), monkeypatch.context() as patch:
+        env = {**CLI_ENV, "COLUMNS": str(columns)}
+        if terminal:  # rich then takes the pipe for a terminal; NO_COLOR keeps the text plain
+            env.update(FORCE_COLOR="1", NO_COLOR="1")
+        with CliRunner().isolation(env=env) as (stdout, stderr, _), monkeypatch.context() as patch:
             patch.setattr(sys, "argv", [str(MAIN), *args])  # click names the program from these two:
             patch.setattr(sys.modules["__main__"], "__package__", "genbench")  # "python -m genbench"
             patch.setattr(click.formatting, "FORCED_WIDTH", None)  # help text: the width from COLUMNS
@@ -129,8 +137,10 @@ def invoke_genbench(monkeypatch):
                 code = 1
             sys.stdout.flush()  # as the interpreter does at exit
             sys.stderr.flush()
-        return subprocess.CompletedProcess(["genbench", *args], code, stdout.getvalue().decode(),
-                                           stderr.getvalue().decode())
+        out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+        if terminal:
+            out, err = ANSI.sub("", out), ANSI.sub("", err)
+        return subprocess.CompletedProcess(["genbench", *args], code, out, err)
 
     return invoke
 

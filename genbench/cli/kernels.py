@@ -6,7 +6,8 @@ import click
 
 from genbench.api.errors import GenbenchError
 from genbench.api.registry import load_plugins
-from genbench.cli.console import console, errors
+from genbench.api.layout import Column, Layout
+from genbench.cli.console import console, errors, print_text
 
 
 def _sizes(text: str) -> list[int]:
@@ -27,7 +28,7 @@ def _sizes(text: str) -> list[int]:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write the rows as CSV.")
 def command(sizes: str, backends: str, ops: str, repeats: int, csv_path: str | None) -> None:
     """Benchmark the fused ops: forward+backward time per backend against a same-size memcpy."""
-    from genbench.kernels.bench import format_table, run_kernel_benchmarks
+    from genbench.kernels.bench import TABLE_HEADERS, run_kernel_benchmarks, table_cells
 
     registry = load_plugins()
     chosen = [b.strip() for b in backends.split(",") if b.strip()] or registry.names("kernel")
@@ -44,6 +45,7 @@ def command(sizes: str, backends: str, ops: str, repeats: int, csv_path: str | N
                                      repeats, csv_path)
     except ValueError as exc:
         raise GenbenchError(str(exc)) from None
-    console.print(format_table(rows), highlight=False, soft_wrap=True)
+    columns = [Column(h, right=h not in ("kernel", "provider")) for h in TABLE_HEADERS]
+    print_text(Layout.of(console).table(columns, table_cells(rows)))
     if csv_path:
         console.print(f"wrote {len(rows)} rows to {csv_path}")

@@ -15,7 +15,8 @@ TABLE_FORMATS = ("terminal", "plain", "markdown")  # the formats of the terminal
 @click.command("show")
 @click.argument("out_dir", default=DEFAULT_OUT, type=click.Path(file_okay=False))
 @click.option("--suite", help="Only this suite's cells (default: every cell in the store).")
-@click.option("--all", "all_columns", is_flag=True, help="Every training statistic and throughput.")
+@click.option("--all", "all_columns", is_flag=True, help="Every training statistic and throughput; every "
+              "cell measured on an overloaded machine and every cell's latest picture.")
 @click.option("--no-pictures", is_flag=True, help="Do not list the sample pictures.")
 @click.option("--format", "fmt", type=click.Choice(("auto", *TABLE_FORMATS)), default="auto", show_default=True,
               help="terminal: tables fitted to the terminal's width; plain: one wide table (what a pipe gets); "

@@ -244,6 +244,7 @@ class ReportView:
     suite: str | None = None
     width: int = 120
     registry: Any = None  # gives directions an older store did not record (optional)
+    piped: bool = False  # not a terminal: tables as plain columns (genbench.api.layout)
 
     @cached_property
     def results(self) -> Results:

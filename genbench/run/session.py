@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from genbench.api.errors import ConfigError, GenbenchError
+from genbench.api.layout import Column, Layout
 from genbench.api.registry import load_plugins
 from genbench.api.result import error_headline
 from genbench.results.files import check_out_dir
@@ -111,7 +112,7 @@ def reading(out_dir: str, suite: str | None, screen: Screen, registry=None) -> R
     suites = store.suites()
     if suite is not None and suite not in suites:
         raise GenbenchError(f"no suite {suite!r} in {store.path}; it holds: {', '.join(suites) or 'none'}")
-    return ReportView(store, suite, screen.out.width, registry)
+    return ReportView(store, suite, screen.out.width, registry, not screen.out.is_terminal)
 
 
 class RunSession:
@@ -150,11 +151,12 @@ class RunSession:
 
     def dry_run(self) -> None:
         """List the cells, the CPU policy and the limits; run nothing."""
-        for cell in self.cells:
-            self.screen.say(f"{cell.cell_id}  {cell.path}")
+        layout = Layout.of(self.screen.out)
         policy = cpu_policy.choose(len(self.cells), self.request.workers, self.request.threads)
-        self.screen.say(f"{len(self.cells)} cells; CPU: {policy.describe()}")
-        self.screen.say(self.limits(policy.workers)[1])
+        text = layout.table([Column("cell id"), Column("path")], [[c.cell_id, c.path] for c in self.cells])
+        text += layout.sentence(f"{len(self.cells)} cells; CPU: {policy.describe()}")
+        self.screen.out.print(text + layout.sentence(self.limits(policy.workers)[1]), markup=False, highlight=False,
+                              soft_wrap=True, end="")
 
     def run(self) -> SuiteOutcome:
         """Run the cells the store does not hold yet, then print the failures and the summary."""
@@ -175,7 +177,7 @@ class RunSession:
                     out.print(f"skipped {outcome.skipped} cells already in the store")
                 self._print_failures(outcome)
                 text = reporter_text(self.registry, self.registry.default("reporter", "terminal"),
-                                     ReportView(store, self.suite.name, out.width),
+                                     ReportView(store, self.suite.name, out.width, piped=not out.is_terminal),
                                      format="terminal" if out.is_terminal else "plain")
                 out.print(text, highlight=False, markup=False, soft_wrap=True, end="")
         finally:

@@ -1,6 +1,7 @@
-"""The built-in suites as `genbench list --kind suite` shows them: name, description and how many
-cells each plans to on this machine (a suite naming every usable kernel backend, `kernels =
-"*"`, plans more cells where more backends run)."""
+"""The built-in suites as `genbench list --kind suite` shows them: name, description, how long
+each takes (its `expected`, measured or estimated) and how many cells it plans to on this
+machine (a suite naming every usable kernel backend, `kernels = "*"`, plans more cells where
+more backends run)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class SuiteInfo:
     description: str
     cells: int | None  # None when the suite cannot be planned here
     problem: str | None = None  # why not
+    expected: str = ""  # how long it takes, as the suite file says
 
 
 def builtin_suite_infos(registry: Registry) -> list[SuiteInfo]:
@@ -27,5 +29,5 @@ def builtin_suite_infos(registry: Registry) -> list[SuiteInfo]:
         except GenbenchError as exc:
             infos.append(SuiteInfo(name, "", None, str(exc)))
             continue
-        infos.append(SuiteInfo(name, suite.description, len(plan.expand(suite, registry))))
+        infos.append(SuiteInfo(name, suite.description, len(plan.expand(suite, registry)), None, suite.expected))
     return infos

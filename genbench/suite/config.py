@@ -1,10 +1,11 @@
 """Suite files (TOML) -> a validated, frozen SuiteConfig. Every check runs before any work.
 
-A suite file has [suite] (name, description, seeds), [train] (step budget, learning rate,
-device, and the model family's own settings), [eval] (schedule and metrics) and one or more
-[[matrix]] blocks: one list of components per axis (genbench.api.axes: datasets x models x
-objectives x optimizers x kernels), and optionally a `train` table overriding [train] for that
-block; each block is crossed on its own, so GANs and autoencoders can share a suite.
+A suite file has [suite] (name, description, seeds, expected: how long it takes), [train]
+(step budget, learning rate, device, and the model family's own settings), [eval] (schedule
+and metrics) and one or more [[matrix]] blocks: one list of components per axis
+(genbench.api.axes: datasets x models x objectives x optimizers x kernels), and optionally a
+`train` table overriding [train] for that block; each block is crossed on its own, so GANs and
+autoencoders can share a suite.
 Components are given as "name" or {name = "...", label = "...", <params>}; `kernels = "*"`
 names every kernel backend usable on this machine, a plugin's included. An optional [search]
 samples train and component parameters for N trials per group (genbench.suite.search).
@@ -50,7 +51,7 @@ EVAL_PARAMS: dict[str, Param] = {
     "every": Param(500, "evaluate every N steps (the final step is always evaluated)", min=1, max=MAX_STEPS),
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),
 }
-SUITE_KEYS = {"name", "description", "seeds"}
+SUITE_KEYS = {"name", "description", "seeds", "expected"}
 TOP_LEVEL = {"suite", "train", "eval", "matrix", "search", *executor_options.TABLES}
 
 
@@ -97,6 +98,7 @@ class SuiteConfig:
     # the [executor] table (or [cluster]): options for the executor that runs it (genbench.suite.executor_options)
     executor: tuple[tuple[str, Any], ...] = ()
     executor_table: str = "executor"  # which of the two names the file used
+    expected: str = ""  # how long it takes, measured or estimated: "3 min on 2 cores"
 
 
 def train_params(registry: Registry, family: str) -> dict[str, Param]:
@@ -199,6 +201,10 @@ class _Validator:
         description = suite.get("description", "")
         if not isinstance(description, str):
             raise self.fail("suite.description", "expected a string", 'description = "..."')
+        expected = suite.get("expected", "")
+        if not isinstance(expected, str) or "\n" in expected or len(expected) > 60:
+            raise self.fail("suite.expected", f"expected one short line (at most 60 characters), got {expected!r}",
+                            'expected = "3 min on 2 cores" (or "about 20 min on 2 cores, estimated")')
         seeds = self.seeds(suite.get("seeds", [0]))
 
         eval_raw = self.table(raw.get("eval", {}), "eval")
@@ -233,7 +239,7 @@ class _Validator:
         self.sizes(blocks, metrics, dict(explicit_train), search)
         table, executor = executor_options.suite_table(raw, self.registry, self.source)
         return SuiteConfig(self.path, name, description, seeds, explicit_train, every, metrics, blocks, limits,
-                           search, executor, table)
+                           search, executor, table, expected)
 
     def search(self, raw: Any, blocks: tuple[MatrixBlock, ...], suite_train: dict,
                families) -> search_module.SearchSpace:

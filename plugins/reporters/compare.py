@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import html
 
-from rich.table import Table
-
 from genbench import ConfigError, Param, ReporterSpec, hookimpl
-from genbench.plugins.reporters.text_table import render_text
+from genbench.api.layout import Column, Layout
 from genbench.results.compare import (
     ALPHA,
     BudgetCurve,
@@ -34,42 +32,38 @@ def compare(view, *, metric: str, baseline: str, axes: tuple, alpha: float) -> s
     if not metrics:
         raise ConfigError(f"{results.directory} holds no eval metric whose direction is recorded; fix: name the "
                           "metric to compare (`genbench compare DIR --metric NAME`)")
-    renderables = []
-    for name in metrics:
-        found = comparisons(results, name, baseline or None, axes=axes, alpha=alpha)
-        renderables += terminal_tables(found, group_outcomes(results, name, axes=axes),
-                                       budget_curves(results, name, axes=axes))
-    return render_text(renderables, view.width)
+    layout = Layout(view.width, view.piped)
+    return "\n".join(terminal_text(layout, comparisons(results, name, baseline or None, axes=axes, alpha=alpha),
+                                   group_outcomes(results, name, axes=axes), budget_curves(results, name, axes=axes))
+                     for name in metrics)
 
 
-def terminal_tables(found: list[Comparison], outcomes: list[GroupOutcomes], curves: list[BudgetCurve]) -> list:
-    """The groups' outcomes, the comparisons (a table, then one verdict per line) and the budget
-    curves, for rich."""
-    renderables: list = []
+def terminal_text(layout: Layout, found: list[Comparison], outcomes: list[GroupOutcomes],
+                  curves: list[BudgetCurve]) -> str:
+    """The groups' outcomes, the comparisons (a table, then one verdict per sentence) and the
+    budget curves, laid out by genbench.api.layout."""
+    parts = []
     if found:
         first = found[0]
         direction = "higher" if first.higher_is_better else "lower"
-        renderables.append(_table(f"{first.label} ({direction} is better): cells per group, by how they ended",
-                                  [o.row() for o in outcomes]))
+        parts.append(_table(layout, f"{first.label} ({direction} is better): cells per group, by how they ended",
+                            [o.row() for o in outcomes]))
         rows = [{k: v for k, v in c.row().items() if k != "verdict"} for c in found]
-        renderables += [_table(f"{first.label} ({direction} is better): paired over shared seeds, candidate - "
-                               f"baseline (NaN, failed and diverged rank worst), Holm over {first.m} comparisons",
-                               rows), *(c.verdict() for c in found)]
+        parts.append(_table(layout, f"{first.label} ({direction} is better): paired over shared seeds, candidate - "
+                            f"baseline (NaN, failed and diverged rank worst), Holm over {first.m} comparisons", rows)
+                     + "".join(layout.sentence(c.verdict()) for c in found))
     if curves:
         first = curves[0]
-        renderables.append(_table(f"best {first.label} within a budget of k trials: mean [95% interval] over draws "
-                                  "of k of the group's trials (Lucic et al. 2018)",
-                                  [c.row(budget_ks(curves)) for c in curves]))
-    return renderables
+        parts.append(_table(layout, f"best {first.label} within a budget of k trials: mean [95% interval] over draws "
+                            "of k of the group's trials (Lucic et al. 2018)",
+                            [c.row(budget_ks(curves)) for c in curves]))
+    return "\n".join(parts)
 
 
-def _table(title: str, rows: list[dict[str, str]]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in rows[0]:
-        table.add_column(column, justify="left" if column in LEFT else "right", overflow="fold")
-    for row in rows:
-        table.add_row(*row.values())
-    return table
+def _table(layout: Layout, title: str, rows: list[dict[str, str]]) -> str:
+    """Text columns are names (never split), the others numbers."""
+    columns = [Column(name, right=name not in LEFT) for name in rows[0]]
+    return layout.table(columns, [list(row.values()) for row in rows], title)
 
 
 def report_sections(results: Results) -> list[tuple[str, str]]:

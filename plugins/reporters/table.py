@@ -6,7 +6,10 @@ prints; it reads the results model alone."""
 
 from __future__ import annotations
 
+import os
+
 from genbench import Param, ReporterSpec, hookimpl
+from genbench.api.layout import Layout
 from genbench.plugins.reporters.text_table import OVERLOADED, TABLE_FORMATS, render, summary_text
 from genbench.results.model import Results
 from genbench.results.summary import GroupSummary, summarize
@@ -14,24 +17,38 @@ from genbench.run import code_version
 
 
 def table(view, *, all: bool, pictures: bool, format: str) -> str:
+    """The summary table, then its notes: each a sentence wrapped at word boundaries; the
+    overloaded cells and the pictures one line each (every cell with `all`)."""
     results = view.results
     summaries = summarize(results)
     text = render(summary_text(summaries, all), view.title, format, view.width)
-    notes = ""
+    notes = []
     starved = overload_lines(summaries)
-    if starved:
-        notes += (f"{OVERLOADED} throughput measured while the machine was overloaded (not representative; "
-                  f"re-run on a quieter machine or with fewer --workers):\n")
-        notes += "".join(f"  {line}\n" for line in starved)
-    notes += "".join(f"kernel ops, {line}\n" for line in kernel_op_lines(results))
-    notes += "".join(f"code, {line}\n" for line in code_lines(results))
+    if starved and all:
+        notes.append(f"{OVERLOADED} throughput measured while the machine was overloaded (not representative; "
+                     "re-run on a quieter machine or with fewer --workers):")
+        notes += [f"  {line}" for line in starved]
+    elif starved:
+        notes.append(f"{OVERLOADED} throughput of {_cells(len(starved))} measured while the machine was overloaded "
+                     f"(not representative); which and why: genbench show {results.directory} --all")
+    notes += [f"kernel ops, {line}" for line in kernel_op_lines(results)]
+    notes += [f"code, {line}" for line in code_lines(results)]
     lines = picture_lines(results) if pictures else []
-    if lines:
-        notes += "sample pictures (latest step; earlier steps in the same folder):\n"
-        notes += "".join(f"  {line}\n" for line in lines)
-    if format == "markdown" and notes:  # one paragraph per line, not one run-on paragraph
-        notes = "\n" + "".join(f"{line}  \n" for line in notes.splitlines())  # Markdown line breaks
-    return text + notes
+    if lines and all:
+        notes.append("sample pictures (latest step; earlier steps in the same folder):")
+        notes += [f"  {line}" for line in lines]
+    elif lines:
+        folder = os.path.commonpath([line.rsplit(": ", 1)[1] for line in lines])
+        notes.append(f"sample pictures of {_cells(len(lines))}: {folder} (each cell's latest: genbench show "
+                     f"{results.directory} --all)")
+    if format == "markdown":  # one paragraph per line, not one run-on paragraph
+        return text + "".join(f"\n{line}  " for line in notes) + ("\n" if notes else "")
+    layout = Layout(view.width, format == "plain")
+    return text + "".join(layout.sentence(line, indent=4) for line in notes)
+
+
+def _cells(n: int) -> str:
+    return f"{n} cell" if n == 1 else f"{n} cells"
 
 
 def overload_lines(summaries: list[GroupSummary]) -> list[str]:
@@ -78,7 +95,8 @@ def picture_lines(results: Results) -> list[str]:
 def register_reporters(register):
     register(ReporterSpec("table", "the summary table: mean ± std over seeds per group, with the cells run, "
                           "failed and NaN", table,
-                          {"all": Param(False, "every training statistic and throughput column"),
+                          {"all": Param(False, "every training statistic and throughput column, and every "
+                                              "overloaded cell and picture (else a line each)"),
                            "pictures": Param(True, "list the latest sample picture of each cell"),
                            "format": Param("terminal", "terminal (fitted to the width), plain (one wide "
                                            "table) or markdown", choices=TABLE_FORMATS)},

@@ -133,7 +133,7 @@ def markdown(text: SummaryText) -> str:
 def terminal(text: SummaryText, width: int) -> list[Table]:
     """Rich tables `width` columns wide: the metric columns split across tables as needed, each
     repeating the label and n; the status column in the first."""
-    label_width = min(max([len(r[0]) for r in text.rows] + [len(text.headers[0]), 4]), max(24, width // 3))
+    label_width = max([len(r[0]) for r in text.rows] + [len(text.headers[0]), 4])  # labels are never split
     metrics = list(range(2, len(text.headers) - 1))
     chunks, current, used = [], [], label_width + 16
     for i in metrics:
@@ -147,7 +147,7 @@ def terminal(text: SummaryText, width: int) -> list[Table]:
     tables = []
     for index, chunk in enumerate(chunks):
         table = Table(title=f"({index + 1}/{len(chunks)})" if len(chunks) > 1 else None, title_justify="left")
-        table.add_column(Text(text.headers[0]), overflow="fold", max_width=label_width)
+        table.add_column(Text(text.headers[0]), no_wrap=True, min_width=label_width)
         table.add_column("n", justify="right")
         for i in chunk:
             table.add_column(Text(text.headers[i]), justify="right", no_wrap=True)

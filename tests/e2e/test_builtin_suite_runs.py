@@ -29,7 +29,7 @@ def test_ae_smoke_runs_end_to_end(tmp_path, invoke_genbench):
     assert "sparsity" in by_cell[("ae-linear(code_dim=8)", "sparse")]
     assert "contraction" in by_cell[("ae-linear(code_dim=8)", "contractive")]
 
-    shown = invoke_genbench("show", str(out))
+    shown = invoke_genbench("show", str(out), "--all")  # every picture, one line each
     assert shown.returncode == 0 and "recon_psnr" in shown.stdout
     pictures = [line for line in shown.stdout.splitlines() if "samples_step0000020.png" in line]
     assert len(pictures) == 2 and all("/vae/" in line for line in pictures)  # only VAEs sample

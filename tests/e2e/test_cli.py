@@ -16,7 +16,10 @@ def test_run_show_export(write_suite, tmp_path, invoke_genbench):
 
     shown = invoke_genbench("show", str(out))
     assert shown.returncode == 0 and "saturating" in shown.stdout and "mean±std" in shown.stdout
-    assert "sample pictures" in shown.stdout and "samples_step0000020.png" in shown.stdout
+    assert f"sample pictures of 4 cells: {out / 'artifacts'} (each cell's latest: genbench show {out} --all)" \
+        in shown.stdout and "samples_step0000020.png" not in shown.stdout  # one line, the folder
+    every = invoke_genbench("show", str(out), "--all")
+    assert "sample pictures (latest step" in every.stdout and every.stdout.count("samples_step0000020.png") == 4
 
     exported = invoke_genbench("export", str(out), "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))

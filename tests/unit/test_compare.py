@@ -275,9 +275,19 @@ def test_failed_and_diverged_cells_count_as_worst_and_the_counts_are_printed(tmp
     assert "rests on 4 of the 5 seeds run (seed 4 only in nonsaturating)" in hinge.verdict()
     shown = invoke_genbench("compare", str(out), "--metric", "modes", "--baseline", "nonsaturating")
     assert shown.returncode == 0, shown.stderr
-    rows = {line.split("│")[2].strip(): [c.strip() for c in line.split("│")[3:7]]
-            for line in shown.stdout.splitlines() if line.count("│") == 7}
+    rows = {parts[1]: parts[2:] for parts in map(str.split, shown.stdout.splitlines())  # piped: plain columns
+            if len(parts) == 6 and parts[0].startswith("ring8")}
     assert rows == {"saturating": ["5", "3", "2", "0"], "nonsaturating": ["5", "5", "0", "0"],
                     "hinge": ["4", "3", "0", "1"]}  # run, finite, failed or diverged, NaN
-    assert "run ┃ finite ┃ failed or diverged ┃ NaN" in shown.stdout
+    assert "run  finite  failed or diverged  NaN" in shown.stdout
     assert "2 of saturating's 5 seeds NaN, failed or diverged, ranked worst" in " ".join(shown.stdout.split())
+
+
+def test_compare_without_a_metric_lists_the_folders_metrics_and_their_direction(tmp_path, registry, write_suite,
+                                                                               invoke_genbench):
+    out = record(tmp_path, registry, write_suite, {"saturating": {0: 1.0, 1: 2.0}, "nonsaturating": {0: 4.0, 1: 6.5}})
+    shown = invoke_genbench("compare", str(out))
+    assert shown.returncode == 2 and "Missing option" not in shown.stderr
+    said = " ".join(shown.stderr.split())
+    assert f"name the metric to compare with --metric, e.g. `genbench compare {out} --metric modes`" in said
+    assert "modes: higher is better" in said

@@ -183,7 +183,7 @@ def test_two_distributions_one_name_each_usable_by_qualified_name(install_plugin
     assert run_cell(cells[1], registry).status == "done"
 
     listed = genbench_list(monkeypatch, "--kind", "objective")
-    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in listed.stdout.splitlines()
+    rows = [re.split(r"\s{2,}", line.strip()) for line in listed.stdout.splitlines()  # piped: plain columns
             if "rsgan" in line]
     assert ["objective", "genbench-rsgan:rsgan", "RSGAN as this plugin writes it", "genbench_rsgan_plugin",
             "genbench-rsgan:rsgan"] in rows
