@@ -121,8 +121,9 @@ def test_failed_and_diverged_cells_are_listed_with_their_error(page):
 
 def test_every_image_is_an_inline_png_and_nothing_points_at_the_network(page):
     images = Page(page).images
-    # 2 groups x 2 eval steps of samples, the panel, the curves, the throughput chart
-    assert len(images) == 2 * 2 + 3
+    # 2 groups x 3 seeds x 2 eval steps of samples, the legend, the panel's 2 statistics, the
+    # curves of 2 metrics and 1 statistic, the throughput chart
+    assert len(images) == 2 * 3 * 2 + 1 + 2 + 3 + 1
     assert all(img["src"].startswith("data:image/png;base64,") for img in images)
     assert not re.search(r"https?://", page)
     assert "<script" not in page and "<link" not in page
@@ -132,8 +133,8 @@ def test_panels_throughput_and_provenance(page):
     parsed = Page(page)
     assert PANEL in parsed.text
     text = " ".join(parsed.cells)
-    assert "extractor tiny-net" in text.replace(":", "") and "extractor_accuracy: 0.97" in text
-    assert "n_real: 100" in text and "n_fake: 100" in text
+    assert "extractor tiny-net" in text and "extractor_accuracy 0.97" in text
+    assert "n_real 100" in text and "n_fake 100" in text and "params n=100" in text
     assert "git_sha abc123" in text and "load average (1 min) 0.50 to 0.70" in text
     assert "eager toy / net / alpha 3 1001 10 0.25" in text  # kernel, group, cells, samples/s, steps/s, warm-up apart
 
@@ -145,7 +146,7 @@ def test_same_store_and_a_copied_folder_render_the_same_page(results, page, tmp_
 
 
 def test_extra_sections_are_drawn_after_the_suites_own(results):
-    section = lambda results, suite: [Section(f"comparison of {suite}", "<p id='extra'>paired</p>")]
+    section = lambda results, suite, baseline: [Section(f"comparison of {suite}", "<p id='extra'>paired</p>")]
     text = render(results, sections=(section,))
     assert "<h3>comparison of synthetic</h3>" in text and "<p id='extra'>paired</p>" in text
     assert text.index("Failed and diverged") < text.index("comparison of synthetic")
