@@ -87,7 +87,8 @@ class ConfigTable:
 
 def config_table(groups: dict[str, list[Cell]]) -> ConfigTable:
     """The table of `groups` (label -> cells); a setting that differs between a group's own
-    cells (a search trial's) shows each distinct value."""
+    cells (a search trial's) shows each distinct value. A group that lacks a setting (its cells
+    failed before recording their versions) neither shares it nor differs in it."""
     by_group: dict[str, dict[str, str]] = {}
     order: dict[str, None] = {}
     for label, cells in groups.items():
@@ -99,8 +100,8 @@ def config_table(groups: dict[str, list[Cell]]) -> ConfigTable:
         by_group[label] = {key: " | ".join(found) for key, found in values.items()}
     shared, differing = [], []
     for key in order:
-        seen = {settings.get(key, "") for settings in by_group.values()}
-        if len(seen) == 1:
+        seen = {settings[key] for settings in by_group.values() if settings.get(key)}
+        if len(seen) == 1:  # groups without it (cells that failed before recording it) do not differ
             shared.append((key, seen.pop()))
         else:
             differing.append(key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ LOG_SPAN = 100.0  # a positive series spanning more than this factor is drawn on
 MAX_POINTS = 300  # a longer curve is drawn as this many bins (mean; band: the bin's range)
 LINE_STYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+NOTE_WIDTH = 60  # characters per line of the note naming groups with equal curves
 MARKS_PER_LINE = 8  # markers drawn along a line, offset between groups so equal curves all show
 RC = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
           "ytick.labelsize": 9, "legend.fontsize": 10}
@@ -105,7 +107,7 @@ def draw_column(axes, block: DatasetBlock, column: Column, style: dict[str, Styl
     from matplotlib import ticker
 
     drawn: list[tuple[str, tuple]] = []
-    same = []
+    same: dict[str, list[str]] = {}  # a group -> the later groups whose curve equals its own
     for group in block.groups:
         line = series(group, column.name)
         if line is None:
@@ -118,8 +120,9 @@ def draw_column(axes, block: DatasetBlock, column: Column, style: dict[str, Styl
         axes.fill_between(steps, low, high, color=look.colour, alpha=0.15, linewidth=0)
         twin = next((label for label, other in drawn if equal(line, other)), None)
         if twin is not None:
-            same.append(f"{group.label} = {twin}")
-        drawn.append((group.label, line))
+            same.setdefault(twin, []).append(group.label)
+        else:
+            drawn.append((group.label, line))
     if not drawn:
         return False
     lows = np.concatenate([d[2] for _, d in drawn])
@@ -128,7 +131,8 @@ def draw_column(axes, block: DatasetBlock, column: Column, style: dict[str, Styl
         axes.set_yscale("log")
     unit = f" ({column.unit})" if column.unit else ""
     axes.set_title(f"{column.label} {column.arrow}".strip() + unit)
-    axes.set_xlabel("step" + (f"   (same curve: {'; '.join(same)})" if same else ""))
+    note = "; ".join(" = ".join([twin, *others]) for twin, others in same.items())
+    axes.set_xlabel("step" + ("\n" + textwrap.fill(f"same curve: {note}", NOTE_WIDTH) if note else ""))
     axes.xaxis.set_major_locator(ticker.MaxNLocator(5, integer=True))
     axes.grid(alpha=0.3)
     return True

@@ -280,7 +280,7 @@ def test_groups_differ_in_colour_dash_and_marker_and_equal_curves_are_named():
     block = DatasetBlock("toy", ["objective"], {}, [Column("loss", "loss", train=True)], groups, None)
     figure, axes = pyplot().subplots()
     assert draw_column(axes, block, block.columns[0], looks)
-    assert "same curve: b = a" in axes.get_xlabel()
+    assert "same curve: a = b" in axes.get_xlabel()
     offsets = [line.get_markevery()[0] for line in axes.get_lines()]
     assert len(set(offsets)) == 3  # a's and b's markers sit at different steps: both show
     pyplot().close(figure)
