@@ -159,16 +159,18 @@ def column_uris(block: DatasetBlock, columns: list[Column]) -> list[tuple[str, s
 
 
 def legend_uri(block: DatasetBlock) -> str | None:
-    """The groups' styles, once for all of a dataset's figures; None with fewer than two groups."""
-    if len(block.groups) < 2:
+    """The styles of the groups that drew a line, once for all of a dataset's figures; None with
+    fewer than two of them."""
+    drawn = [g for g in block.groups if g.curves]  # a group whose cells all failed draws no line
+    if len(drawn) < 2:
         return None
     plt = pyplot()
     style = styles(block.groups)
-    rows = math.ceil(len(block.groups) / LEGEND_COLUMNS)
+    rows = math.ceil(len(drawn) / LEGEND_COLUMNS)
     with plt.rc_context(RC):
         figure = plt.figure(figsize=(PAGE_WIDTH, 0.3 * rows + 0.15))
-        handles = [plt.Line2D([], [], **style[g.label].line_kwargs()) for g in block.groups]
-        figure.legend(handles, [g.label for g in block.groups], loc="center", ncols=LEGEND_COLUMNS,
+        handles = [plt.Line2D([], [], **style[g.label].line_kwargs()) for g in drawn]
+        figure.legend(handles, [g.label for g in drawn], loc="center", ncols=LEGEND_COLUMNS,
                       frameon=False, handlelength=3.5)
         return figure_uri(figure)
 
