@@ -1,7 +1,10 @@
 """`genbench report`: the HTML page's tables hold scipy's bootstrap intervals of the stored
 numbers with n per metric and the cells that failed or gave NaN, best groups are marked only when
 their intervals separate (and none of their cells collapsed), failures are listed, every picture
-is inline, and the same store (or a copy of it) renders the same file."""
+is inline, and the same store (or a copy of it) renders the same file; each group's settings,
+what ran with which --set, every seed's samples, rounded provenance with its raw JSON, one title
+per section, comparisons against a baseline without real-vs-real floors, and curves of thousands
+of points binned, told apart by dash and marker, at a size for the page."""
 
 import base64
 import html
