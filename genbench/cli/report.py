@@ -19,11 +19,14 @@ from genbench.run.session import reading
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the page here (default: OUT_DIR/report.html).")
 @click.option("--suite", help="Only this suite (default: every suite in the store).")
-def command(out_dir: str, output: str | None, suite: str | None) -> None:
+@click.option("--baseline", help="Compare every other group with this one (a label of the compared axes; "
+                                 "default: the one present in the most contexts, the first on a tie).")
+def command(out_dir: str, output: str | None, suite: str | None, baseline: str | None) -> None:
     """Write a self-contained HTML report of a results directory (opens offline)."""
     view = reading(out_dir, suite, screen)  # built from the store alone (no registry's directions)
     registry = load_plugins()
-    text = reporter_text(registry, registry.default("reporter", "page"), view)
+    options = {"baseline": baseline} if baseline else {}
+    text = reporter_text(registry, registry.default("reporter", "page"), view, **options)
     target = Path(output) if output else Path(out_dir) / "report.html"
     try:
         write_page(target, text)

@@ -53,6 +53,7 @@ from genbench.results.statistics import (
 from genbench.suite.search import TRIAL_AXIS
 
 ALPHA = 0.05
+REFERENCE_SUFFIX = "_floor"  # a metric output so named is a reference (real vs real), not a score
 
 
 @dataclass(frozen=True)
@@ -356,9 +357,31 @@ def budget_ks(curves: list[BudgetCurve]) -> list[int]:
 
 
 def directed_metrics(results: Results) -> list[str]:
-    """The eval metrics whose direction the results record (what the report compares)."""
+    """The eval metrics whose direction the results record and that score the generators (what
+    the report compares): a reference value such as a real-vs-real floor is left out."""
     return list(dict.fromkeys(v.name for v in results.values if v.source == "eval" and v.higher_is_better is not None
-                              and v.cell.status in ("done", "diverged")))
+                              and v.cell.status in ("done", "diverged") and not is_reference(v.name, v.label)))
+
+
+def is_reference(name: str, label: str) -> bool:
+    """Whether a metric's output is a reference rather than a generator's score: a real-vs-real
+    floor (by the metrics' convention an output named *_floor, labelled 'real vs real')."""
+    return name.split("@")[0].endswith(REFERENCE_SUFFIX) or "real vs real" in label
+
+
+def default_baseline(results: Results, axes: tuple[str, ...] = ("objective",)) -> str | None:
+    """The group `genbench report` compares the others with when no --baseline is given: the
+    compared axes' label whose cells ran in the most contexts, the first in the results' order on
+    a tie; None when fewer than two groups ran."""
+    _check_axes(axes)
+    contexts: dict[str, set[tuple]] = {}
+    for cell in (c for c in results.cells if c.ended):
+        context, name = _split(cell.axes, axes)
+        contexts.setdefault(name, set()).add(context)
+    counts = {name: len(found) for name, found in contexts.items()}
+    if len(counts) < 2:
+        return None
+    return max(counts, key=lambda name: counts[name])  # max keeps the first of equal counts
 
 
 def _num(x: float) -> str:

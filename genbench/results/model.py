@@ -1,6 +1,7 @@
 """The results model: what a store holds, read once into one tidy table.
 
-`Results.from_store(store, suite=None)` reads every cell (its axis labels, seed, status,
+`Results.from_store(store, suite=None)` reads each suite's description and latest `--set`
+overrides, every cell (its axis labels, seed, status,
 configuration, environment, code versions, error, artifacts) and every number as one `Value`
 row: a stored score or training statistic (source "eval" or "train", at each recorded step), or
 one of the cell's run measurements (source "run": throughput, times, peak memory, at the cell's
@@ -113,6 +114,7 @@ class Results:
     suites: dict[str, str]  # name -> description, the most recently run first
     cells: list[Cell]  # ordered by axis labels, then seed
     values: list[Value] = field(default_factory=list)  # by cell, then step and name; run measures last
+    settings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # suite -> its latest run's --set
 
     @classmethod
     def from_store(cls, store: Store, suite: str | None = None, registry=None) -> Results:
@@ -137,7 +139,7 @@ class Results:
         names = store.suite_descriptions()
         if suite is not None:
             names = {suite: names.get(suite, "")}
-        return cls(store.directory, names, cells, values)
+        return cls(store.directory, names, cells, values, store.suite_settings())
 
     def of_suite(self, suite: str) -> Results:
         """The cells of one suite and their values."""

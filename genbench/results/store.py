@@ -28,7 +28,7 @@ import logging
 import math
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 DB_NAME = STORE_NAME
 SQLITE_HEADER = b"SQLite format 3\x00"
 ARTIFACTS = "artifacts"
+SETTINGS_KEY = "settings:"  # meta key prefix: a suite's latest `--set` overrides
 SCHEMA_VERSION = "3"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -210,11 +211,16 @@ class Store:
 
     # -- writing (the driver only) --------------------------------------------------------
 
-    def record_suite(self, name: str, path: str, description: str, cells: Iterable) -> None:
+    def record_suite(self, name: str, path: str, description: str, cells: Iterable,
+                     settings: Sequence[str] = ()) -> None:
+        """Record a suite as it runs: its file, description, cells and the `--set` overrides of
+        this run (kept in `meta` as settings:NAME, the latest run's)."""
         with self._writing(f"record suite {name!r}"), self.transaction():
             self.db.execute("INSERT INTO suites VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
                             "path=excluded.path, description=excluded.description, "
                             "updated_at=excluded.updated_at", (name, path, description, time.time()))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"{SETTINGS_KEY}{name}",
+                                                                          json.dumps(list(settings))))
             for cell in cells:
                 self._insert_cell(cell)
                 self.db.execute("INSERT OR IGNORE INTO suite_cells VALUES (?, ?)", (name, cell.cell_id))
@@ -335,6 +341,11 @@ class Store:
         """suite name -> its description, the most recently run first."""
         return {r["name"]: r["description"]
                 for r in self.db.execute("SELECT name, description FROM suites ORDER BY updated_at DESC")}
+
+    def suite_settings(self) -> dict[str, tuple[str, ...]]:
+        """suite name -> the `--set KEY=VALUE` overrides of its latest run (none recorded: absent)."""
+        rows = self.db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (SETTINGS_KEY + "%",))
+        return {r["key"][len(SETTINGS_KEY):]: tuple(json.loads(r["value"])) for r in rows}
 
     def suite_members(self) -> dict[str, tuple[str, ...]]:
         """cell_id -> the suites it belongs to."""

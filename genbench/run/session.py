@@ -165,7 +165,8 @@ class RunSession:
         try:
             with stop_on_signals(), writing(request.out_dir, request.wait, self.screen,
                                             "; this run starts when it finishes.") as store:
-                store.record_suite(self.suite.name, self.suite.path, self.suite.description, self.cells)
+                store.record_suite(self.suite.name, self.suite.path, self.suite.description, self.cells,
+                                   request.settings)
                 out.print(f"suite [bold]{escape(self.suite.name)}[/]: {len(self.cells)} cells -> "
                           f"{escape(str(store.path))}")
                 code = code_versions(self.cells, self.registry)

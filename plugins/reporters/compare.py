@@ -17,6 +17,7 @@ from genbench.results.compare import (
     budget_curves,
     budget_ks,
     comparisons,
+    default_baseline,
     directed_metrics,
     group_outcomes,
 )
@@ -66,15 +67,23 @@ def _table(layout: Layout, title: str, rows: list[dict[str, str]]) -> str:
     return layout.table(columns, [list(row.values()) for row in rows], title)
 
 
-def report_sections(results: Results) -> list[tuple[str, str]]:
-    """(title, HTML) of the outcomes, comparisons and budget curves of every metric whose
-    direction the results record, for the HTML report."""
+def report_sections(results: Results, baseline: str | None = None) -> list[tuple[str, str]]:
+    """(title, HTML) of the outcomes, comparisons against `baseline` (default: compare's
+    default_baseline) and budget curves of every metric that scores the generators, for the
+    HTML report."""
+    chosen = baseline or default_baseline(results)
     sections = []
     for metric in directed_metrics(results):
-        found = comparisons(results, metric)
+        try:
+            found, against = comparisons(results, metric, chosen), chosen
+        except ConfigError:  # the default baseline did not score this metric: every pair
+            if baseline:
+                raise
+            found, against = comparisons(results, metric), None
         if found:
             verdicts = "".join(f"<li>{html.escape(c.verdict())}</li>" for c in found)
-            sections.append((f"Is it really better? {found[0].label}, paired over seeds",
+            against = f"against {against}" if against else "every pair"
+            sections.append((f"Is it really better? {found[0].label}, {against}, paired over seeds",
                              html_table([o.row() for o in group_outcomes(results, metric)])
                              + html_table([{k: v for k, v in c.row().items() if k != "verdict"} for c in found])
                              + f"<ul>{verdicts}</ul>"))

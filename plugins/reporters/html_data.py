@@ -15,7 +15,6 @@ panel in their provenance (FamilySpec.statistics), so nothing here names a famil
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from genbench.api.result import error_headline
+from genbench.plugins.reporters.html_config import ConfigTable, config_table, raw_json, readable, what_ran
 from genbench.results.model import Cell, Results, Value
 from genbench.results.statistics import Outcomes, bootstrap_interval, outcome
 from genbench.results.summary import THROUGHPUT
@@ -30,7 +30,7 @@ from genbench.run import code_version
 
 GROUP_AXIS = "dataset"  # one table per dataset; the other axes label its groups
 KERNEL_AXIS = "kernel"  # throughput is shown per kernel backend
-IGNORED_PROVENANCE = ("seed", "step", "outputs", "params", "metric", "source", "label", "unit", "column",
+IGNORED_PROVENANCE = ("seed", "step", "outputs", "metric", "source", "label", "unit", "column",
                       "panel", "checkpoint")
 
 
@@ -90,8 +90,7 @@ class Group:
     stats: dict[str, Stat] = field(default_factory=dict)
     # name -> seed -> [(step, value)], every recorded step of its done and diverged cells
     curves: dict[str, dict[int, list[tuple[int, float]]]] = field(default_factory=dict)
-    pictures: list[tuple[int, str]] = field(default_factory=list)  # (step, artifact path) of one seed
-    picture_seed: int | None = None
+    pictures: dict[int, dict[int, str]] = field(default_factory=dict)  # seed -> step -> artifact path
 
     @property
     def run(self) -> int:
@@ -105,6 +104,7 @@ class DatasetBlock:
     fixed: dict[str, str]  # axis -> the one label all its cells share
     columns: list[Column]  # every metric, then every training statistic (all curves)
     groups: list[Group]
+    config: ConfigTable  # what its groups ran with
 
     @property
     def table_columns(self) -> list[Column]:
@@ -114,10 +114,11 @@ class DatasetBlock:
 @dataclass
 class SuiteData:
     name: str
-    description: str
+    description: str  # the stored suite record's: the description of the file that ran
+    ran: str  # what ran: cells, seeds, steps, batch size, the --set overrides
     datasets: list[DatasetBlock]
     throughput: list[dict]  # one row per group: kernel, samples/s, memory, warm-up
-    provenance: list[dict]  # one row per metric: what its scores were computed with
+    provenance: list[dict]  # one per metric: its (what, readable values) rows and raw JSON
     environment: list[tuple[str, str]]  # (what, distinct values over the cells)
     failures: list[dict]  # failed and diverged cells with their error
 
@@ -126,7 +127,8 @@ def collect(results: Results, suite: str) -> SuiteData:
     """Everything the report shows of one suite (`results`: that suite's)."""
     by_dataset = results.groups(lambda cell: cell.axes.get(GROUP_AXIS, "-"))
     blocks = [dataset_block(results, name, members) for name, members in by_dataset.items()]
-    return SuiteData(suite, results.suites.get(suite, ""), blocks, throughput_rows(results.cells),
+    ran = what_ran(results.cells, results.settings.get(suite))
+    return SuiteData(suite, results.suites.get(suite, ""), ran, blocks, throughput_rows(results.cells),
                      provenance_rows(results.values), environment_rows(results.cells), failure_rows(results.cells))
 
 
@@ -157,7 +159,8 @@ def dataset_block(results: Results, dataset: str, cells: list[Cell]) -> DatasetB
             group.stats[name] = summarize_values(finite, Outcomes.count(kinds))
         add_pictures(group)
     ordered = [c for c in columns.values() if not c.train] + [c for c in columns.values() if c.train]
-    block = DatasetBlock(dataset, axes, fixed, ordered, list(groups.values()))
+    table = config_table({label: group.cells for label, group in groups.items()})
+    block = DatasetBlock(dataset, axes, fixed, ordered, list(groups.values()), table)
     for column in ordered:
         mark_best(block, column)
     return block
@@ -198,12 +201,11 @@ def mark_best(block: DatasetBlock, column: Column) -> None:
 
 
 def add_pictures(group: Group) -> None:
-    """The sample pictures of the group's lowest seed that has any, at every eval step."""
+    """The sample pictures of every seed of the group, at every eval step."""
     for cell in sorted(group.cells, key=lambda c: c.seed):
-        pictures = [(a.step, a.path) for a in cell.artifacts if a.kind == "samples"]
+        pictures = {a.step: a.path for a in cell.artifacts if a.kind == "samples"}
         if pictures:
-            group.pictures, group.picture_seed = pictures, cell.seed
-            return
+            group.pictures[cell.seed] = pictures
 
 
 def throughput_rows(cells: list[Cell]) -> list[dict]:
@@ -227,20 +229,22 @@ def throughput_rows(cells: list[Cell]) -> list[dict]:
 
 def provenance_rows(values: list[Value]) -> list[dict]:
     """Per metric: each provenance entry (extractor, its held-out accuracy, n_real, n_fake,
-    split, ...) with the distinct values its scores were stored with."""
-    seen: dict[str, dict[str, set[str]]] = {}
+    split, ...) with the distinct readable values its scores were stored with (empty ones left
+    out), and the raw provenance of its first score."""
+    seen: dict[str, dict[str, dict[str, None]]] = {}
+    raw: dict[str, dict] = {}
     for value in values:
         provenance = value.provenance
         if value.source != "eval" or "metric" not in provenance:
             continue
-        entries = seen.setdefault(provenance["metric"], {})
-        params = provenance.get("params") or {}
-        if params:
-            entries.setdefault("params", set()).add(", ".join(f"{k}={v}" for k, v in sorted(params.items())))
-        for key, entry in provenance.items():
-            if key not in IGNORED_PROVENANCE:
-                entries.setdefault(key, set()).add(short(entry))
-    return [{"metric": name, "entries": [(k, sorted(v)) for k, v in sorted(entries.items())]}
+        name = provenance["metric"]
+        entries = seen.setdefault(name, {})
+        raw.setdefault(name, provenance)
+        for key, entry in sorted(provenance.items()):
+            text = short(readable(entry))
+            if key not in IGNORED_PROVENANCE and text:
+                entries.setdefault(key, {}).setdefault(text)
+    return [{"metric": name, "entries": [(k, sorted(v)) for k, v in entries.items()], "raw": raw_json(raw[name])}
             for name, entries in sorted(seen.items())]
 
 
@@ -252,8 +256,8 @@ def environment_rows(cells: list[Cell]) -> list[tuple[str, str]]:
         for key, value in cell.env.items():
             if key in ("load_start", "load_end"):
                 loads.append(value)
-            elif key not in ("kernel_ops", "checkpoints"):
-                seen[key].add(short(value))
+            elif key not in ("kernel_ops", "checkpoints") and readable(value):
+                seen[key].add(short(readable(value)))
     for name, text in code_version.summarize(cell.code for cell in cells if cell.code):
         seen[f"code: {name}"].add(text)  # per-cell module hashes summarised, as `show` does
     rows = [(key, ", ".join(sorted(values))) for key, values in sorted(seen.items())]
@@ -272,6 +276,5 @@ def failure_rows(cells: list[Cell]) -> list[dict]:
     return rows
 
 
-def short(value) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+def short(text: str) -> str:
     return text if len(text) <= 200 else text[:197] + "..."

@@ -1,10 +1,13 @@
 """The HTML report in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`,
 driven by selenium) loads the file with no console error and no failed or network request,
-every <img> decodes, and a screenshot is saved under the test's tmp folder."""
+every <img> decodes; at 1400 and at 800 pixels nothing runs past the window's width, the metric
+figures sit three and two to a row, and a full-page screenshot of each width is saved under the
+test's tmp folder (or under $GENBENCH_SCREENSHOTS, to look at)."""
 
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from report_store import build_store
@@ -18,6 +21,7 @@ DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
                                 reason="no Chromium here: apt-get install -y chromium chromium-driver (.ci/run does)")
 WIDTH = 1400
+WIDTHS = {1400: 3, 800: 2}  # window width -> metric figures per row
 MAX_HEIGHT = 12000  # pixels of the full-page screenshot, at most
 
 
@@ -55,10 +59,22 @@ def load(driver, path) -> dict:
     return {"console": console, "failed": failed, "outside": outside, "images": images}
 
 
-def screenshot(driver, target) -> None:
+def screenshot(driver, width: int, target) -> None:
+    driver.set_window_size(width, 1000)
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(WIDTH, min(height + 100, MAX_HEIGHT))
+    driver.set_window_size(width, min(height + 100, MAX_HEIGHT))
     driver.save_screenshot(str(target))
+
+
+def layout(driver, width: int) -> dict:
+    """At `width`: the page's scroll width, and how many figures of the largest grid share a row."""
+    driver.set_window_size(width, 1000)
+    return driver.execute_script(
+        "const grids = Array.from(document.querySelectorAll('.figures'));"
+        "const grid = grids.reduce((a, b) => b.children.length > a.children.length ? b : a);"
+        "const tops = Array.from(grid.children).map(i => i.offsetTop);"
+        "return {scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,"
+        "        per_row: tops.filter(t => t === tops[0]).length};")
 
 
 def test_the_report_loads_cleanly_in_chromium(browser, tmp_path):
@@ -67,10 +83,15 @@ def test_the_report_loads_cleanly_in_chromium(browser, tmp_path):
     page.write_text(render_report(read(results)), encoding="utf-8")
     seen = load(browser, page)
     assert seen["console"] == [] and seen["failed"] == [] and seen["outside"] == []
-    assert len(seen["images"]) == 7
+    assert len(seen["images"]) == 20  # 12 samples (2 groups x 3 seeds x 2 steps), 8 figures
     assert all(complete and width > 0 for _, complete, width in seen["images"]), seen["images"]
-    screenshot(browser, tmp_path / "report.png")
-    assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
+    shots = Path(os.environ.get("GENBENCH_SCREENSHOTS") or tmp_path)
+    for width, per_row in WIDTHS.items():
+        found = layout(browser, width)
+        assert found["scroll"] <= found["client"], f"the page runs past {width} px: {found}"
+        assert found["per_row"] == per_row, found
+        screenshot(browser, width, shots / f"report-{width}.png")
+        assert (shots / f"report-{width}.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_the_checks_catch_a_broken_page(browser, tmp_path):

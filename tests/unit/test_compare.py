@@ -193,8 +193,9 @@ def test_the_store_alone_gives_the_direction_and_the_report_sections(tmp_path, r
     found = comparisons(out, "modes", baseline="nonsaturating")  # no registry
     assert found[0].label == "modes missed" and not found[0].higher_is_better
     sections = report_sections(read(out, "tiny"))
-    assert [title for title, _ in sections] == ["Is it really better? modes missed, paired over seeds"]
-    assert sections[0][1].startswith('<table class="genbench-compare">') and "<li>nonsaturating vs saturating" in \
+    assert [title for title, _ in sections] == ["Is it really better? modes missed, against nonsaturating, "
+                                                "paired over seeds"]
+    assert sections[0][1].startswith('<table class="genbench-compare">') and "<li>saturating vs nonsaturating" in \
         sections[0][1]
 
 
