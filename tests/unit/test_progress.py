@@ -1,5 +1,6 @@
 """Progress of long work when the output is not a terminal: `genbench run` piped prints a line per
-finished cell (count, status, wall time, time left), in order of finishing."""
+finished cell (count, status, wall time, time left), in order of finishing; `genbench kernels` a
+line per measured case and `genbench report` what it renders, on stderr."""
 
 import io
 import re
@@ -30,6 +31,22 @@ def test_piped_run_prints_a_line_per_finished_cell(write_suite, tmp_path, invoke
     again = invoke_genbench("run", str(suite), "--out", str(tmp_path / "out"), "--executor", "local",
                             "--set", "train.steps=4", "--set", "eval.every=4")
     assert again.returncode == 0 and not [m for m in map(LINE.match, again.stdout.splitlines()) if m]
+
+    report = invoke_genbench("report", str(tmp_path / "out"))
+    assert report.returncode == 0, report.stderr
+    assert re.match(r"rendering the report of 4 cells, [\d,]+ values \(tiny\)\.\.\.$", report.stderr.strip())
+    assert re.search(r"report\.html \(\d+\.\d MB\) in \d+\.\ds$", report.stdout.strip())
+
+
+def test_kernels_prints_a_line_per_measured_case(invoke_genbench):
+    ran = invoke_genbench("kernels", "--sizes", "1e3,2e3", "--ops", "gan_loss,bias_act", "--backends", "eager",
+                          "--repeats", "2")
+    assert ran.returncode == 0, ran.stderr
+    cases = [line.split(":")[0] for line in ran.stderr.splitlines()]
+    assert cases == ["1/4 gan_loss eager 1,000", "2/4 bias_act eager 1,000", "3/4 gan_loss eager 2,000",
+                     "4/4 bias_act eager 2,000"]
+    assert all(re.search(r": \d+\.\d{3} ms$", line) for line in ran.stderr.splitlines())
+    assert "gan_loss" in ran.stdout  # the table, on stdout
 
 
 def test_lines_count_skipped_cells_and_estimate_from_this_run(monkeypatch):
