@@ -197,11 +197,12 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     versus = "genbench at the default log_every / at log_every = 0" if args.log_overhead else "genbench/bare"
+    base = "log at 0" if args.log_overhead else "bare"
     print(f"{args.steps} steps x {args.rounds} rounds, torch threads {torch.get_num_threads()}; examples/s "
-          f"after the first step, median of rounds; ratio: {versus}, control: bare/bare (and its IQR), "
+          f"after the first step, median of rounds; ratio: {versus}, control: {base}/{base} (and its IQR), "
           f"per CPU second (CUDA: per second); load average at the start {os.getloadavg()[0]:.1f}")
     batches = [int(b) for b in args.batches.split(",")] if args.batches else [None]
-    print(f"{'cell':15} {'batch':>5} {'kernel':9} {'bare':>9} {'genbench':>9} {'ratio':>6} {'control':>7} {'IQR':>5} "
+    print(f"{'cell':15} {'batch':>5} {'kernel':9} {base:>9} {'genbench':>9} {'ratio':>6} {'control':>7} {'IQR':>5} "
           f"{'warm-up s':>9} {'eval s':>7}")
     for cell_name in args.cells.split(","):
         for batch in batches:
