@@ -4,9 +4,9 @@ drives many through an executor.
 The family's trainer is a generator of TrainSteps; the runner owns everything around it: the
 kernel backend (`with kernels.use(...)`), the clock, the statistics (kept on the device and
 recorded every `log_every` steps and at each eval step, with one host sync per record),
-divergence, evaluation and the sample pictures. run_cell never
-raises for a problem inside the cell: a raising cell comes back `failed` with its traceback, a
-non-finite statistic comes back `diverged` with the step. Only the driver (run_suite) writes
+divergence, evaluation and the sample pictures. run_cell never raises for a problem inside the
+cell: a raising cell comes back `failed` with its traceback, a non-finite statistic comes back
+`diverged` with the step. Only the driver (run_suite) writes
 to the store, one transaction per finished cell, as each finishes.
 """
 
