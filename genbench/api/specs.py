@@ -175,8 +175,8 @@ class TrainStep:
     `stats` are 0-d tensors left on the device (no .item(): the runner syncs once per record, every
     `log_every` steps and at each eval step); `examples` counts the real examples the step
     consumed; `context` is what metrics may use when the runner evaluates at this step (the runner
-    fills in the step); `state`, if given, returns everything the trainer needs to continue bit-
-    identically from this step (model and optimiser state dicts, its generators' states, the
+    fills in the step); `state`, if given, returns everything the trainer needs to continue
+    bit-identically from this step (model and optimiser state dicts, its generators' states, the
     sampler's position) as tensors, dicts, lists, str, int, float, bool and None (what
     torch.load(weights_only=True) reads). The runner calls it at eval steps only, to write a
     checkpoint; a trainer without it is not checkpointed."""
