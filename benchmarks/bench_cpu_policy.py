@@ -61,6 +61,8 @@ def compare(name: str, suite: str, policies: dict[str, list[str]], repeats: int,
         order = list(policies) if round_ % 2 == 0 else list(reversed(policies))
         for label in order:
             times[label].append(timed_run(suite, policies[label], folder))
+            print(f"  {name}, round {round_ + 1}/{repeats}: {label} {times[label][-1]:.1f} s", file=sys.stderr,
+                  flush=True)
     medians = {label: statistics.median(t) for label, t in times.items()}
     first = next(iter(medians.values()))
     print(f"\n{name} ({repeats} rounds, median wall s; ratio to {next(iter(medians))}):")

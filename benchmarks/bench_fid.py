@@ -21,6 +21,7 @@ import argparse
 import os
 import resource
 import statistics
+import sys
 import tempfile
 import time
 
@@ -91,6 +92,7 @@ def formula_table(rounds: int) -> list[dict]:
         for method in METHODS:
             repeats = 1 if (method == "sqrtm" and d == 2048) else rounds * (10 if d == 64 else 1)
             row[method], row[f"{method}_fid"] = time_method(method, d, repeats)
+            print(f"  d={d} {method}: {row[method] * 1e3:.1f} ms", file=sys.stderr, flush=True)
         row["ratio"] = row["sqrtm"] / row["genbench"]
         row["rel_diff"] = abs(row["genbench_fid"] - row["sqrtm_fid"]) / abs(row["sqrtm_fid"])
         rows.append(row)
@@ -120,12 +122,15 @@ def metrics_on_10k() -> dict[str, float]:
             started = time.perf_counter()
             get_extractor(data, "auto", 0)
             times["extractor training (once per dataset)"] = time.perf_counter() - started
+            print(f"  extractor training: {times['extractor training (once per dataset)']:.1f} s", file=sys.stderr,
+                  flush=True)
             for call in ("first", "again"):
                 ctx = EvalContext(data, 0, 1, torch.device("cpu"), sample=lambda n: fake[:n])
                 for name, metric in metrics.items():
                     started = time.perf_counter()
                     result = metric(ctx)
                     times[f"{name} ({call})"] = time.perf_counter() - started
+                    print(f"  {name} ({call}): {times[f'{name} ({call})']:.2f} s", file=sys.stderr, flush=True)
                     assert "reason" not in result.provenance, result.provenance
         finally:
             if previous is None:

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-from genbench.config import load
-from genbench.plan import expand
-from genbench.registry import load_plugins
-from genbench.runner import run_cell
+from genbench.api.registry import load_plugins
+from genbench.run.runner import run_cell
+from genbench.suite.config import load
+from genbench.suite.plan import expand
 
 OPTIONS = {  # name -> the [train] lines that turn it on
     "ema": "ema_decay = 0.999",
@@ -86,6 +87,8 @@ def compare(steps: int, rounds: int, device: str = "cpu", options=tuple(OPTIONS)
         rates["baseline"].append(before)
         controls.append(after / before)
         before = after
+        print(f"  round {len(controls)}/{rounds}: " + ", ".join(f"{name} {values[-1]:.3f}" for name, values in
+              ratios.items()) + f", control {controls[-1]:.3f}", file=sys.stderr, flush=True)
     return {"steps": steps, "rounds": rounds, "control": statistics.median(controls),
             "rate": {name: statistics.median(values) for name, values in rates.items()},
             "ratio": {name: statistics.median(values) for name, values in ratios.items()}}

@@ -13,16 +13,25 @@ on a shared machine; wall-clock figures beside it); genbench's eval and warm-up 
 reported separately.
 Target: genbench / bare >= 0.97 for every pair.
 
+With --log-overhead it measures instead what recording the training statistics between
+evaluations costs: genbench at the default log_every (about 50 records per run, one host sync
+each) against log_every = 0 (records at the eval step only), side by side in the same way.
+Each measured case prints a line to stderr as it finishes.
+
     python benchmarks/bench_gan_throughput.py --steps 100 --rounds 9 --threads 1
+    python benchmarks/bench_gan_throughput.py --steps 100 --rounds 9 --threads 1 --log-overhead
     pytest benchmarks/bench_gan_throughput.py --benchmark-enable
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -46,7 +55,7 @@ batch_size = {batch}
 lr = {lr}
 device = "{device}"
 g_noise = "reuse"
-[eval]
+{log_every}[eval]
 every = {steps}
 [matrix]
 datasets = ["{dataset}"]
@@ -56,9 +65,10 @@ kernels = ["{kernel}"]
 """
 
 
-def genbench_run(cell_name: str, kernel: str, steps: int, device: str, batch: int | None) -> dict:
+def genbench_run(cell_name: str, kernel: str, steps: int, device: str, batch: int | None,
+                 log_every: int | None = None) -> dict:
     """Examples/s over the training loop after warm-up, and the warm-up and eval seconds, for
-    one run of the cell through genbench's runner."""
+    one run of the cell through genbench's runner (at log_every, else its default)."""
     dataset, model, model_params, default_batch, lr = CELLS[cell_name]
     batch = batch or default_batch
     registry = load_plugins()
@@ -66,7 +76,8 @@ def genbench_run(cell_name: str, kernel: str, steps: int, device: str, batch: in
     with tempfile.TemporaryDirectory() as tmp:
         suite = Path(tmp) / "suite.toml"
         suite.write_text(SUITE.format(steps=steps, batch=batch, lr=lr, dataset=dataset, model=model,
-                                      model_params=params, kernel=kernel, device=device))
+                                      model_params=params, kernel=kernel, device=device,
+                                      log_every="" if log_every is None else f"log_every = {log_every}\n"))
         [cell] = expand(load(str(suite), registry), registry)
     result = run_cell(cell, registry)
     if result.status != "done":
@@ -130,24 +141,29 @@ def _defaults(registry, kind: str, name: str) -> dict:
 
 
 def compare(cell_name: str, kernel: str, steps: int, rounds: int, device: str = "cpu",
-            batch: int | None = None) -> dict:
+            batch: int | None = None, log_overhead: bool = False) -> dict:
     """Run bare, genbench and bare again back to back, `rounds` times. The ratio is the median
     over rounds of genbench / the mean of its two bare neighbours (on a shared machine the speed
     drifts by tens of percent within seconds; neighbours in time share the drift), and the
     control is the same for bare / bare: how far apart two identical runs land, the noise floor
     the ratio must be read against. On CPU both are per second of process CPU time (other work
     delays a loop's wall time far more); on CUDA, where the host waits on the device, of wall
-    time."""
+    time. With `log_overhead`, "bare" is genbench recording its statistics at the eval step only
+    (log_every = 0) and the ratio is the default log_every's over it."""
     key = "cpu_rate" if device == "cpu" else "rate"
+    case = (cell_name, kernel, steps, device, batch)
+    base = partial(genbench_run, *case, log_every=0) if log_overhead else partial(bare_run, *case)
     bare, ours, ratios, controls = [], [], [], []
-    before = bare_run(cell_name, kernel, steps, device, batch)
+    before = base()
     for _ in range(rounds):
-        ours.append(genbench_run(cell_name, kernel, steps, device, batch))
-        after = bare_run(cell_name, kernel, steps, device, batch)
+        ours.append(genbench_run(*case))
+        after = base()
         bare.append(before)
         ratios.append(ours[-1][key] / ((before[key] + after[key]) / 2))
         controls.append(after[key] / before[key])
         before = after
+        print(f"  {cell_name} {kernel}: round {len(ratios)}/{rounds}, ratio {ratios[-1]:.3f}, control "
+              f"{controls[-1]:.3f}", file=sys.stderr, flush=True)
     median = lambda runs, k: statistics.median(r[k] for r in runs)
     return {"cell": cell_name, "kernel": kernel, "batch": batch or CELLS[cell_name][3],
             "bare": median(bare, "rate"), "genbench": median(ours, "rate"),
@@ -175,22 +191,27 @@ def main() -> None:
                         help="backends (the bare loop torch.compiles its networks for compiled, else runs eager)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batches", help="comma-separated batch sizes (default: each cell's)")
+    parser.add_argument("--log-overhead", action="store_true",
+                        help="measure the default log_every against log_every = 0 instead of genbench against bare")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    versus = "genbench at the default log_every / at log_every = 0" if args.log_overhead else "genbench/bare"
+    base = "log at 0" if args.log_overhead else "bare"
     print(f"{args.steps} steps x {args.rounds} rounds, torch threads {torch.get_num_threads()}; examples/s "
-          f"after the first step, median of rounds; ratio: genbench/bare, control: bare/bare (and its IQR), "
-          f"per CPU second (CUDA: per second)")
+          f"after the first step, median of rounds; ratio: {versus}, control: {base}/{base} (and its IQR), "
+          f"per CPU second (CUDA: per second); load average at the start {os.getloadavg()[0]:.1f}")
     batches = [int(b) for b in args.batches.split(",")] if args.batches else [None]
-    print(f"{'cell':15} {'batch':>5} {'kernel':9} {'bare':>9} {'genbench':>9} {'ratio':>6} {'control':>7} {'IQR':>5} "
+    print(f"{'cell':15} {'batch':>5} {'kernel':9} {base:>9} {'genbench':>9} {'ratio':>6} {'control':>7} {'IQR':>5} "
           f"{'warm-up s':>9} {'eval s':>7}")
     for cell_name in args.cells.split(","):
         for batch in batches:
             for kernel in args.kernels.split(","):
-                r = compare(cell_name, kernel, args.steps, args.rounds, args.device, batch)
+                r = compare(cell_name, kernel, args.steps, args.rounds, args.device, batch, args.log_overhead)
                 print(f"{cell_name:15} {r['batch']:5} {kernel:9} {r['bare']:9.0f} {r['genbench']:9.0f} "
                       f"{r['ratio']:6.3f} {r['control']:7.3f} {r['control_spread']:5.3f} "
                       f"{r['warmup_s']:9.2f} {r['eval_s']:7.2f}", flush=True)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

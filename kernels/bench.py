@@ -199,10 +199,12 @@ def machine_name(device: str) -> str:
 
 def run_kernel_benchmarks(sizes: Iterable[int], backends: Sequence[Backend],
                           ops: Iterable[str] = BENCH_OPS, repeats: int = 10,
-                          csv_path: str | os.PathLike | None = None) -> list[dict]:
+                          csv_path: str | os.PathLike | None = None,
+                          on_case: Callable[[int, int, str, str, int, float], None] | None = None) -> list[dict]:
     """Benchmark ops x backends x sizes on CUDA if present, else CPU, each case inside
     use(backend); rows in Liger's schema (kernel, provider, mode, metric, unit, x, median, p20,
-    p80, machine, version). The caller passes only backends that can run here."""
+    p80, machine, version). The caller passes only backends that can run here. `on_case(done,
+    total, op, backend, size, median_ms)` is called as each case is measured (for progress)."""
     ops = list(ops)
     for name in ops:
         if name not in BENCH_OPS:
@@ -210,6 +212,8 @@ def run_kernel_benchmarks(sizes: Iterable[int], backends: Sequence[Backend],
     device = "cuda" if torch.cuda.is_available() else "cpu"
     machine, version = machine_name(device), f"torch {torch.__version__}"
     rows = []
+    sizes = list(sizes)
+    total, done = len(sizes) * len(ops) * len(backends), 0
 
     def add(kernel, provider, metric, unit, x, values):
         values = values if isinstance(values, list) else [values]
@@ -245,6 +249,9 @@ def run_kernel_benchmarks(sizes: Iterable[int], backends: Sequence[Backend],
                     if peak is not None:
                         add(op, name, "peak_memory", "bytes", size, peak)
                     del case
+                done += 1
+                if on_case is not None:
+                    on_case(done, total, op, name, size, median)
     if csv_path is not None:
         write_csv(rows, csv_path)
     return rows

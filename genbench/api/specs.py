@@ -172,13 +172,14 @@ class Resume:
 class TrainStep:
     """What a trainer yields after each training step; the runner owns everything else.
 
-    `stats` are 0-d tensors left on the device (no .item(): the runner syncs once per eval
-    interval); `examples` counts the real examples the step consumed; `context` is what metrics
-    may use when the runner evaluates at this step (the runner fills in the step); `state`, if
-    given, returns everything the trainer needs to continue bit-identically from this step (model
-    and optimiser state dicts, its generators' states, the sampler's position) as tensors, dicts,
-    lists, str, int, float, bool and None (what torch.load(weights_only=True) reads). The runner
-    calls it at eval steps only, to write a checkpoint; a trainer without it is not checkpointed."""
+    `stats` are 0-d tensors left on the device (no .item(): the runner syncs once per record, every
+    `log_every` steps and at each eval step); `examples` counts the real examples the step
+    consumed; `context` is what metrics may use when the runner evaluates at this step (the runner
+    fills in the step); `state`, if given, returns everything the trainer needs to continue
+    bit-identically from this step (model and optimiser state dicts, its generators' states, the
+    sampler's position) as tensors, dicts, lists, str, int, float, bool and None (what
+    torch.load(weights_only=True) reads). The runner calls it at eval steps only, to write a
+    checkpoint; a trainer without it is not checkpointed."""
 
     step: int  # 1, 2, ..., train["steps"]
     stats: Mapping[str, torch.Tensor]

@@ -1,4 +1,5 @@
-"""`genbench kernels`: the fused ops' forward+backward time per backend, against a memcpy."""
+"""`genbench kernels`: the fused ops' forward+backward time per backend, against a memcpy (a
+line per measured case on stderr as it goes, the table on stdout at the end)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,15 @@ def command(sizes: str, backends: str, ops: str, repeats: int, csv_path: str | N
             runnable.append(spec.backend())
         else:
             errors.print(f"[yellow]skipping {name}:[/] {reason}", highlight=False)
+
+    def measured(done: int, total: int, op: str, backend: str, size: int, median_ms: float) -> None:
+        width = len(str(total))
+        errors.print(f"{done:>{width}}/{total} {op} {backend} {size:,}: {median_ms:.3f} ms", highlight=False,
+                     markup=False)
+
     try:
         rows = run_kernel_benchmarks(_sizes(sizes), runnable, [o.strip() for o in ops.split(",")],
-                                     repeats, csv_path)
+                                     repeats, csv_path, measured)
     except ValueError as exc:
         raise GenbenchError(str(exc)) from None
     columns = [Column(h, right=h not in ("kernel", "provider")) for h in TABLE_HEADERS]

@@ -2,10 +2,11 @@
 drives many through an executor.
 
 The family's trainer is a generator of TrainSteps; the runner owns everything around it: the
-kernel backend (`with kernels.use(...)`), the clock, the statistics (kept on the device, one
-host sync per eval interval), divergence, evaluation and the sample pictures. run_cell never
-raises for a problem inside the cell: a raising cell comes back `failed` with its traceback, a
-non-finite statistic comes back `diverged` with the step. Only the driver (run_suite) writes
+kernel backend (`with kernels.use(...)`), the clock, the statistics (kept on the device and
+recorded every `log_every` steps and at each eval step, with one host sync per record),
+divergence, evaluation and the sample pictures. run_cell never raises for a problem inside the
+cell: a raising cell comes back `failed` with its traceback, a non-finite statistic comes back
+`diverged` with the step. Only the driver (run_suite) writes
 to the store, one transaction per finished cell, as each finishes.
 """
 
@@ -28,6 +29,7 @@ from genbench.run.code_version import CodeVersions
 from genbench.run.environment import environment, load_average, peak_rss_mb, resolve_device, synchronize
 from genbench.api.errors import DataError
 from genbench.run.executors import CellExecutor, ProgressEvent
+from genbench.suite.config import LOG_POINTS, TRAIN_PARAMS
 from genbench.suite.plan import Cell
 from genbench.api.registry import Registry
 from genbench.run.resume import Pending, pending_cells
@@ -45,6 +47,12 @@ from genbench.api.specs import (
 from genbench.results.store import Store
 
 PROGRESS_UPDATES = 100  # progress events per cell
+
+
+def log_interval(log_every: int, steps: int) -> int:
+    """Steps between two records of the training statistics (0: only at eval steps) for the
+    train setting `log_every` (-1: about LOG_POINTS records over `steps`)."""
+    return max(1, steps // LOG_POINTS) if log_every < 0 else log_every
 
 
 def seed_everything(seed: int) -> None:
@@ -161,12 +169,16 @@ class TrainingLoop:
     examples: int = field(init=False, default=0)  # real examples consumed
     warmup_examples: int = field(init=False, default=0)
     last_eval: int = field(init=False, default=0)  # the step training continues after (a checkpoint's)
+    last_record: int = field(init=False, default=0)  # the step the statistics were last recorded at
+    log_every: int = field(init=False)  # record the statistics at its multiples too (0: at eval steps only)
 
     def __post_init__(self):
         schedule = (0, *self.cell.eval_steps)
         longest = max(b - a for a, b in zip(schedule, schedule[1:], strict=False))
+        log_every = self.cell.train_config().get("log_every", TRAIN_PARAMS["log_every"].default)
+        self.log_every = log_interval(log_every, self.cell.eval_steps[-1])
         finite = {name for name, stat in self.family.statistics.items() if stat.finite}
-        self.statistics = IntervalStatistics(longest, self.device, finite)
+        self.statistics = IntervalStatistics(min(longest, self.log_every or longest), self.device, finite)
 
     def run(self, steps: Iterator[TrainStep]) -> None:
         total, evals = self.cell.eval_steps[-1], set(self.cell.eval_steps)
@@ -188,7 +200,7 @@ class TrainingLoop:
                 if step.step in evals:
                     synchronize(self.device)
                     self.clock.pause()
-                    self.record(step.step, self.statistics.pop(self.last_eval))
+                    self.record(step.step)
                     rng_at_eval = global_rng_state()
                     self.evaluate(step.context, step.step)
                     self.last_eval = step.step
@@ -196,6 +208,8 @@ class TrainingLoop:
                     self.clock.resume()
                     if step.step == total:
                         break
+                elif self.log_every and step.step % self.log_every == 0:
+                    self.record(step.step)  # training time: its one host sync is part of the cost
         finally:
             self.result.steps, self.result.train_time_s = self.last_eval, self.clock.wall
             self.result.warmup_time_s = self.warmup[0]
@@ -208,8 +222,11 @@ class TrainingLoop:
         self.result.samples_per_s, self.result.steps_per_s = throughput(
             total, self.examples, self.clock.wall, self.warmup_examples, self.warmup[0])
 
-    def record(self, step: int, values: dict[str, float]) -> None:
-        """Interval means of the training statistics, with how reports show them."""
+    def record(self, step: int) -> None:
+        """The means of the training statistics since the last record (one host sync), with how
+        reports show them; TrainingDiverged if one that must stay finite did not."""
+        values = self.statistics.pop(self.last_record)
+        self.last_record = step
         for name, value in values.items():
             stat = self.family.statistics.get(name, Statistic(name))
             provenance = {"source": "train", "label": stat.label, "unit": stat.unit, "column": stat.column,
@@ -274,6 +291,7 @@ class TrainingLoop:
             if loop["step"] != saved["step"] or saved["step"] not in self.cell.eval_steps:
                 raise ValueError(f"step {loop['step']} is not an eval step of this cell")
             self.last_eval, self.examples = int(loop["step"]), int(loop["examples"])
+            self.last_record = self.last_eval
             self.warmup_examples, self.warmup = int(loop["warmup_examples"]), tuple(map(float, loop["warmup"]))
             self.clock.wall, self.clock.cpu = map(float, loop["clock"])
             result.eval_time_s, result.wall_time_s = float(loop["eval_time_s"]), float(loop["wall_time_s"])
@@ -311,7 +329,7 @@ class LoopClock:
 
 
 class IntervalStatistics:
-    """The statistics of each step since the last eval, one row per step, kept on the device
+    """The statistics of each step since the last record, one row per step, kept on the device
     (no host sync per step); `pop` syncs once and returns their means."""
 
     def __init__(self, rows: int, device: torch.device, must_stay_finite: set[str]):

@@ -5,7 +5,8 @@ work: the suite, the executor and its options, the cells `--only` selects. `dry_
 cells with the CPU policy and limits they would get. `run()` holds the results folder's lock (one
 writer at a time) with the store open, records the suite, finds the cells still to run (resume,
 stale code), chooses the CPU policy and the per-cell limits, prepares the checkpoints, runs the
-pending cells through the executor with progress bars and the `--log` loggers, then reports the
+pending cells through the executor with progress (bars on a terminal, a line per finished cell
+elsewhere: genbench.run.progress) and the `--log` loggers, then reports the
 failures and prints the summary table. `rescore(request, screen)` scores finished cells with
 another metric (genbench.run.rescore) under the same lock and store. Everything a session says
 goes to a Screen: the command's two consoles.
@@ -188,7 +189,7 @@ class RunSession:
 
     def _execute(self, store: Store, pending: Pending, code: dict, loggers) -> SuiteOutcome:
         """The pending cells through the executor (its progress events drive the bars); each result
-        goes to the `loggers` as it arrives."""
+        goes to the progress and the `loggers` as it arrives."""
         request = self.request
         policy = cpu_policy.choose(len(pending.run), request.workers, request.threads)
         limits, limits_text = self.limits(policy.workers)
@@ -201,12 +202,12 @@ class RunSession:
         labels = {cell.cell_id: cell.path for cell in self.cells}
 
         def finished(cell, result) -> None:
-            bars.cell_finished(cell.cell_id)
+            bars.cell_finished(cell.cell_id, result.status, result.wall_time_s)
             for logger in loggers:
                 logger.on_result(cell, result)
 
         with SuiteProgress(self.screen.out, len(self.cells), labels) as bars:
-            bars.progress.advance(bars.suite_task, len(self.cells) - len(pending.run))
+            bars.skipped(len(self.cells) - len(pending.run))
             options = ExecutorOptions(self.registry, policy.workers, policy.threads, bars.update, limits,
                                       checkpoints)
             executor = self.executor_spec.factory(options, **self.executor_params)

@@ -39,6 +39,7 @@ MAX_STEPS = 10**9  # a step budget beyond any real run; bounds what a schedule m
 MAX_EVAL_POINTS = 10**5  # steps / every: evaluations of one cell
 MAX_SEED = 2**32  # seeds are 0 <= seed < 2**32, the range every RNG genbench seeds accepts
 MAX_CELLS = 100_000  # cells a suite may plan unless the run raises the cap (--max-cells)
+LOG_POINTS = 50  # records of the training statistics per run at the default log_every
 
 # The train settings every family shares; a family adds its own (FamilySpec.params).
 TRAIN_PARAMS: dict[str, Param] = {
@@ -46,7 +47,13 @@ TRAIN_PARAMS: dict[str, Param] = {
     "batch_size": Param(256, "minibatch size m", min=1, max=65536),
     "lr": Param(2e-4, "learning rate of the optimizer", min=0.0, max=1.0),
     "device": Param("auto", "torch device: auto (cuda if present), cpu, cuda, cuda:N"),
+    "log_every": Param(-1, f"record the training statistics every N steps (their means over the N), one host "
+                       f"sync each; -1: about {LOG_POINTS} records per run (steps // {LOG_POINTS}); 0: only at "
+                       f"eval steps", min=-1, max=MAX_STEPS, id_if_default=False),
 }
+# Train settings that change what is recorded, never what is trained: never part of a cell id, so
+# a run with another value keeps (and resumes) the cells it holds.
+RECORDING_ONLY = frozenset({"log_every"})
 EVAL_PARAMS: dict[str, Param] = {
     "every": Param(500, "evaluate every N steps (the final step is always evaluated)", min=1, max=MAX_STEPS),
     "metrics": Param((), "metric names or {name = ..., <params>} tables"),

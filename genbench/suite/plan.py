@@ -18,7 +18,7 @@ from typing import Any
 from . import search as search_module
 from genbench.api.axes import AXIS_NAMES
 from genbench.api.registry import Registry, id_name
-from genbench.suite.config import ComponentConfig, SuiteConfig, cell_train, metric_applies, train_params
+from genbench.suite.config import RECORDING_ONLY, ComponentConfig, SuiteConfig, cell_train, metric_applies, train_params
 
 
 @dataclass(frozen=True)
@@ -120,11 +120,12 @@ def expand(config: SuiteConfig, registry: Registry) -> list[Cell]:
 
 
 def unhashed_train(registry: Registry, family: str, train: dict[str, Any], sampled=()) -> tuple[str, ...]:
-    """The train settings left out of the cell id: those declared id_if_default=False that are
-    at their defaults and not drawn by a search."""
+    """The train settings left out of the cell id: those that change only what is recorded
+    (config.RECORDING_ONLY), and those declared id_if_default=False that are at their defaults
+    and not drawn by a search."""
     params = train_params(registry, family)
-    return tuple(sorted(k for k, v in train.items() if k in params and not params[k].id_if_default
-                        and v == params[k].default and f"train.{k}" not in sampled))
+    return tuple(sorted(k for k, v in train.items() if k in RECORDING_ONLY or (
+        k in params and not params[k].id_if_default and v == params[k].default and f"train.{k}" not in sampled)))
 
 
 def _product(axes: tuple[tuple[ComponentConfig, ...], ...]) -> list[tuple[ComponentConfig, ...]]:

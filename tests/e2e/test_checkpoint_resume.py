@@ -14,7 +14,8 @@ from genbench.run.checkpoints import Checkpoints
 from genbench.suite import config, plan
 from genbench.results.store import Store
 
-# A GAN cell and an autoencoder cell, 30 steps each, checkpointed at steps 10, 20 and 30.
+# A GAN cell and an autoencoder cell, 30 steps each, checkpointed at steps 10, 20 and 30; their
+# training statistics recorded every 4 steps and at each eval step (records across checkpoints).
 SUITE = """
 [suite]
 name = "resume"
@@ -22,6 +23,7 @@ seeds = [0]
 [train]
 steps = 30
 batch_size = 32
+log_every = 4
 [eval]
 every = 10
 metrics = [{ name = "modes", n_samples = 200 }, { name = "reconstruction", n = 50 }, "kill-switch"]
@@ -97,7 +99,10 @@ def test_killed_cells_resume_from_their_last_checkpoint_with_identical_numbers(t
         assert '"resumed_from_step": null' in expected[family]["env"]
         rows, reference_rows = got[family]["metrics"], expected[family]["metrics"]
         assert [(r["step"], r["name"]) for r in rows] == [(r["step"], r["name"]) for r in reference_rows]
-        assert {r["step"] for r in rows} == {10, 20, 30}
+        is_train = [r["provenance"].get("source") == "train" for r in rows]
+        assert {r["step"] for r, train in zip(rows, is_train, strict=True) if not train} == {10, 20, 30}
+        assert {r["step"] for r, train in zip(rows, is_train, strict=True) if train} == {4, 8, 10, 12, 16, 20, 24,
+                                                                                          28, 30}
         for row, reference_row in zip(rows, reference_rows, strict=True):
             assert same_value(row["value"], reference_row["value"]), (family, row, reference_row)
             assert row["provenance"] == reference_row["provenance"]

@@ -29,7 +29,9 @@ def test_run_show_export(write_suite, tmp_path, invoke_genbench):
 
     raw = json.loads(invoke_genbench("export", str(out), "--format", "json", "--raw").stdout)
     assert len({r["cell_id"] for r in raw}) == 4
-    assert all(r["step"] in (10, 20) for r in raw)
+    scores = [r for r in raw if json.loads(r["provenance"]).get("source") != "train"]
+    assert {r["step"] for r in scores} == {10, 20}  # the training statistics: every step (log_every)
+    assert {r["step"] for r in raw} == set(range(1, 21))
     assert json.loads(next(r for r in raw if r["metric"] == "modes")["provenance"])["n_fake"] == 200
 
 

@@ -2,7 +2,7 @@
 
 Every Tensor method that copies a value to the host (item, tolist, bool(t), float(t), int(t),
 using t as an index, cpu(), numpy()) is counted while 20 steps run; the runner alone syncs, once
-per eval interval. torch.optim's own reads are left out: Adam keeps its step counter in a CPU
+per record of the statistics (every `log_every` steps and at each eval step), never per step. torch.optim's own reads are left out: Adam keeps its step counter in a CPU
 tensor by design (even for CUDA parameters), so its .item() never waits for the device.
 """
 
@@ -19,6 +19,7 @@ from genbench.plugins.objectives import gan
 from genbench.plugins.objectives.autoencoder import make_denoising, make_vae
 
 from genbench import TrainSetup
+from genbench.run.runner import IntervalStatistics
 
 STEPS = 20
 
@@ -67,3 +68,18 @@ def test_autoencoder_steps_read_nothing_back_from_the_device(host_reads, variati
 def test_the_counter_sees_a_read(host_reads):
     torch.ones(()).item()
     assert host_reads == [("item", __name__)]
+
+
+def test_interval_statistics_read_once_per_record(host_reads):
+    """Adding a step's statistics reads nothing back; each record (`pop`) reads the same, however
+    many steps it covers."""
+    statistics = IntervalStatistics(8, torch.device("cpu"), {"loss"})
+    reads_per_pop = []
+    for steps in (1, 8, 3):
+        host_reads.clear()
+        for step in range(steps):
+            statistics.add({"loss": torch.tensor(float(step)), "norm": torch.tensor(1.0)})
+        assert host_reads == []
+        assert statistics.pop(0) == {"loss": (steps - 1) / 2, "norm": 1.0}
+        reads_per_pop.append(len(host_reads))
+    assert reads_per_pop[0] > 0 and len(set(reads_per_pop)) == 1

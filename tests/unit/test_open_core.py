@@ -13,24 +13,33 @@ from genbench.run.runner import run_cell
 CORE = Path(__file__).parents[2] / "genbench"
 
 
-def one_cell(write_suite, registry, steps: int):
+def one_cell(write_suite, registry, steps: int, log_every: int = -1):
     suite = write_suite()
-    text = suite.read_text().replace("steps = 20", f"steps = {steps}").replace("every = 10", f"every = {steps}")
-    suite.write_text(text)
+    text = suite.read_text().replace("every = 10", f"every = {steps}")
+    suite.write_text(text.replace("steps = 20", f"steps = {steps}\nlog_every = {log_every}"))
     return expand(load(str(suite), registry), registry)[0]
 
 
+def runner_reads(write_suite, registry, host_reads, steps: int, log_every: int) -> list:
+    cell = one_cell(write_suite, registry, steps, log_every)
+    host_reads.clear()
+    result = run_cell(cell, registry)
+    assert result.status == "done", result.error
+    return sorted(host_reads)
+
+
 def test_no_host_sync_per_training_step(write_suite, registry, host_reads):
-    """Through the runner, 60 steps read no more tensors back to the host than 20 (each run
-    evaluates once, at its last step): statistics stay on the device between evals."""
-    reads = {}
-    for steps in (20, 60):
-        cell = one_cell(write_suite, registry, steps)
-        host_reads.clear()
-        result = run_cell(cell, registry)
-        assert result.status == "done", result.error
-        reads[steps] = sorted(host_reads)
-    assert reads[60] == reads[20]
+    """Through the runner, the host reads tensors once per record of the training statistics
+    (every log_every steps) and at the eval step (each run evaluates once, at its last step),
+    never per step: 60 steps read as much as 20 with as many records, and each record more adds
+    the same reads."""
+    reads = {(steps, records): runner_reads(write_suite, registry, host_reads, steps, steps // records)
+             for steps in (20, 60) for records in (1, 2, 4)}
+    for records in (1, 2, 4):
+        assert reads[60, records] == reads[20, records]
+    per_record = len(reads[20, 2]) - len(reads[20, 1])
+    assert 0 < per_record <= 2 and len(reads[20, 4]) == len(reads[20, 1]) + 3 * per_record
+    assert runner_reads(write_suite, registry, host_reads, 60, 0) == reads[20, 1]  # 0: at eval steps only
 
 
 def test_optimizer_axis_and_published_optimizer_settings(tmp_path, registry):

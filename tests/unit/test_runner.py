@@ -65,7 +65,10 @@ def test_nan_loss_stops_the_cell_as_diverged_with_the_step(write_suite, plugin_r
     result = run_cell(cells_of(path, plugin_registry)[0], plugin_registry)
     assert result.status == "diverged"
     assert result.diverged_step == 14 and "loss_g became non-finite at step 14" in result.error
-    assert {m.step for m in result.metrics} == {10}  # what was measured before is kept
+    # what was measured before is kept: the statistics of each step (20 steps: the default records
+    # every step) and the scores of step 10; the divergence is found at its step's record
+    assert {m.step for m in result.metrics} == set(range(1, 14))
+    assert {m.step for m in result.metrics if m.provenance.get("source") != "train"} == {10}
 
 
 def test_failing_cell_is_recorded_and_the_suite_goes_on(write_suite, plugin_registry, tmp_path):
