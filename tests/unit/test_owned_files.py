@@ -132,3 +132,23 @@ def test_report_output_never_overwrites_a_foreign_file_or_follows_a_link(tmp_pat
     write_page(page, '<meta name="generator" content="genbench"> one')
     write_page(page, '<meta name="generator" content="genbench"> two')  # its own page: replaced
     assert page.read_text().endswith("two")
+
+
+def test_export_output_never_overwrites_a_file_or_follows_a_link(tmp_path, victim, write_suite, invoke_genbench):
+    out = tmp_path / "out"
+    ran = invoke_genbench("run", str(write_suite()), "--out", str(out), "--set", "train.steps=2",
+                          "--set", "eval.every=2", "--set", "suite.seeds=[0]", "--executor", "local")
+    assert ran.returncode == 0, ran.stderr
+    before = digest(victim)
+    refused = invoke_genbench("export", str(out), "-o", str(victim))
+    assert refused.returncode == 2 and "--overwrite" in refused.stderr
+    link = tmp_path / "results.csv"
+    link.symlink_to(victim)
+    for flags in ((), ("--overwrite",)):  # not even when told to replace
+        refused = invoke_genbench("export", str(out), "-o", str(link), *flags)
+        assert refused.returncode == 2 and "symbolic link" in refused.stderr
+    assert digest(victim) == before and link.is_symlink()
+    mine = tmp_path / "mine.csv"
+    assert invoke_genbench("export", str(out), "-o", str(mine)).returncode == 0
+    assert invoke_genbench("export", str(out), "-o", str(mine), "--format", "json", "--overwrite").returncode == 0
+    assert mine.read_text().startswith("[")
