@@ -6,7 +6,9 @@ the driver calls every 0.2 s, delivers progress events and results and supervise
 a worker that died (segfault, OOM kill, kill -9) fails only its own cell, with the cause and the
 last lines of its output, and is replaced; a cell past its time or memory limit
 (options.limits) is failed with `timeout: ...` / `memory: ...` and its worker killed and
-replaced. `shutdown(cancel=True)` kills every worker at once, whatever it is doing.
+replaced. `shutdown(cancel=True)` kills every worker at once, whatever it is doing. The workers'
+logs are in a temporary folder that a `Reaper` removes, with any worker left, when the driver is
+gone, however it ended.
 """
 
 from __future__ import annotations
