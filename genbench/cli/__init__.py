@@ -15,12 +15,17 @@ from genbench.api.errors import GenbenchError
 from genbench.cli import compare, export, kernels, report, rescore, run, show
 from genbench.cli import list as list_module
 from genbench.cli.console import errors
-from genbench.run.signals import Interrupted
+from genbench.run.signals import Interrupted, second_interrupt_exits
 
 
 def main() -> None:
     """Entry point: GenbenchError -> message without traceback, exit 2."""
     warnings.simplefilter("default", PluginDeprecationWarning)  # shown once each, not hidden as library ones are
+    with second_interrupt_exits():  # a second Ctrl-C while the first is handled exits at once, with 130
+        _main()
+
+
+def _main() -> None:
     try:
         cli(standalone_mode=False)
     except GenbenchError as exc:

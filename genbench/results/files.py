@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from genbench.api.errors import GenbenchError
@@ -25,7 +26,7 @@ from genbench.api.errors import GenbenchError
 STORE_NAME = "results.sqlite"
 # what genbench itself puts in a results folder: a folder holding only these is one of its own
 OWN_NAMES = {STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm", "results.lock", "artifacts", "checkpoints",
-             "report.html"}
+             "report.html", "tensorboard"}
 
 
 def check_out_dir(directory: str | Path, allow_foreign: bool = False, flag: str = "--out-exists-ok") -> Path:
@@ -108,6 +109,50 @@ def open_regular(path: str | Path) -> int:
         os.close(fd)
         raise GenbenchError(f"{path} is not a regular file; fix: move it away, or pass another --out.")
     return fd
+
+
+def check_tree(root: str | Path, own_file: Callable[[str], bool], what: str) -> Path:
+    """`root` as a folder genbench fills with files of one kind (`what`, e.g. TensorBoard's event
+    files, which `own_file(name)` recognises): refused (GenbenchError) when it, or anything under
+    it, is a symbolic link, when it is a file, or when it holds a file of another kind."""
+    root = Path(root)
+    check_inside(root.parent, root)
+    if root.exists() and not root.is_dir():
+        raise GenbenchError(f"{root} is a file, not a folder of {what}; fix: move it away.")
+    for folder, folders, files in os.walk(root):  # never into a linked folder: each is refused first
+        for name in folders + files:
+            path = Path(folder) / name
+            check_inside(folder, path)
+            if name in files and not (own_file(name) and stat.S_ISREG(path.lstat().st_mode)):
+                raise GenbenchError(f"{root} holds {path.relative_to(root)}, which is not one of the {what} "
+                                    f"genbench writes there; genbench will not mix them or replace it. Fix: "
+                                    f"move it away, or write elsewhere.")
+    return root
+
+
+def clear_folder(root: str | Path, folder: str | Path, own_file: Callable[[str], bool], what: str) -> Path:
+    """Empty `folder` (under `root`, no symbolic link on the way) of the files genbench wrote
+    there before, to write them again; GenbenchError, nothing removed, if it holds anything else."""
+    folder = check_inside(root, folder)
+    check_tree(folder, own_file, what)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.is_file():
+                path.unlink()
+    return folder
+
+
+def write_output(target: str | Path, text: str, replace: bool = False, flag: str = "--overwrite") -> Path:
+    """Write what the user asked for with -o as `target`: never through a symbolic link, and
+    never over an existing file unless `replace` (which the user grants with `flag`)."""
+    target = Path(target)
+    if target.is_symlink():
+        raise GenbenchError(f"{target} is a symbolic link (to {os.readlink(target)}); genbench will not "
+                            f"write through it. Fix: pass another -o, or remove the link.")
+    if target.exists() and not replace:
+        raise GenbenchError(f"{target} exists; genbench will not overwrite a file it cannot tell is its own. "
+                            f"Fix: pass another -o, move the file away, or add {flag} to replace it.")
+    return write_new(target, text.encode("utf-8"))
 
 
 GENERATOR = '<meta name="generator" content="genbench">'  # in every page `genbench report` writes

@@ -8,12 +8,14 @@ never deleted (deleting a flock'ed file lets two processes lock two different fi
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import socket
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from genbench.api.errors import GenbenchError
@@ -37,8 +39,7 @@ class StoreLock:
             self.directory.mkdir(parents=True, exist_ok=True)
             file = os.fdopen(open_regular(self.path), "r+", encoding="utf-8")  # held for the whole run
         except OSError as exc:
-            raise GenbenchError(f"cannot create the lock file {self.path}: {exc.strerror}; fix: pass an "
-                                f"--out directory you can write to.") from None
+            raise cannot_write(self.path, exc) from None
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -57,10 +58,17 @@ class StoreLock:
             raise GenbenchError(f"{self.path} exists but is not a genbench lock file (it holds other "
                                 f"data), so genbench will not overwrite it. Fix: move it away, or pass "
                                 f"another --out.")
-        file.seek(0)
-        file.truncate()
-        file.write(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}))
-        file.flush()
+        record = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}).encode()
+        try:
+            file.seek(0)
+            file.truncate()
+            if os.write(file.fileno(), record) < len(record):  # the disk filled up mid-way
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as exc:
+            with suppress(OSError):
+                file.truncate(0)  # an empty record is still genbench's: the next run takes the lock
+            file.close()
+            raise cannot_write(self.path, exc) from None
         self._file = file
         return self
 
@@ -98,3 +106,12 @@ def is_holder_record(text: str) -> bool:
     except ValueError:
         return False
     return isinstance(record, dict) and set(record) == {"host", "pid", "since"}
+
+
+def cannot_write(path: Path, exc: OSError) -> GenbenchError:
+    """The error for a lock file that cannot be created or written, with the fix for its cause."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return GenbenchError(f"cannot write the lock file {path}: the disk is full ({exc.strerror}); nothing "
+                             f"was run. Fix: free space on that disk, or pass an --out on another one.")
+    return GenbenchError(f"cannot create the lock file {path}: {exc.strerror}; fix: pass an --out directory "
+                         f"you can write to.")

@@ -4,7 +4,8 @@ Inside `stop_on_signals()`, the first of these signals raises Interrupted in the
 (wherever the driver is: waiting on cells, or running one in-process), so the usual cleanup runs:
 the executor kills its workers, the store closes, cells that did not finish stay `running` and
 re-run on resume. A second signal while that cleanup runs kills this process's children and
-exits at once. The exit code is 128 + the signal number (130, 143, 129), as a shell reports it.
+exits at once (sparing the CLEANERS, which clean up after it: the workers' reaper removes the
+temporary folder). The exit code is 128 + the signal number (130, 143, 129), as a shell reports it.
 A signal ignored when the run started (e.g. SIGHUP under `nohup`) stays ignored.
 """
 
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psutil
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CLEANERS: set[int] = set()  # pids of children that finish their work once this process is gone
 
 
 class Interrupted(BaseException):
@@ -57,9 +60,38 @@ def stop_on_signals() -> Iterator[None]:
                 signal.signal(signum, handler)
 
 
+@contextmanager
+def second_interrupt_exits() -> Iterator[None]:
+    """Around a whole command: a first SIGINT raises KeyboardInterrupt as Python's own handler
+    does (the command stops and says so), a second one, arriving while it stops, exits at once
+    with 130, not with a traceback and a death by the signal. (`stop_on_signals` takes over
+    during a run.)"""
+    if (signal.getsignal(signal.SIGINT) is not signal.default_int_handler  # ignored, or someone else's
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    stopping = False
+
+    def handle(signum, frame) -> None:
+        nonlocal stopping
+        if stopping:
+            _exit_now(signum)
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _exit_now(signum: int) -> None:
-    """The second signal: kill every process this one started and exit without cleanup."""
+    """The second signal: kill every process this one started (but the CLEANERS) and exit
+    without cleanup."""
     for child in psutil.Process().children(recursive=True):
+        if child.pid in CLEANERS:
+            continue
         try:
             child.kill()
         except psutil.Error:

@@ -5,8 +5,11 @@ over a pipe, one at a time, sending back progress events and each CellResult. It
 stderr go to a log file (faulthandler writes a segfault's Python stack there), so the driver can
 quote the last lines of a worker that died. A worker never outlives the driver: on Linux the
 kernel kills it when the driver dies (PR_SET_PDEATHSIG), and everywhere a watchdog thread exits
-when its parent changes. Terminal signals (SIGINT, SIGHUP) are the driver's to handle: workers
-ignore them, and the driver kills its workers when it stops.
+when its parent changes. Both are armed only once the worker's start-up has imported genbench
+(and torch: seconds), so until then a `Reaper`, a tiny process started beside the workers, kills
+them when the driver is gone, and removes the driver's temporary folder. Terminal signals
+(SIGINT, SIGHUP) are the driver's to handle: a worker is started with them ignored, so a Ctrl-C
+during its start-up prints nothing, and the driver kills its workers when it stops.
 
 The driver side (`Worker`) starts a worker, hands it a cell, reads its messages, measures its
 memory (psutil: the worker and its children) and kills it with everything it started.
@@ -18,14 +21,19 @@ import ctypes
 import faulthandler
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import psutil
+
+from genbench.run.signals import CLEANERS
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_CHECK_S = 0.5  # how often the watchdog looks for its parent
@@ -39,9 +47,7 @@ def worker_main(conn: Connection, log_path: str, threads: int, parent_pid: int, 
     """A worker's whole life: set up, load the registry, run cells until told to stop."""
     _send_output_to(log_path)
     faulthandler.enable(all_threads=False)  # a segfault leaves the crashing thread's Python stack in the log
-    _die_with_parent(parent_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the run and kills us
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _die_with_parent(parent_pid)  # SIGINT and SIGHUP came ignored: the driver stops the run and kills us
 
     import torch
 
@@ -102,17 +108,85 @@ def resident_memory(processes) -> int:
 
 # --- in the driver ---------------------------------------------------------------------------
 
+TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGHUP)
+
+
+@contextmanager
+def terminal_signals_ignored() -> Iterator[None]:
+    """Ignore SIGINT and SIGHUP while a worker is started: a process inherits ignored signals, and
+    Python then installs no KeyboardInterrupt handler, so a Ctrl-C reaching the whole terminal's
+    process group during the worker's start-up (seconds of imports) neither stops it nor prints
+    a traceback. (One reaching the driver in this moment, a few milliseconds, is lost.)"""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in TERMINAL_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+REAPER = """
+import os, shutil, signal, sys
+pids = set()
+for line in sys.stdin:  # '+PID': a worker started, '-PID': one reaped; the end: the driver is gone
+    (pids.add if line[0] == '+' else pids.discard)(int(line[1:]))
+for pid in pids:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+shutil.rmtree(sys.argv[1], ignore_errors=True)
+"""
+
+
+class Reaper:
+    """A tiny process that kills the driver's workers and removes its temporary `folder` once the
+    driver is gone, however it went (kill -9, a second Ctrl-C): it reads the workers' pids from a
+    pipe whose end comes when the driver's side closes, as it does when the driver dies. It is
+    in a session of its own, so the terminal's signals do not reach it."""
+
+    def __init__(self, folder: Path):
+        self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", REAPER, str(folder)],
+                                        stdin=subprocess.PIPE, text=True, bufsize=1, start_new_session=True)
+        CLEANERS.add(self.process.pid)  # a second Ctrl-C, exiting at once, leaves it to do its work
+
+    def watch(self, pid: int) -> None:
+        self._send(f"+{pid}")
+
+    def forget(self, pid: int) -> None:
+        self._send(f"-{pid}")
+
+    def _send(self, line: str) -> None:
+        try:
+            self.process.stdin.write(line + "\n")
+        except (OSError, ValueError):  # it is gone (or closed): the workers' own guards remain
+            pass
+
+    def close(self) -> None:
+        """The driver's normal end: the reaper kills the workers still listed (none, after a
+        shutdown), removes the folder and exits."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        self.process.wait(timeout=10)
+        CLEANERS.discard(self.process.pid)
+
 class Worker:
     """The driver's handle on one worker process and the cell it is running, if any."""
 
-    def __init__(self, context, log_path: Path, threads: int, checkpoints=None):
+    def __init__(self, context, log_path: Path, threads: int, checkpoints=None, reaper: Reaper | None = None):
         self.log_path = log_path
         log_path.touch()
         self.conn, child_conn = context.Pipe()
         # not a daemon: a cell may start processes of its own (a DataLoader's workers)
         self.process = context.Process(target=worker_main, name=f"genbench-{log_path.stem}",
                                        args=(child_conn, str(log_path), threads, os.getpid(), checkpoints))
-        self.process.start()
+        with terminal_signals_ignored():  # ... by the worker from its first instruction
+            self.process.start()
+        self.reaper = reaper
+        if reaper is not None:
+            reaper.watch(self.process.pid)
         child_conn.close()
         self.handle = psutil.Process(self.process.pid)
         self.descendants: list[psutil.Process] = []  # what it started, as last seen
@@ -197,6 +271,8 @@ class Worker:
             except psutil.Error:
                 continue
         self.process.join(timeout=10)
+        if self.reaper is not None and self.process.exitcode is not None:  # reaped: its pid may be reused
+            self.reaper.forget(self.process.pid)
         self.conn.close()
 
     def ask_to_stop(self) -> None:

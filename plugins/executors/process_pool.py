@@ -6,7 +6,9 @@ the driver calls every 0.2 s, delivers progress events and results and supervise
 a worker that died (segfault, OOM kill, kill -9) fails only its own cell, with the cause and the
 last lines of its output, and is replaced; a cell past its time or memory limit
 (options.limits) is failed with `timeout: ...` / `memory: ...` and its worker killed and
-replaced. `shutdown(cancel=True)` kills every worker at once, whatever it is doing.
+replaced. `shutdown(cancel=True)` kills every worker at once, whatever it is doing. The workers'
+logs are in a temporary folder that a `Reaper` removes, with any worker left, when the driver is
+gone, however it ended.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from genbench import ExecutorSpec, hookimpl
 from genbench.run.executors import ExecutorOptions, death_error, memory_error, timeout_error
 from genbench.suite.limits import default_limits, format_duration
 from genbench.api.result import CellResult
-from genbench.run.workers import Worker
+from genbench.run.workers import Reaper, Worker
 
 STOP_GRACE_S = 5.0  # how long idle workers get to exit on their own at the end of a run
 STARTUP_ALLOWANCE_S = 120.0  # a worker's start-up (torch, plugins) is not the cell's time, but is bounded
@@ -36,6 +38,7 @@ class SupervisedProcessExecutor:
         self.threads = options.threads or max(1, (os.cpu_count() or 1) // options.workers)
         self.context = multiprocessing.get_context("spawn")
         self.log_dir = Path(tempfile.mkdtemp(prefix="genbench-workers-"))
+        self.reaper = Reaper(self.log_dir)  # the workers and the folder go with the driver, however it ends
         self.started = 0  # workers started so far, replacements included (names their logs)
         self.workers: list[Worker] = []
         try:
@@ -48,7 +51,7 @@ class SupervisedProcessExecutor:
     def _start_worker(self) -> Worker:
         self.started += 1
         return Worker(self.context, self.log_dir / f"worker-{self.started}.log", self.threads,
-                      self.options.checkpoints)
+                      self.options.checkpoints, self.reaper)
 
     def submit(self, cell) -> Future:
         future: Future = Future()
@@ -122,6 +125,7 @@ class SupervisedProcessExecutor:
                 worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
                 worker.kill()
         shutil.rmtree(self.log_dir, ignore_errors=True)
+        self.reaper.close()
 
 
 @hookimpl

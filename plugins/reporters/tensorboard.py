@@ -6,6 +6,9 @@ eval step (eval/<name>, train/<name>), the sample picture of each eval step as a
 `genbench export DIR --format tensorboard` writes every cell already in a store. Runs go to
 OUT/tensorboard/<suite>/<dataset>/<model>/<objective>/<optimizer>/<kernel>/seedN; view them with
 `tensorboard --logdir OUT/tensorboard`. Needs the optional extra: pip install genbench[tensorboard].
+The log folder holds event files only: one that is a symbolic link, holds a link or another file
+is refused before anything is written (genbench.results.files), and a run written again
+replaces only its own event files.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,8 +23,15 @@ import numpy as np
 from PIL import Image
 
 from genbench import Param, PluginError, ReporterSpec, hookimpl
+from genbench.results.files import check_tree, clear_folder
 
 FOLDER = "tensorboard"
+EVENTS = "TensorBoard event files"
+
+
+def is_events(name: str) -> bool:
+    """Whether a file name is one of the event files a SummaryWriter writes."""
+    return name.startswith("events.out.tfevents.")
 
 
 def summary_writer():
@@ -41,11 +50,12 @@ def run_dir(root: Path, suite: str, group: Iterable[str], seed: int) -> Path:
     return root.joinpath(*(re.sub(r"[^\w.,=()+-]", "_", part).lstrip(".") or "_" for part in parts))
 
 
-def write_run(path: Path, config: dict, status: str, error: str | None,
+def write_run(root: Path, path: Path, config: dict, status: str, error: str | None,
               scalars: Iterable[tuple[int, str, float]], pictures: Iterable[tuple[int, bytes]]) -> None:
-    """One cell's run, replacing any earlier run of it at `path` (a re-run or resumed cell)."""
+    """One cell's run at `path` under `root`, replacing the event files of an earlier run of it
+    (a re-run or resumed cell)."""
     writer_class = summary_writer()
-    shutil.rmtree(path, ignore_errors=True)
+    clear_folder(root, path, is_events, EVENTS)
     writer = writer_class(log_dir=str(path))
     try:
         writer.add_text("config", f"```\n{json.dumps(config, indent=2)}\n```", 0)
@@ -68,10 +78,10 @@ class TensorBoardLogger:
 
     def __init__(self, out_dir: Path):
         summary_writer()  # refuse now, before any cell runs, when tensorboard is missing
-        self.root = Path(out_dir) / FOLDER
+        self.root = check_tree(Path(out_dir) / FOLDER, is_events, EVENTS)  # ... or its folder is not ours
 
     def on_result(self, cell, result) -> None:
-        write_run(run_dir(self.root, cell.suite, cell.group, cell.seed), cell.resolved(), result.status,
+        write_run(self.root, run_dir(self.root, cell.suite, cell.group, cell.seed), cell.resolved(), result.status,
                   result.error, ((m.step, _tag(m.name, m.provenance), m.value) for m in result.metrics),
                   ((a.step, a.data) for a in result.artifacts if a.kind == "samples"))
 
@@ -84,6 +94,7 @@ def export(view, *, dir: str) -> str:
     results = view.results
     root = Path(dir) if dir else results.directory / FOLDER
     summary_writer()
+    check_tree(root, is_events, EVENTS)
     written = 0
     for suite in results.suites:
         for cell in results.of_suite(suite).cells:
@@ -92,7 +103,7 @@ def export(view, *, dir: str) -> str:
             values = [v for v in results.by_cell.get(cell.cell_id, ()) if v.source != "run"]
             pictures = [(a.step, (results.directory / a.path).read_bytes()) for a in cell.artifacts
                         if a.kind == "samples"]
-            write_run(run_dir(root, suite, cell.group, cell.seed), cell.config, cell.status, cell.error,
+            write_run(root, run_dir(root, suite, cell.group, cell.seed), cell.config, cell.status, cell.error,
                       ((v.step, _tag(v.name, v.provenance), v.value) for v in values), pictures)
             written += 1
     return f"wrote {written} TensorBoard runs to {root}; view them with: tensorboard --logdir {root}\n"

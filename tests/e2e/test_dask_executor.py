@@ -320,7 +320,7 @@ def misbehaving(tmp_path, install_plugin):
     {model label: (status, error, seconds from start to end, env)}) for a suite of a misbehaving
     cell (tests/plugins/genbench_misbehaving_model.py) beside a good one, on a LocalCluster."""
     site = install_plugin("genbench_misbehaving_model", dist="genbench-misbehaving")
-    env = dict(ENV, COLUMNS="200", PYTHONPATH=os.pathsep.join([str(site), str(Path(__file__).parent / "plugins")]))
+    env = dict(ENV, COLUMNS="200", PYTHONPATH=os.pathsep.join([str(site), str(Path(__file__).parents[1] / "plugins")]))
 
     def run(how: str, *flags: str, out: Path | None = None):
         suite, out = tmp_path / f"{how}.toml", out or tmp_path / how

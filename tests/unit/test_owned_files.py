@@ -3,6 +3,7 @@ folder is refused with exit 2 and left byte for byte as it was."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -132,3 +133,39 @@ def test_report_output_never_overwrites_a_foreign_file_or_follows_a_link(tmp_pat
     write_page(page, '<meta name="generator" content="genbench"> one')
     write_page(page, '<meta name="generator" content="genbench"> two')  # its own page: replaced
     assert page.read_text().endswith("two")
+
+
+def test_export_output_never_overwrites_a_file_or_follows_a_link(tmp_path, victim, write_suite, invoke_genbench):
+    out = tmp_path / "out"
+    ran = invoke_genbench("run", str(write_suite()), "--out", str(out), "--set", "train.steps=2",
+                          "--set", "eval.every=2", "--set", "suite.seeds=[0]", "--executor", "local")
+    assert ran.returncode == 0, ran.stderr
+    before = digest(victim)
+    refused = invoke_genbench("export", str(out), "-o", str(victim))
+    assert refused.returncode == 2 and "--overwrite" in refused.stderr
+    link = tmp_path / "results.csv"
+    link.symlink_to(victim)
+    for flags in ((), ("--overwrite",)):  # not even when told to replace
+        refused = invoke_genbench("export", str(out), "-o", str(link), *flags)
+        assert refused.returncode == 2 and "symbolic link" in refused.stderr
+    assert digest(victim) == before and link.is_symlink()
+    mine = tmp_path / "mine.csv"
+    assert invoke_genbench("export", str(out), "-o", str(mine)).returncode == 0
+    assert invoke_genbench("export", str(out), "-o", str(mine), "--format", "json", "--overwrite").returncode == 0
+    assert mine.read_text().startswith("[")
+
+
+def full_disk(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_at_start_is_a_clear_exit_2(tmp_path, write_suite, invoke_genbench, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setattr(os, "write", full_disk)  # the lock's record is the first byte a run writes
+    ran = invoke_genbench("run", str(write_suite()), "--out", str(out), "--executor", "local")
+    assert ran.returncode == 2, ran.stderr
+    assert "the disk is full" in ran.stderr and "Fix: free space" in ran.stderr and "Traceback" not in ran.stderr
+    assert not (out / "results.sqlite").exists()
+    monkeypatch.undo()
+    with StoreLock(out).hold():  # the half-written lock file left behind is still genbench's
+        pass

@@ -1,7 +1,9 @@
 """`genbench run --log tensorboard` and `genbench export --format tensorboard`: one run per
 cell, read back with TensorBoard's own EventAccumulator."""
 
+import hashlib
 import json
+import shutil
 
 import pytest
 
@@ -53,3 +55,39 @@ def test_export_rewrites_runs_from_the_store(write_suite, tmp_path, invoke_genbe
 def test_log_names_only_reporters_that_log(write_suite, tmp_path, invoke_genbench):
     ran = invoke_genbench("run", str(write_suite()), "--out", str(tmp_path / "out"), "--log", "csv")
     assert ran.returncode == 2 and "does not log results as they arrive" in ran.stderr and "tensorboard" in ran.stderr
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_log_folder_that_is_a_link_or_holds_foreign_files_is_refused(write_suite, tmp_path, invoke_genbench):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    assert invoke_genbench("run", str(write_suite()), "--out", str(out), "--set", "train.steps=2",
+                           "--set", "eval.every=2", "--set", "suite.seeds=[0]", "--executor", "local").returncode == 0
+    run = elsewhere / "tiny" / "ring8(n_train=512,n_test=64)" / "mlp" / "nonsaturating" / "adam" / "eager" / "seed0"
+    run.mkdir(parents=True)
+    precious = run / "notes.txt"  # where a run's folder would be emptied before it is written again
+    precious.write_text("the user's own notes\n")
+    before = digest(precious)
+    (out / "tensorboard").symlink_to(elsewhere)
+    for args in (("export", str(out), "--format", "tensorboard"),
+                 ("run", str(write_suite()), "--out", str(out), "--executor", "local", "--log", "tensorboard",
+                  "--set", "train.steps=2", "--set", "eval.every=2", "--set", "suite.seeds=[0]")):
+        refused = invoke_genbench(*args)
+        assert refused.returncode == 2 and "symbolic link" in refused.stderr, refused.stderr
+    (out / "tensorboard").unlink()
+    shutil.copytree(elsewhere, out / "tensorboard")  # a foreign file inside a real log folder
+    refused = invoke_genbench("export", str(out), "--format", "tensorboard")
+    assert refused.returncode == 2 and "notes.txt" in refused.stderr, refused.stderr
+    assert digest(precious) == before == digest(out / "tensorboard" / run.relative_to(elsewhere) / "notes.txt")
+    assert sorted(p.name for p in run.iterdir()) == ["notes.txt"]
+
+
+def test_a_run_written_again_replaces_only_its_event_files(write_suite, tmp_path, invoke_genbench):
+    out = tmp_path / "out"
+    assert invoke_genbench("run", str(write_suite()), "--out", str(out), "--set", "train.steps=2",
+                           "--set", "eval.every=2", "--set", "suite.seeds=[0]", "--executor", "local").returncode == 0
+    for _ in range(2):
+        assert invoke_genbench("export", str(out), "--format", "tensorboard").returncode == 0
+    assert len(list((out / "tensorboard").rglob("events.out.tfevents.*"))) == 1
