@@ -32,14 +32,17 @@ def curve_table(curves: list[BudgetCurve], ended: dict[str, str]) -> list[str]:
 
 
 def pair_table(curves: list[BudgetCurve]) -> list[str]:
-    """Markdown: for each pair, P(A's best of k beats B's) at k = 1 and at the largest k."""
-    n = min(len(c.scores) for c in curves)
+    """Markdown: for each pair, P(A's best of k beats B's) at k = 1 and at the full budget N,
+    among the groups with a score for all N trials (a group with fewer is left out and named)."""
+    n = max(len(c.scores) for c in curves)
     lines = [f"| A | B | P(A better), k=1 | P(A better), k={n} |", "|---|---|---|---|"]
-    ordered = sorted(curves, key=lambda c: c.mean[0], reverse=curves[0].higher_is_better)
+    full = [c for c in curves if len(c.scores) == n]
+    ordered = sorted(full, key=lambda c: c.mean[0], reverse=curves[0].higher_is_better)
     for a, b in combinations(ordered, 2):
         p1, pn = (best_of_k_beats(list(a.scores), list(b.scores), k, a.higher_is_better) for k in (1, n))
         lines.append(f"| {a.group} | {b.group} | {p1:.2f} | {pn:.2f} |")
-    return lines
+    short = [f"{c.group} ({len(c.scores)})" for c in curves if len(c.scores) < n]
+    return lines + ([f"\nLeft out, with fewer than {n} scored trials: {', '.join(short)}."] if short else [])
 
 
 def trial_outcomes(out_dir: str, metric: str) -> dict[str, str]:
@@ -67,7 +70,7 @@ def plot(curves: list[BudgetCurve], path: str) -> None:
     ax.set_ylabel(f"best {curves[0].label} within k trials ({'higher' if curves[0].higher_is_better else 'lower'} "
                   "is better)")
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right")
     ax.set_title("mean and 95% interval over draws of k trials", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
