@@ -23,7 +23,7 @@ from genbench.results.statistics import best_of_k_beats
 def curve_table(curves: list[BudgetCurve], ended: dict[str, str]) -> list[str]:
     """Markdown: one row per group, mean [95% interval] of the best within k trials."""
     n = max(len(c.scores) for c in curves)
-    lines = ["| group | trials | " + " | ".join(f"k={k}" for k in range(1, n + 1)) + " |",
+    lines = ["| group | scored of finished trials | " + " | ".join(f"k={k}" for k in range(1, n + 1)) + " |",
              "|---|---|" + "---|" * n]
     for c in sorted(curves, key=lambda curve: curve.mean[-1], reverse=curves[0].higher_is_better):
         cells = [f"{m:.0f} [{lo:.0f}, {hi:.0f}]" for m, lo, hi in zip(c.mean, c.low, c.high, strict=True)]
@@ -46,7 +46,7 @@ def pair_table(curves: list[BudgetCurve]) -> list[str]:
 
 
 def trial_outcomes(out_dir: str, metric: str) -> dict[str, str]:
-    """Per objective: 'finite of run' trial cells (a failed or NaN trial has no score)."""
+    """Per objective: "scored of finished" trial cells (a failed or NaN trial has no score)."""
     frame = load(out_dir)
     cells = frame.drop_duplicates("cell_id")
     scored = frame[(frame["name"] == metric) & (frame["status"] == "done") & frame["value"].notna()]
