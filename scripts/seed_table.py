@@ -1,64 +1,92 @@
-"""The tables of docs/reproductions.md: each group's final metric values over its seeds, as
-mean, standard error (the PacGAN tables' +-) and a 95% Student-t confidence interval.
+"""The tables of docs/reproductions.md: each group's metric values over its seeds, as mean,
+standard error (the PacGAN tables' +-) and a 95% Student-t confidence interval.
 
-    python scripts/seed_table.py RESULTS_DIR [--metrics modes hq_pct reverse_kl]
+    python scripts/seed_table.py RESULTS_DIR [--metrics modes hq_pct reverse_kl] [--by-step]
 
-Reads `genbench export RESULTS_DIR --raw --format json` (the last eval step of every finished
-cell) and prints one Markdown row per group (dataset / model / objective).
+Reads the results model (`genbench.results.load`: every eval value of every finished cell) and
+prints one Markdown row per group (dataset / model / objective) at every finished cell's last
+eval step, or, with --by-step, one row per group and eval step (a training curve with its
+intervals over seeds).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import subprocess
-import sys
 from collections import defaultdict
 
 import numpy as np
 import scipy.stats
 
+from genbench.results import load
 
-def final_values(out_dir: str) -> dict[tuple[str, str], dict[int, float]]:
-    """(group, metric) -> {seed: value at the cell's last eval step}."""
-    raw = subprocess.run([sys.executable, "-m", "genbench", "export", out_dir, "--raw", "--format", "json"],
-                         check=True, capture_output=True, text=True).stdout
-    last: dict[tuple[str, str], dict[int, tuple[int, float]]] = defaultdict(dict)
-    for row in json.loads(raw):
-        if row["status"] not in ("done", "diverged"):
-            continue
+Key = tuple[str, str, int]  # (group, metric, step)
+
+
+def read_rows(out_dir: str) -> list[dict]:
+    """Every eval value of every finished (done or diverged) cell."""
+    frame = load(out_dir)
+    frame = frame[(frame["source"] == "eval") & frame["status"].isin(["done", "diverged"])]
+    return frame.to_dict("records")
+
+
+def values_by_step(rows: list[dict]) -> dict[Key, dict[int, float]]:
+    """(group, metric, step) -> {seed: value}; a missing value reads as NaN."""
+    table: dict[Key, dict[int, float]] = defaultdict(dict)
+    for row in rows:
         group = " / ".join(str(row[axis]) for axis in ("dataset", "model", "objective"))
-        step, value = row["step"], row["value"]
-        seen = last[(group, row["metric"])].get(row["seed"])
-        if seen is None or step > seen[0]:
-            last[(group, row["metric"])][row["seed"]] = (step, math.nan if value is None else value)
+        value = row["value"]
+        table[group, row["name"], int(row["step"])][int(row["seed"])] = math.nan if value is None else float(value)
+    return dict(table)
+
+
+def final_values(table: dict[Key, dict[int, float]]) -> dict[tuple[str, str], dict[int, float]]:
+    """(group, metric) -> {seed: value at that seed's last eval step}."""
+    last: dict[tuple[str, str], dict[int, tuple[int, float]]] = defaultdict(dict)
+    for (group, metric, step), seeds in table.items():
+        for seed, value in seeds.items():
+            seen = last[group, metric].get(seed)
+            if seen is None or step > seen[0]:
+                last[group, metric][seed] = (step, value)
     return {key: {seed: v for seed, (_, v) in seeds.items()} for key, seeds in last.items()}
 
 
 def summary(values: list[float]) -> str:
-    """'mean +- standard error [95% t-interval] (n)' over the finite values."""
+    """'mean +- standard error [95% t-interval] (n)' over the finite values, with the count of
+    the others (NaN: e.g. `modes`' reverse KL of a generator with no high-quality sample)."""
     x = np.array([v for v in values if math.isfinite(v)])
+    dropped = f", {len(values) - len(x)} NaN" if len(x) < len(values) else ""
     if len(x) == 0:
-        return "n/a"
+        return f"n/a (n=0{dropped})"
     if len(x) == 1:
-        return f"{x[0]:.3g} (n=1)"
+        return f"{x[0]:.3g} (n=1{dropped})"
     se = x.std(ddof=1) / math.sqrt(len(x))
     low, high = scipy.stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=se) if se > 0 else (x.mean(),) * 2
-    return f"{x.mean():.3g} +- {se:.2g} [{low:.3g}, {high:.3g}] (n={len(x)})"
+    return f"{x.mean():.3g} +- {se:.2g} [{low:.3g}, {high:.3g}] (n={len(x)}{dropped})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
     parser.add_argument("--metrics", nargs="+", default=None, help="metric value names (default: all)")
+    parser.add_argument("--by-step", action="store_true", help="a row per group and eval step")
     args = parser.parse_args()
-    table = final_values(args.out_dir)
-    metrics = args.metrics or sorted({metric for _, metric in table})
+    table = values_by_step(read_rows(args.out_dir))
+    metrics = args.metrics or sorted({metric for _, metric, _ in table})
+    groups = sorted({group for group, _, _ in table})
+    if args.by_step:
+        print("| group | step | " + " | ".join(metrics) + " |")
+        print("|---|---|" + "---|" * len(metrics))
+        for group in groups:
+            for step in sorted({s for g, _, s in table if g == group}):
+                cells = [summary(list(table.get((group, m, step), {}).values())) for m in metrics]
+                print(f"| {group} | {step} | " + " | ".join(cells) + " |")
+        return
+    final = final_values(table)
     print("| group | " + " | ".join(metrics) + " |")
     print("|---|" + "---|" * len(metrics))
-    for group in sorted({group for group, _ in table}):
-        cells = [summary(list(table.get((group, m), {}).values())) for m in metrics]
+    for group in groups:
+        cells = [summary(list(final.get((group, m), {}).values())) for m in metrics]
         print(f"| {group} | " + " | ".join(cells) + " |")
 
 

@@ -26,7 +26,8 @@ does, whatever its finite values. The mean difference, its 95% percentile bootst
 
 Holm's step-down correction across the comparisons of one call (scipy has only Benjamini-
 Hochberg/Yekutieli); the seeds a paired t-test needs for power 0.8 at the observed d_z (noncentral
-t); the exact bootstrap distribution of the best of k trials (Lucic et al. 2018).
+t); the exact bootstrap distribution of the best of k trials (Lucic et al. 2018) and the
+probability that one search's best of k beats another's.
 """
 
 from __future__ import annotations
@@ -187,19 +188,39 @@ def seeds_needed(effect: float, alpha: float, power: float = POWER) -> int | Non
     return None
 
 
-def best_of_k(scores: list[float], higher_is_better: bool, quantiles=(0.025, 0.975)):
-    """(means, lows, highs): the mean and quantiles of the best of k draws with replacement from
-    `scores`, for k = 1..N, exactly. With the scores sorted v_1 <= ... <= v_N, the best of k
-    (the largest) has P(best <= v_i) = (i / N)**k; the smallest has 1 - ((N - i) / N)**k."""
+def best_of_k_distribution(scores: list[float], k: int, higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(values, probabilities): the exact distribution of the best of k draws with replacement
+    from `scores`. With the scores sorted v_1 <= ... <= v_N, the best of k (the largest) has
+    P(best <= v_i) = (i / N)**k; the smallest has 1 - ((N - i) / N)**k."""
     ordered = np.sort(np.asarray(scores, dtype=float))  # (N,)
     n = len(ordered)
     ranks = np.arange(1, n + 1)
+    cdf = (ranks / n) ** k if higher_is_better else 1 - ((n - ranks) / n) ** k  # (N,) P(best <= v_i)
+    cdf[-1] = 1.0
+    return ordered, np.diff(cdf, prepend=0.0)
+
+
+def best_of_k(scores: list[float], higher_is_better: bool, quantiles=(0.025, 0.975)):
+    """(means, lows, highs): the mean and quantiles of the best of k draws with replacement from
+    `scores`, for k = 1..N, exactly (see best_of_k_distribution)."""
     means, lows, highs = [], [], []
-    for k in range(1, n + 1):
-        cdf = (ranks / n) ** k if higher_is_better else 1 - ((n - ranks) / n) ** k  # (N,) P(best <= v_i)
+    for k in range(1, len(scores) + 1):
+        values, probabilities = best_of_k_distribution(scores, k, higher_is_better)  # (N,), (N,)
+        cdf = np.cumsum(probabilities)
         cdf[-1] = 1.0
-        means.append(float(np.diff(cdf, prepend=0.0) @ ordered))
-        low, high = (float(ordered[np.searchsorted(cdf, q)]) for q in quantiles)
+        means.append(float(probabilities @ values))
+        low, high = (float(values[np.searchsorted(cdf, q)]) for q in quantiles)
         lows.append(low)
         highs.append(high)
     return means, lows, highs
+
+
+def best_of_k_beats(a: list[float], b: list[float], k: int, higher_is_better: bool) -> float:
+    """P(the best of k trials drawn from `a` is better than the best of k drawn from `b`), ties
+    counted half, both draws with replacement and independent, exactly: whether an ordering of
+    two searches survives a budget of k trials each."""
+    va, pa = best_of_k_distribution(a, k, higher_is_better)  # (Na,), (Na,)
+    vb, pb = best_of_k_distribution(b, k, higher_is_better)  # (Nb,), (Nb,)
+    sign = 1.0 if higher_is_better else -1.0
+    better = np.sign(sign * (va[:, None] - vb[None, :]))  # (Na, Nb): +1 where a's best wins
+    return float(pa @ ((better + 1) / 2) @ pb)

@@ -1,6 +1,7 @@
 """genbench compare: paired statistics against scipy on the same arrays, Holm, verdicts, budget curves,
 and failures (NaN, failed, diverged) counted as outcomes that rank worst."""
 
+import itertools
 import math
 
 import numpy as np
@@ -10,7 +11,7 @@ from scipy import stats
 from genbench.plugins.reporters.compare import html_table, report_sections
 from genbench.results.compare import budget_curves, comparisons, paired
 from genbench.results.model import read
-from genbench.results.statistics import best_of_k, holm, seeds_needed
+from genbench.results.statistics import best_of_k, best_of_k_beats, holm, seeds_needed
 from genbench.suite.config import load
 from genbench.api.errors import ConfigError
 from genbench.suite.plan import expand
@@ -157,6 +158,25 @@ objectives = ["saturating", "hinge"]
 trials = 4
 train.lr = { log_uniform = [1e-4, 1e-2] }
 """
+
+
+def test_best_of_k_beats_counts_every_pair_of_draws():
+    a, b = [30.0, 12.0, 25.0], [18.0, 12.0, 40.0, 22.0]
+
+    def enumerated(k, higher):  # every equally likely pair of k-draws, ties half
+        pick = max if higher else min
+        wins = []
+        for x in itertools.product(a, repeat=k):
+            for y in itertools.product(b, repeat=k):
+                best_a, best_b = pick(x), pick(y)
+                wins.append(0.5 if best_a == best_b else float(pick(best_a, best_b) == best_a))
+        return sum(wins) / len(wins)
+
+    for k in (1, 2, 3):
+        for higher in (False, True):
+            assert best_of_k_beats(a, b, k, higher) == pytest.approx(enumerated(k, higher), abs=1e-12)
+            assert best_of_k_beats(a, b, k, higher) + best_of_k_beats(b, a, k, higher) == pytest.approx(1.0)
+    assert best_of_k_beats([1.0, 2.0], [3.0, 4.0], 2, higher_is_better=False) == 1.0  # every draw of a is lower
 
 
 def test_budget_curves_per_group_of_a_search(tmp_path, registry, write_suite):

@@ -34,7 +34,29 @@ def documented_suites() -> set[str]:
 
 
 def test_the_document_names_the_reproduction_suites():
-    assert {"pacgan", "pacgan-short", "stacked-mnist", "lucic-mnist", "pretraining"} <= documented_suites()
+    assert {"pacgan", "pacgan-short", "stacked-mnist", "lucic-mnist", "pretraining", "gan-budget", "pacgan-ring",
+            "rbm"} <= documented_suites()
+
+
+VERDICTS = ("reproduced", "ordering reproduced", "not resolved at this budget", "not run")
+STATUS_LINE = re.compile(r"^- \*\*(\d+)\. [^*]+\*\*: (" + "|".join(VERDICTS) + r")\b.*`(genbench run [\w-]+[^`]*)`")
+
+
+def status_lines() -> list[re.Match | None]:
+    """The items of the document's Status section (an item's indented lines joined to it)."""
+    block = DOC.read_text().split("\n## Status\n", 1)[1].split("\n## ", 1)[0]
+    _, first = block.split("\n- ", 1)  # the introduction, then the items
+    items = re.split(r"\n(?=- )", "- " + first)
+    return [STATUS_LINE.match(" ".join(line.strip() for line in item.splitlines())) for item in items]
+
+
+def test_every_reproduction_has_a_status_and_a_command():
+    lines = status_lines()
+    assert lines and all(lines), "a Status line is not '- **N. Title**: <verdict> ... `genbench run ...`'"
+    sections = set(re.findall(r"^## (\d+)\. ", DOC.read_text(), flags=re.MULTILINE))
+    assert {m.group(1) for m in lines} == sections  # every numbered section, and no other
+    for m in lines:
+        assert m.group(3).split()[2] in builtin_suites()
 
 
 @pytest.mark.parametrize("name", sorted(documented_suites()))
@@ -57,6 +79,22 @@ def test_pacgan_suite_is_the_papers_protocol(registry):
         assert dict(cell.metrics[0].params)["n_samples"] == 2500
     assert {c.component("model").label: c.component("model").kwargs()["pack"] for c in cells} == {
         "GAN": 1, "PacGAN2": 2, "PacGAN4": 4}
+
+
+def test_pacgan_ring_is_pacgan_shorts_ring_scored_along_training(registry):
+    ring, short = (expand(load(name, registry), registry) for name in ("pacgan-ring", "pacgan-short"))
+    protocol = {c.component("model").label: (c.component("model"), c.component("dataset"),
+                                             c.component("optimizer"), c.component("objective"))
+                for c in short if c.component("dataset").label == "ring8"}
+    assert {c.component("model").label for c in ring} == {"GAN", "PacGAN2"}
+    assert sorted(c.seed for c in ring) == sorted(2 * [0, 1, 2, 3, 4])  # 5 trials each
+    for cell in ring:
+        assert (cell.component("model"), cell.component("dataset"), cell.component("optimizer"),
+                cell.component("objective")) == protocol[cell.component("model").label]
+        train, reference = cell.train_config(), short[0].train_config()
+        assert (train["lr"], train["batch_size"]) == (reference["lr"], reference["batch_size"])
+        assert len(cell.eval_steps) == 10 and cell.eval_steps[-1] == train["steps"]  # a curve of 10 points
+        assert cell.metrics == short[0].metrics
 
 
 def test_maxout_is_the_max_of_its_affine_pieces():
