@@ -1,38 +1,12 @@
 """The suites shipped in the package validate and plan (the smoke suites run in
 tests/e2e/test_builtin_suite_runs.py). Suites that read local files (sngan-cifar10: CIFAR-10's
-python batches and the FID Inception-v3 weights) plan against small stand-ins written here."""
+python batches and the FID Inception-v3 weights) plan against the stand-ins of the
+`local_files` fixture (tests/conftest.py)."""
 
-import pickle
-
-import numpy as np
 import pytest
 
-from genbench.plugins.metrics.extractors import INCEPTION_FILE
 from genbench.suite.config import builtin_suites, load
 from genbench.suite.plan import expand
-
-CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-
-
-@pytest.fixture
-def local_files(tmp_path, monkeypatch):
-    """HOME with ~/data/cifar10/cifar-10-batches-py holding six 4-image CIFAR-10 batches, and
-    GENBENCH_CACHE with an (empty) Inception weights file: what sngan-cifar10 expects on disk.
-    Returns HOME."""
-    home = tmp_path / "home"
-    batches = home / "data" / "cifar10" / "cifar-10-batches-py"
-    batches.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in CIFAR_BATCHES:
-        batch = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0, 1, 2, 3]}
-        (batches / name).write_bytes(pickle.dumps(batch))
-    cache = tmp_path / "cache"
-    (cache / "inception").mkdir(parents=True)
-    (cache / "inception" / INCEPTION_FILE).write_bytes(b"")  # planning checks that it exists, no more
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GENBENCH_CACHE", str(cache))
-    return home
-
 
 @pytest.mark.parametrize("name", sorted(builtin_suites()))
 def test_builtin_suite_validates_and_plans(name, registry, local_files):

@@ -37,7 +37,7 @@ def test_the_document_names_the_reproduction_suites():
 
 
 @pytest.mark.parametrize("name", sorted(documented_suites()))
-def test_every_suite_the_document_names_exists_and_validates(name, registry):
+def test_every_suite_the_document_names_exists_and_validates(name, registry, local_files):
     assert name in builtin_suites(), f"docs/reproductions.md names a suite {name!r} that is not shipped"
     assert expand(load(name, registry), registry)
 
