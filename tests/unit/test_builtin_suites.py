@@ -24,6 +24,9 @@ def test_kurach_small_crosses_four_losses_with_four_d_normalizations(registry):
     assert {c.component("model").kwargs()["width"] for c in cells} == {8}
     assert {c.component("objective").kwargs().get("k", 1) for c in cells} == {1}  # WGAN-GP too: n_disc = 1
     assert {c.component("dataset").name for c in cells} == {"mnist5k"}
+    # one optimizer setting for every loss: the suite's, not WGAN-GP's own defaults (lr 1e-4, beta1 0)
+    assert {(c.train_config()["lr"], c.component("optimizer").kwargs()["beta1"],
+             c.component("optimizer").kwargs()["beta2"]) for c in cells} == {(2e-4, 0.5, 0.999)}
     assert {c.seed for c in cells} == {0, 1, 2}
 
 
