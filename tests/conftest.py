@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import traceback
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -62,6 +64,31 @@ def install_plugin(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def registry():
     return load_plugins(entry_points=False)
+
+
+_CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+
+
+@pytest.fixture
+def local_files(tmp_path, monkeypatch):
+    """HOME with ~/data/cifar10/cifar-10-batches-py holding six 4-image CIFAR-10 batches, and
+    GENBENCH_CACHE with an (empty) Inception weights file: what sngan-cifar10 expects on disk.
+    Returns HOME."""
+    from genbench.plugins.metrics.extractors import INCEPTION_FILE  # the plugins load when a test needs them
+
+    home = tmp_path / "home"
+    batches = home / "data" / "cifar10" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in _CIFAR_BATCHES:
+        batch = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0, 1, 2, 3]}
+        (batches / name).write_bytes(pickle.dumps(batch))
+    cache = tmp_path / "cache"
+    (cache / "inception").mkdir(parents=True)
+    (cache / "inception" / INCEPTION_FILE).write_bytes(b"")  # planning checks that it exists, no more
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GENBENCH_CACHE", str(cache))
+    return home
 
 
 TINY_SUITE = """

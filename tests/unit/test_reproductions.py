@@ -35,7 +35,7 @@ def documented_suites() -> set[str]:
 
 def test_the_document_names_the_reproduction_suites():
     assert {"pacgan", "pacgan-short", "stacked-mnist", "lucic-mnist", "pretraining", "gan-budget", "pacgan-ring",
-            "rbm"} <= documented_suites()
+            "rbm", "kurach-small", "sngan-cifar10"} <= documented_suites()
 
 
 VERDICTS = ("reproduced", "ordering reproduced", "not resolved at this budget", "not run")
@@ -60,7 +60,7 @@ def test_every_reproduction_has_a_status_and_a_command():
 
 
 @pytest.mark.parametrize("name", sorted(documented_suites()))
-def test_every_suite_the_document_names_exists_and_validates(name, registry):
+def test_every_suite_the_document_names_exists_and_validates(name, registry, local_files):
     assert name in builtin_suites(), f"docs/reproductions.md names a suite {name!r} that is not shipped"
     assert expand(load(name, registry), registry)
 
