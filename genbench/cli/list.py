@@ -34,7 +34,8 @@ def command(kind: str | None, params: bool) -> None:
     text = layout.table(COMPONENT_COLUMNS, rows, "genbench components") if rows else ""
     if kind in (None, "suite"):
         suites = [[info.name, f"{info.cells}" if info.cells is not None else "-", info.expected or "-",
-                   info.description if info.cells is not None else f"cannot be planned here: {info.problem}"]
+                   info.description if info.cells is not None
+                   else f"{info.description} (cannot be planned here: {info.problem})".lstrip()]
                   for info in builtin_suite_infos(registry)]
         text += ("\n" if text else "") + layout.table(SUITE_COLUMNS, suites, "built-in suites (genbench run NAME)")
     print_text(text)

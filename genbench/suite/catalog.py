@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import config, plan
+from .file import parse
 from genbench.api.errors import GenbenchError
 from genbench.api.registry import Registry
 
@@ -26,8 +27,10 @@ def builtin_suite_infos(registry: Registry) -> list[SuiteInfo]:
     for name, path in sorted(config.builtin_suites().items()):
         try:
             suite = config.load(str(path), registry)
-        except GenbenchError as exc:
-            infos.append(SuiteInfo(name, "", None, str(exc)))
+        except GenbenchError as exc:  # e.g. its data is not on this machine: what the file says, and why
+            table = parse(path).get("suite", {})
+            infos.append(SuiteInfo(name, str(table.get("description", "")), None, str(exc),
+                                   str(table.get("expected", ""))))
             continue
         infos.append(SuiteInfo(name, suite.description, len(plan.expand(suite, registry)), None, suite.expected))
     return infos
