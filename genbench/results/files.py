@@ -25,8 +25,9 @@ from genbench.api.errors import GenbenchError
 
 STORE_NAME = "results.sqlite"
 # what genbench itself puts in a results folder: a folder holding only these is one of its own
+# (a logger's folder, e.g. TensorBoard's, sits beside the store, which marks the folder already)
 OWN_NAMES = {STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm", "results.lock", "artifacts", "checkpoints",
-             "report.html", "tensorboard"}
+             "report.html"}
 
 
 def check_out_dir(directory: str | Path, allow_foreign: bool = False, flag: str = "--out-exists-ok") -> Path:

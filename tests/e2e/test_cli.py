@@ -16,8 +16,9 @@ def test_run_show_export(write_suite, tmp_path, invoke_genbench):
 
     shown = invoke_genbench("show", str(out))
     assert shown.returncode == 0 and "saturating" in shown.stdout and "mean±std" in shown.stdout
+    # one sentence naming the folder (wrapped at word boundaries: the test's path is long)
     assert f"sample pictures of 4 cells: {out / 'artifacts'} (each cell's latest: genbench show {out} --all)" \
-        in shown.stdout and "samples_step0000020.png" not in shown.stdout  # one line, the folder
+        in " ".join(shown.stdout.split()) and "samples_step0000020.png" not in shown.stdout
     every = invoke_genbench("show", str(out), "--all")
     assert "sample pictures (latest step" in every.stdout and every.stdout.count("samples_step0000020.png") == 4
 

@@ -22,7 +22,9 @@ datasets = [{ name = "ring8", n_train = 256, n_test = 16 }]
 models = [{ name = "mlp", hidden = 8, depth = 1, z_dim = 2 }]
 objectives = ["nonsaturating"]
 """
-METRICS_PER_CELL = 2 * 8  # two eval steps x (3 mode metrics + 5 training statistics)
+# two eval steps x 3 mode metrics, and 5 training statistics x 50 records (log_every's default:
+# every steps // 50 = 8 steps)
+METRICS_PER_CELL = 2 * 3 + 5 * 50
 
 
 def count(db_path, query):
