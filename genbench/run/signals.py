@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psutil
@@ -35,15 +35,7 @@ class Interrupted(BaseException):
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    stopping = False
-
-    def handle(signum, frame) -> None:
-        nonlocal stopping
-        if stopping:
-            _exit_now(signum)
-        stopping = True
-        raise Interrupted(signum)
-
+    handle = _first_raises(Interrupted)
     previous = {}
     for signum in STOP_SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
@@ -70,20 +62,26 @@ def second_interrupt_exits() -> Iterator[None]:
             or threading.current_thread() is not threading.main_thread()):
         yield
         return
-    stopping = False
-
-    def handle(signum, frame) -> None:
-        nonlocal stopping
-        if stopping:
-            _exit_now(signum)
-        stopping = True
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGINT, _first_raises(lambda signum: KeyboardInterrupt()))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _first_raises(exception: Callable[[int], BaseException]) -> Callable[[int, object], None]:
+    """A signal handler that raises exception(signum) the first time and exits at once (_exit_now)
+    the next: a second signal arriving while the first one's cleanup runs."""
+    stopping = False
+
+    def handle(signum: int, frame) -> None:
+        nonlocal stopping
+        if stopping:
+            _exit_now(signum)
+        stopping = True
+        raise exception(signum)
+
+    return handle
 
 
 def _exit_now(signum: int) -> None:
