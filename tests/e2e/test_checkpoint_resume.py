@@ -13,29 +13,7 @@ import pytest
 from genbench.run.checkpoints import Checkpoints
 from genbench.suite import config, plan
 from genbench.results.store import Store
-
-# A GAN cell and an autoencoder cell, 30 steps each, checkpointed at steps 10, 20 and 30; their
-# training statistics recorded every 4 steps and at each eval step (records across checkpoints).
-SUITE = """
-[suite]
-name = "resume"
-seeds = [0]
-[train]
-steps = 30
-batch_size = 32
-log_every = 4
-[eval]
-every = 10
-metrics = [{ name = "modes", n_samples = 200 }, { name = "reconstruction", n = 50 }, "kill-switch"]
-[[matrix]]
-datasets = [{ name = "ring8", n_train = 512, n_test = 64 }]
-models = [{ name = "mlp", hidden = 16, depth = 1, z_dim = 4 }]
-objectives = ["nonsaturating"]
-[[matrix]]
-datasets = [{ name = "digits", n_train = 256 }]
-models = [{ name = "ae-deep", hidden = [32], code_dim = 4, variational = true }]
-objectives = ["vae"]
-"""
+from resume_suite import RESUME_SUITE
 
 PLUGIN_DIR = Path(__file__).parents[1] / "plugins"
 
@@ -70,7 +48,7 @@ def stored(out: Path) -> dict[str, dict]:
 def test_killed_cells_resume_from_their_last_checkpoint_with_identical_numbers(tmp_path, install_plugin):
     site = install_plugin("genbench_kill_switch")
     suite = tmp_path / "suite.toml"
-    suite.write_text(SUITE)
+    suite.write_text(RESUME_SUITE)
     reference, interrupted, markers = tmp_path / "reference", tmp_path / "interrupted", tmp_path / "markers"
     markers.mkdir()
     done = run_genbench("run", str(suite), "--out", str(reference), site=site)

@@ -14,28 +14,7 @@ from genbench.suite import plan
 from genbench.run.checkpoints import Checkpoints
 from genbench.api.registry import load_plugins
 from genbench.run.runner import run_cell
-
-
-# A GAN cell and an autoencoder cell, 30 steps each, checkpointed at steps 10, 20 and 30.
-SUITE = """
-[suite]
-name = "resume"
-seeds = [0]
-[train]
-steps = 30
-batch_size = 32
-[eval]
-every = 10
-metrics = [{ name = "modes", n_samples = 200 }, { name = "reconstruction", n = 50 }, "kill-switch"]
-[[matrix]]
-datasets = [{ name = "ring8", n_train = 512, n_test = 64 }]
-models = [{ name = "mlp", hidden = 16, depth = 1, z_dim = 4 }]
-objectives = ["nonsaturating"]
-[[matrix]]
-datasets = [{ name = "digits", n_train = 256 }]
-models = [{ name = "ae-deep", hidden = [32], code_dim = 4, variational = true }]
-objectives = ["vae"]
-"""
+from resume_suite import RESUME_SUITE
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +22,7 @@ def gan_cell(tmp_path_factory):
     """One tiny GAN cell (3 eval steps) and the registry it was planned with."""
     registry = load_plugins(entry_points=False)
     path = tmp_path_factory.mktemp("suite") / "suite.toml"
-    path.write_text(SUITE.replace(', "kill-switch"', ""))
+    path.write_text(RESUME_SUITE.replace(', "kill-switch"', ""))
     cells = plan.expand(config.load(str(path), registry), registry)
     return next(c for c in cells if c.component("model").name == "mlp"), registry
 
