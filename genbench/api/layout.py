@@ -7,7 +7,8 @@
   columns for each prose column; else one block per row: the names on one line, then the rest
   indented, wrapped at word boundaries (a narrow terminal gets whole names and readable prose).
 - Piped (not a terminal): plain columns padded with spaces, one line per row, never wrapped or
-  truncated, so grep, cut and a file get whole rows.
+  truncated, so grep, cut and a file get whole rows; the prose columns last, so that one long
+  sentence pads no column after it (`genbench list | less` reads row by row).
 - A sentence (a verdict, a note) wraps at word boundaries to the width, piped or not.
 """
 
@@ -81,8 +82,11 @@ def pack(items: list[str], width: int, indent: int) -> str:
 
 
 def plain(columns: list[Column], rows: list[list[str]]) -> str:
-    """Columns padded with two spaces, a dashed rule under the headers; a cell's further lines
-    continue under it, the other columns blank."""
+    """Columns padded with two spaces, the names and values first and the prose columns after
+    them (each group in its given order), a dashed rule under the headers; a cell's further
+    lines continue under it, the other columns blank."""
+    order = [i for i, c in enumerate(columns) if not c.prose] + [i for i, c in enumerate(columns) if c.prose]
+    columns, rows = [columns[i] for i in order], [[row[i] for i in order] for row in rows]
     lines = [[c.header for c in columns]]
     for row in rows:
         parts = [cell.split("\n") for cell in row]

@@ -51,6 +51,15 @@ def test_names_stay_whole_prose_wraps_at_words_and_a_pipe_gets_whole_rows():
     assert Layout(30).sentence("a verdict " * 8, indent=2).splitlines()[1].startswith("  a")
 
 
+def test_piped_prose_goes_last_so_one_long_sentence_pads_no_other_column():
+    columns = [Column("kind"), Column("description", prose=True), Column("plugin")]
+    rows = [["model", "short", "genbench:mlp"], ["metric", "a sentence " * 30, "genbench:fid"]]
+    piped = Layout(80, piped=True).table(columns, rows).splitlines()
+    assert piped[0].split() == ["kind", "plugin", "description"]
+    assert piped[2].split() == ["model", "genbench:mlp", "short"] and len(piped[2]) < 40
+    assert piped[3].endswith("a sentence")  # the long row whole, on one line
+
+
 @pytest.mark.parametrize("way", WAYS, ids=["terminal80", "piped"])
 def test_list_keeps_every_name_and_description_whole(invoke_genbench, way):
     registry = load_plugins()

@@ -184,10 +184,10 @@ def test_two_distributions_one_name_each_usable_by_qualified_name(install_plugin
 
     listed = genbench_list(monkeypatch, "--kind", "objective")
     rows = [re.split(r"\s{2,}", line.strip()) for line in listed.stdout.splitlines()  # piped: plain columns
-            if "rsgan" in line]
-    assert ["objective", "genbench-rsgan:rsgan", "RSGAN as this plugin writes it", "genbench_rsgan_plugin",
-            "genbench-rsgan:rsgan"] in rows
-    assert ["objective", "rsgan-exact"] == rows[-1][:2] and rows[-1][-1] == "genbench-rsgan:rsgan-exact"
+            if "rsgan" in line]  # kind, name, plugin, qualified name, then the description (prose last)
+    assert ["objective", "genbench-rsgan:rsgan", "genbench_rsgan_plugin", "genbench-rsgan:rsgan",
+            "RSGAN as this plugin writes it"] in rows
+    assert ["objective", "rsgan-exact"] == rows[-1][:2] and rows[-1][-2] == "genbench-rsgan:rsgan-exact"
     assert ("note: objective 'rsgan' is registered by 2 distributions: suites name it genbench-rsgan:rsgan or "
             "genbench:rsgan") in listed.stderr
 
