@@ -2,11 +2,13 @@
 standard error (the PacGAN tables' +-) and a 95% Student-t confidence interval.
 
     python scripts/seed_table.py RESULTS_DIR [--metrics modes hq_pct reverse_kl] [--by-step]
+                                 [--plot curves.png]
 
 Reads the results model (`genbench.results.load`: every eval value of every finished cell) and
 prints one Markdown row per group (dataset / model / objective) at every finished cell's last
 eval step, or, with --by-step, one row per group and eval step (a training curve with its
-intervals over seeds).
+intervals over seeds). --plot draws those curves with matplotlib: one panel per metric, each
+group's mean at every eval step with its 95% t-interval as error bars.
 """
 
 from __future__ import annotations
@@ -51,6 +53,16 @@ def final_values(table: dict[Key, dict[int, float]]) -> dict[tuple[str, str], di
     return {key: {seed: v for seed, (_, v) in seeds.items()} for key, seeds in last.items()}
 
 
+def interval(x: np.ndarray) -> tuple[float, float, float]:
+    """(mean, low, high): the 95% Student-t interval of the mean of x (a point for one value or
+    for equal values)."""
+    se = x.std(ddof=1) / math.sqrt(len(x)) if len(x) > 1 else 0.0
+    if se == 0:
+        return x.mean(), x.mean(), x.mean()
+    low, high = scipy.stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=se)
+    return x.mean(), low, high
+
+
 def summary(values: list[float]) -> str:
     """'mean +- standard error [95% t-interval] (n)' over the finite values, with the count of
     the others (NaN: e.g. `modes`' reverse KL of a generator with no high-quality sample)."""
@@ -60,9 +72,41 @@ def summary(values: list[float]) -> str:
         return f"n/a (n=0{dropped})"
     if len(x) == 1:
         return f"{x[0]:.3g} (n=1{dropped})"
-    se = x.std(ddof=1) / math.sqrt(len(x))
-    low, high = scipy.stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=se) if se > 0 else (x.mean(),) * 2
-    return f"{x.mean():.3g} +- {se:.2g} [{low:.3g}, {high:.3g}] (n={len(x)}{dropped})"
+    mean, low, high = interval(x)
+    return f"{mean:.3g} +- {x.std(ddof=1) / math.sqrt(len(x)):.2g} [{low:.3g}, {high:.3g}] (n={len(x)}{dropped})"
+
+
+def plot_curves(table: dict[Key, dict[int, float]], metrics: list[str], path: str) -> None:
+    """One panel per metric: each group's mean over seeds (finite values) at every eval step,
+    95% t-interval bars; groups offset a little along the steps so that no bar hides another."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = sorted({group for group, _, _ in table})
+    figure, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for i, group in enumerate(groups):
+            points = []  # (step, mean, low, high)
+            for step in sorted({s for g, m, s in table if g == group and m == metric}):
+                x = np.array([v for v in table[group, metric, step].values() if math.isfinite(v)])
+                if len(x):
+                    points.append((step, *interval(x)))
+            if not points:
+                continue
+            steps, mean, low, high = (np.array(column, dtype=float) for column in zip(*points, strict=True))
+            shift = (i - (len(groups) - 1) / 2) * 0.01 * (steps.max() - steps.min() or 1)
+            ax.errorbar(steps + shift, mean, yerr=[mean - low, high - mean], marker="os^Dv"[i % 5], capsize=3,
+                        label=group)
+        ax.set_xlabel("step")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    figure.suptitle("mean and 95% t-interval over seeds", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(figure)
 
 
 def main() -> None:
@@ -70,9 +114,12 @@ def main() -> None:
     parser.add_argument("out_dir")
     parser.add_argument("--metrics", nargs="+", default=None, help="metric value names (default: all)")
     parser.add_argument("--by-step", action="store_true", help="a row per group and eval step")
+    parser.add_argument("--plot", help="also draw the curves along the eval steps to this PNG")
     args = parser.parse_args()
     table = values_by_step(read_rows(args.out_dir))
     metrics = args.metrics or sorted({metric for _, metric, _ in table})
+    if args.plot:
+        plot_curves(table, metrics, args.plot)
     groups = sorted({group for group, _, _ in table})
     if args.by_step:
         print("| group | step | " + " | ".join(metrics) + " |")
