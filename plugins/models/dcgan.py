@@ -39,7 +39,7 @@ from torch.nn.utils import parametrizations
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
 
-from .gan import GANModel, packed_shape
+from .gan import PACK_PARAM, GANModel, packed_shape
 from .gan_layers import norm_act as make_norm_act
 from .gan_layers import norm_param
 from .layers import BatchNormAct, BiasAct
@@ -50,8 +50,7 @@ PARAMS = {
     "g_batchnorm": Param(True, "batch norm in the generator"),
     "d_batchnorm": Param(True, "batch norm in the discriminator (turn it off under a gradient penalty)"),
     "spectral_norm": Param(False, "spectral normalisation of the discriminator's convolutions"),
-    "pack": Param(1, "images the discriminator judges together, stacked along the channels (PacGAN's m; "
-                  "1 = an ordinary GAN)", min=1, max=64, id_if_default=False),
+    "pack": PACK_PARAM,
     "g_norm": norm_param("auto", "the generator", "batch if g_batchnorm else none"),
     "d_norm": norm_param("auto", "the discriminator", "from d_batchnorm and spectral_norm (both: BN and "
                          "spectral norm)"),

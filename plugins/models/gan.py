@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from genbench import DataInfo
+from genbench import DataInfo, Param
 
 
 @dataclass
@@ -36,6 +36,10 @@ def missing_labels(info: DataInfo) -> str | None:
     if info.n_classes is None:
         return f"the dataset has no class labels, which a class-conditional GAN is trained with; use {LABELLED}"
     return None
+
+
+PACK_PARAM = Param(1, "images the discriminator judges together, stacked along the channels (PacGAN's m; "
+                   "1 = an ordinary GAN)", min=1, max=64, id_if_default=False)  # the image GANs' `pack`
 
 
 def packed_shape(shape: tuple[int, ...], pack: int) -> tuple[int, ...]:

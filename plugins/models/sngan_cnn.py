@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from genbench import DataInfo, ModelSpec, Param, hookimpl
-from .gan import GANModel, packed_shape
+from .gan import PACK_PARAM, GANModel, packed_shape
 
 from .dcgan import MAX_START, layout
 from .gan_layers import (CONDITIONAL_PARAMS, WEIGHTED, FeatureDiscriminator, LabelledSequential, classifier_of,
@@ -47,8 +47,7 @@ PARAMS = {
     "g_norm": norm_param("batch", "the generator"),
     "d_norm": norm_param("spectral", "the discriminator"),
     **CONDITIONAL_PARAMS,
-    "pack": Param(1, "images the discriminator judges together, stacked along the channels (PacGAN's m; "
-                  "1 = an ordinary GAN)", min=1, max=64, id_if_default=False),
+    "pack": PACK_PARAM,
 }
 DEFAULTS = {key: param.default for key, param in PARAMS.items()}
 SLOPE = 0.1  # of every lReLU in D

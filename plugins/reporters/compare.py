@@ -50,8 +50,9 @@ def terminal_text(layout: Layout, found: list[Comparison], outcomes: list[GroupO
         parts.append(_table(layout, f"{first.label} ({direction} is better): cells per group, by how they ended",
                             [o.row() for o in outcomes]))
         rows = [{k: v for k, v in c.row().items() if k != "verdict"} for c in found]
+        correction = f"Holm over {first.m} comparisons" if first.m > 1 else "one comparison, so Holm changes no p"
         parts.append(_table(layout, f"{first.label} ({direction} is better): paired over shared seeds, candidate - "
-                            f"baseline (NaN, failed and diverged rank worst), Holm over {first.m} comparisons", rows)
+                            f"baseline (NaN, failed and diverged rank worst), {correction}", rows)
                      + "".join(layout.sentence(c.verdict()) for c in found))
     if curves:
         first = curves[0]

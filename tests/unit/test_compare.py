@@ -196,6 +196,7 @@ def test_compare_command_prints_the_table_the_verdicts_and_the_budget(tmp_path, 
     shown = invoke_genbench("compare", str(out), "--metric", "modes", "--baseline", "nonsaturating")
     assert shown.returncode == 0, shown.stderr
     assert "modes (higher is better): paired over shared seeds" in shown.stdout
+    assert "one comparison, so Holm changes no p" in shown.stdout and "Holm over 1 comparisons" not in shown.stdout
     assert ("saturating vs nonsaturating on ring8(n_train=512,n_test=64) modes: not distinguishable at n = 2 "
             "(-3.75 [") in shown.stdout
     bad = invoke_genbench("compare", str(out), "--metric", "modes", "--baseline", "hinge")
