@@ -11,6 +11,7 @@ A signal ignored when the run started (e.g. SIGHUP under `nohup`) stays ignored.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import threading
@@ -55,18 +56,27 @@ def stop_on_signals() -> Iterator[None]:
 @contextmanager
 def second_interrupt_exits() -> Iterator[None]:
     """Around a whole command: a first SIGINT raises KeyboardInterrupt as Python's own handler
-    does (the command stops and says so), a second one, arriving while it stops, exits at once
-    with 130, not with a traceback and a death by the signal. (`stop_on_signals` takes over
-    during a run.)"""
+    does (the command stops and says so), a second one, arriving while it stops or while the
+    interpreter shuts down after it, exits with 130 at once, not with a traceback and a death by
+    the signal. (`stop_on_signals` takes over during a run.)"""
     if (signal.getsignal(signal.SIGINT) is not signal.default_int_handler  # ignored, or someone else's
             or threading.current_thread() is not threading.main_thread()):
         yield
         return
     signal.signal(signal.SIGINT, _first_raises(lambda signum: KeyboardInterrupt()))
+    interrupted = False
     try:
         yield
+    except SystemExit as exc:
+        interrupted = exc.code in {128 + signum for signum in STOP_SIGNALS}  # the command stopped on a signal
+        raise
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # After a first signal the process is on its way out: a second one during its shutdown
+        # still exits at once, and once the interpreter finalizes (where it puts SIG_DFL back,
+        # so a signal would kill it as -2) the signals wait, blocked, until it has exited.
+        signal.signal(signal.SIGINT, _exit_at_once if interrupted else signal.default_int_handler)
+        if interrupted:
+            atexit.register(signal.pthread_sigmask, signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 def _first_raises(exception: Callable[[int], BaseException]) -> Callable[[int, object], None]:
@@ -82,6 +92,10 @@ def _first_raises(exception: Callable[[int], BaseException]) -> Callable[[int, o
         raise exception(signum)
 
     return handle
+
+
+def _exit_at_once(signum: int, frame) -> None:
+    _exit_now(signum)
 
 
 def _exit_now(signum: int) -> None:

@@ -32,6 +32,25 @@ def test_a_second_sigint_while_a_command_stops_exits_130(monkeypatch, python_sig
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_a_sigint_after_an_interrupted_command_has_ended_still_exits_130(monkeypatch, python_sigint):
+    """The interpreter's shutdown after `sys.exit(130)` can take a while (workers, atexit): a
+    Ctrl-C then must not die by SIGINT (-2) with a traceback."""
+    exits = []
+    monkeypatch.setattr(signals, "_exit_now", lambda signum: exits.append(128 + signum))
+    with pytest.raises(SystemExit), signals.second_interrupt_exits():
+        raise SystemExit(130)  # what `genbench` does once it has stopped on the first Ctrl-C
+    try:
+        os.kill(os.getpid(), signal.SIGINT)  # during the shutdown
+        time.sleep(0.1)
+    except KeyboardInterrupt:  # Python's handler: the process would die by SIGINT with a traceback
+        exits.append("KeyboardInterrupt")
+    assert exits == [130]
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a new command starts with Python's
+    with pytest.raises(SystemExit), signals.second_interrupt_exits():
+        raise SystemExit(2)  # an error, no signal: Python's own handler again
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_an_ignored_sigint_stays_ignored():
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
