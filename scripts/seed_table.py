@@ -53,27 +53,32 @@ def final_values(table: dict[Key, dict[int, float]]) -> dict[tuple[str, str], di
     return {key: {seed: v for seed, (_, v) in seeds.items()} for key, seeds in last.items()}
 
 
-def interval(x: np.ndarray) -> tuple[float, float, float]:
-    """(mean, low, high): the 95% Student-t interval of the mean of x (a point for one value or
-    for equal values)."""
+def finite(values) -> np.ndarray:
+    """The finite values (a NaN seed is counted by `summary`, never averaged)."""
+    return np.array([v for v in values if math.isfinite(v)])
+
+
+def interval(x: np.ndarray) -> tuple[float, float, float, float]:
+    """(mean, standard error, low, high): the 95% Student-t interval of the mean of x (a point for
+    one value or for equal values)."""
     se = x.std(ddof=1) / math.sqrt(len(x)) if len(x) > 1 else 0.0
     if se == 0:
-        return x.mean(), x.mean(), x.mean()
+        return x.mean(), 0.0, x.mean(), x.mean()
     low, high = scipy.stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=se)
-    return x.mean(), low, high
+    return x.mean(), se, low, high
 
 
 def summary(values: list[float]) -> str:
     """'mean +- standard error [95% t-interval] (n)' over the finite values, with the count of
     the others (NaN: e.g. `modes`' reverse KL of a generator with no high-quality sample)."""
-    x = np.array([v for v in values if math.isfinite(v)])
+    x = finite(values)
     dropped = f", {len(values) - len(x)} NaN" if len(x) < len(values) else ""
     if len(x) == 0:
         return f"n/a (n=0{dropped})"
     if len(x) == 1:
         return f"{x[0]:.3g} (n=1{dropped})"
-    mean, low, high = interval(x)
-    return f"{mean:.3g} +- {x.std(ddof=1) / math.sqrt(len(x)):.2g} [{low:.3g}, {high:.3g}] (n={len(x)}{dropped})"
+    mean, se, low, high = interval(x)
+    return f"{mean:.3g} +- {se:.2g} [{low:.3g}, {high:.3g}] (n={len(x)}{dropped})"
 
 
 def plot_curves(table: dict[Key, dict[int, float]], metrics: list[str], path: str) -> None:
@@ -88,14 +93,14 @@ def plot_curves(table: dict[Key, dict[int, float]], metrics: list[str], path: st
     figure, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
         for i, group in enumerate(groups):
-            points = []  # (step, mean, low, high)
+            points = []  # (step, mean, standard error, low, high)
             for step in sorted({s for g, m, s in table if g == group and m == metric}):
-                x = np.array([v for v in table[group, metric, step].values() if math.isfinite(v)])
+                x = finite(table[group, metric, step].values())
                 if len(x):
                     points.append((step, *interval(x)))
             if not points:
                 continue
-            steps, mean, low, high = (np.array(column, dtype=float) for column in zip(*points, strict=True))
+            steps, mean, _, low, high = (np.array(column, dtype=float) for column in zip(*points, strict=True))
             shift = (i - (len(groups) - 1) / 2) * 0.01 * (steps.max() - steps.min() or 1)
             ax.errorbar(steps + shift, mean, yerr=[mean - low, high - mean], marker="os^Dv"[i % 5], capsize=3,
                         label=group)
